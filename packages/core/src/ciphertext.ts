@@ -1,0 +1,132 @@
+/**
+ * The edge-kms ciphertext blob, format 1 (specified in docs/ciphertext-format.md):
+ *
+ *   offset size
+ *   0      2    magic "EK" (0x45 0x4b)
+ *   2      1    format version, 0x01
+ *   3      1    key id kind, 0x01 = UUID
+ *   4      16   key id (UUID bytes)
+ *   20     4    key material version, uint32 big-endian, 1-based
+ *   24     12   AES-GCM IV
+ *   36     n    AES-256-GCM ciphertext
+ *   36+n   16   AES-GCM tag
+ *
+ * The additional authenticated data is the 36-byte header followed by the canonical encoding of
+ * the encryption context, so neither the header nor the context can be changed undetected. The
+ * header names the key and the version, so Decrypt needs no KeyId and finds the material in O(1).
+ */
+import { concat, isUuid, utf8, uuidFromBytes, uuidToBytes } from './bytes.js';
+
+export const BLOB_MAGIC_0 = 0x45;
+export const BLOB_MAGIC_1 = 0x4b;
+export const BLOB_FORMAT_V1 = 0x01;
+export const KEY_ID_KIND_UUID = 0x01;
+export const HEADER_LENGTH = 36;
+export const IV_LENGTH = 12;
+export const TAG_LENGTH = 16;
+export const BLOB_OVERHEAD = HEADER_LENGTH + TAG_LENGTH;
+
+export interface ParsedBlob {
+  keyId: string;
+  version: number;
+  iv: Uint8Array;
+  header: Uint8Array;
+  /** Ciphertext followed by the tag, as WebCrypto wants it. */
+  sealed: Uint8Array;
+}
+
+export function encodeHeader(keyId: string, version: number, iv: Uint8Array): Uint8Array {
+  if (!isUuid(keyId)) throw new TypeError(`"keyId" expected a UUID, got ${keyId}`);
+  if (!Number.isInteger(version) || version < 1 || version > 0xffffffff) throw new RangeError(`"version" expected 1..2^32-1, got ${version}`);
+  if (iv.length !== IV_LENGTH) throw new RangeError(`"iv" expected ${IV_LENGTH} bytes, got ${iv.length}`);
+  const h = new Uint8Array(HEADER_LENGTH);
+  h[0] = BLOB_MAGIC_0;
+  h[1] = BLOB_MAGIC_1;
+  h[2] = BLOB_FORMAT_V1;
+  h[3] = KEY_ID_KIND_UUID;
+  h.set(uuidToBytes(keyId), 4);
+  new DataView(h.buffer).setUint32(20, version, false);
+  h.set(iv, 24);
+  return h;
+}
+
+/** Parses the framing only; authenticity is established by AES-GCM. Undefined if malformed. */
+export function parseBlob(blob: Uint8Array): ParsedBlob | undefined {
+  if (blob.length < BLOB_OVERHEAD) return undefined;
+  if (blob[0] !== BLOB_MAGIC_0 || blob[1] !== BLOB_MAGIC_1 || blob[2] !== BLOB_FORMAT_V1 || blob[3] !== KEY_ID_KIND_UUID) return undefined;
+  const version = new DataView(blob.buffer, blob.byteOffset, blob.byteLength).getUint32(20, false);
+  if (version === 0) return undefined;
+  const keyId = uuidFromBytes(blob.subarray(4, 20));
+  return {
+    keyId,
+    version,
+    iv: blob.slice(24, 36),
+    header: blob.slice(0, HEADER_LENGTH),
+    sealed: blob.subarray(HEADER_LENGTH),
+  };
+}
+
+/**
+ * Canonical, unambiguous encoding of an encryption context: uint32 pair count, then for each pair
+ * in ascending UTF-8 byte order of the key: uint32 key length, key, uint32 value length, value.
+ * An absent and an empty context encode the same (as in AWS KMS).
+ */
+export function encodeEncryptionContext(ctx: Record<string, string> | undefined): Uint8Array {
+  const entries = ctx ? Object.entries(ctx).map(([k, v]) => [utf8(k), utf8(v)] as const) : [];
+  entries.sort((a, b) => compareBytes(a[0], b[0]));
+  let size = 4;
+  for (const [k, v] of entries) size += 8 + k.length + v.length;
+  const out = new Uint8Array(size);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, entries.length, false);
+  let o = 4;
+  for (const [k, v] of entries) {
+    dv.setUint32(o, k.length, false);
+    out.set(k, o + 4);
+    o += 4 + k.length;
+    dv.setUint32(o, v.length, false);
+    out.set(v, o + 4);
+    o += 4 + v.length;
+  }
+  return out;
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
+
+export function additionalData(header: Uint8Array, ctx: Record<string, string> | undefined): Uint8Array {
+  return concat(header, encodeEncryptionContext(ctx));
+}
+
+/** AES-256-GCM seal into a format 1 blob. The IV is a parameter only for known-answer tests. */
+export async function sealBlob(
+  key: CryptoKey,
+  keyId: string,
+  version: number,
+  plaintext: Uint8Array,
+  ctx: Record<string, string> | undefined,
+  iv: Uint8Array = crypto.getRandomValues(new Uint8Array(IV_LENGTH)),
+): Promise<Uint8Array> {
+  const header = encodeHeader(keyId, version, iv);
+  const sealed = new Uint8Array(
+    await crypto.subtle.encrypt({ name: 'AES-GCM', iv: iv as BufferSource, additionalData: additionalData(header, ctx) as BufferSource, tagLength: 128 }, key, plaintext as BufferSource),
+  );
+  const out = new Uint8Array(HEADER_LENGTH + sealed.length);
+  out.set(header, 0);
+  out.set(sealed, HEADER_LENGTH);
+  return out;
+}
+
+/** Opens a parsed blob; throws (any error) when authentication fails. */
+export async function openBlob(key: CryptoKey, parsed: ParsedBlob, ctx: Record<string, string> | undefined): Promise<Uint8Array> {
+  return new Uint8Array(
+    await crypto.subtle.decrypt(
+      { name: 'AES-GCM', iv: parsed.iv as BufferSource, additionalData: additionalData(parsed.header, ctx) as BufferSource, tagLength: 128 },
+      key,
+      parsed.sealed as BufferSource,
+    ),
+  );
+}

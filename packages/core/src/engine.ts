@@ -1,0 +1,414 @@
+/**
+ * The KMS engine: configuration, key resolution, state checks, key material access, serialized
+ * and retried commits, rotation and deletion. Operations (one per file under operations/) use it.
+ */
+import { aliasArn, keyArn, parseKeyRef, type Scope } from './arn.js';
+import { randomBytes, randomUuid, toHex, wipe } from './bytes.js';
+import { DAY_MS, type Clock, systemClock } from './clock.js';
+import { KmsError, StoreConflictError } from './errors.js';
+import { createCryptoKeyProtector, type MaterialProtector } from './material.js';
+import type { KeyRecord, MaterialVersion, RotationType } from './model.js';
+import { createMemoryStore } from './store/memory-store.js';
+import type { KmsStore, StoreWrite } from './store/types.js';
+
+/** How automatic rotation behaves for customer managed keys. */
+export type RotationPolicyName = 'aws' | 'rotate-by-default';
+
+export interface RotationPolicy {
+  name: RotationPolicyName;
+  /** New symmetric customer managed keys start with automatic rotation enabled. */
+  enabledByDefault: boolean;
+  /** EnableKeyRotation may change the period of a key whose rotation is already enabled. */
+  allowPeriodChangeWhileEnabled: boolean;
+}
+
+export const ROTATION_POLICIES: Record<RotationPolicyName, RotationPolicy> = {
+  aws: { name: 'aws', enabledByDefault: false, allowPeriodChangeWhileEnabled: true },
+  'rotate-by-default': { name: 'rotate-by-default', enabledByDefault: true, allowPeriodChangeWhileEnabled: false },
+};
+
+export interface KmsOptions {
+  store?: KmsStore;
+  accountId?: string;
+  region?: string;
+  partition?: string;
+  clock?: Clock;
+  protector?: MaterialProtector;
+  rotationPolicy?: RotationPolicyName;
+  /** On-demand rotations allowed per key (AWS's original quota: 10). */
+  onDemandRotationLimit?: number;
+  /** Called with every unexpected (non-KMS) error; the caller only sees KMSInternalException. */
+  onInternalError?: (error: unknown) => void;
+  /** Upper bound of the in-memory cache of opened key material versions. */
+  materialCacheSize?: number;
+}
+
+export const DEFAULT_ACCOUNT_ID = '111122223333';
+export const DEFAULT_REGION = 'us-east-1';
+export const DEFAULT_ROTATION_PERIOD_DAYS = 365;
+export const AWS_MANAGED_ROTATION_PERIOD_DAYS = 365;
+export const DEFAULT_ON_DEMAND_ROTATION_LIMIT = 10;
+const MAX_COMMIT_ATTEMPTS = 64;
+
+export function defaultKeyPolicy(accountId: string, partition = 'aws'): string {
+  return JSON.stringify(
+    {
+      Version: '2012-10-17',
+      Id: 'key-default-1',
+      Statement: [
+        {
+          Sid: 'Enable IAM User Permissions',
+          Effect: 'Allow',
+          Principal: { AWS: `arn:${partition}:iam::${accountId}:root` },
+          Action: 'kms:*',
+          Resource: '*',
+        },
+      ],
+    },
+    null,
+    2,
+  );
+}
+
+export interface OpenedMaterial {
+  key: CryptoKey;
+  keyMaterialId: string;
+}
+
+export interface ResolveOptions {
+  /** Accept alias names and alias ARNs (Encrypt, Decrypt, DescribeKey, …). */
+  allowAlias?: boolean;
+  /** Create `alias/aws/<service>` keys on first reference. */
+  createAwsManaged?: boolean;
+}
+
+export class Engine implements Scope {
+  readonly store: KmsStore;
+  readonly accountId: string;
+  readonly region: string;
+  readonly partition: string;
+  readonly clock: Clock;
+  readonly protector: MaterialProtector;
+  readonly rotationPolicy: RotationPolicy;
+  readonly onDemandRotationLimit: number;
+  readonly onInternalError: (error: unknown) => void;
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly materialCache = new Map<string, Promise<OpenedMaterial | undefined>>();
+  private readonly materialCacheSize: number;
+
+  constructor(options: KmsOptions = {}) {
+    this.store = options.store ?? createMemoryStore();
+    this.accountId = options.accountId ?? DEFAULT_ACCOUNT_ID;
+    this.region = options.region ?? DEFAULT_REGION;
+    this.partition = options.partition ?? 'aws';
+    this.clock = options.clock ?? systemClock;
+    this.protector = options.protector ?? createCryptoKeyProtector();
+    this.rotationPolicy = ROTATION_POLICIES[options.rotationPolicy ?? 'aws'];
+    if (!this.rotationPolicy) throw new TypeError(`"rotationPolicy" expected one of ${Object.keys(ROTATION_POLICIES).join(', ')}`);
+    this.onDemandRotationLimit = options.onDemandRotationLimit ?? DEFAULT_ON_DEMAND_ROTATION_LIMIT;
+    if (!Number.isInteger(this.onDemandRotationLimit) || this.onDemandRotationLimit < 0) {
+      throw new TypeError(`"onDemandRotationLimit" expected a non-negative integer, got ${options.onDemandRotationLimit}`);
+    }
+    this.onInternalError = options.onInternalError ?? ((e) => console.error('edge-kms internal error:', e));
+    this.materialCacheSize = options.materialCacheSize ?? 10_000;
+    if (!/^\d{12}$/.test(this.accountId)) throw new TypeError(`"accountId" expected 12 digits, got ${this.accountId}`);
+  }
+
+  now(): number {
+    return this.clock.now();
+  }
+
+  keyArn(keyId: string): string {
+    return keyArn(this, keyId);
+  }
+
+  aliasArn(aliasName: string): string {
+    return aliasArn(this, aliasName);
+  }
+
+  notFound(keyId: string): KmsError {
+    return new KmsError('NotFoundException', `Key '${this.keyArn(keyId)}' does not exist`);
+  }
+
+  /** Serializes work on one key inside this process; commits stay safe across processes by CAS. */
+  async withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(name) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((r) => (release = r));
+    const tail = prev.then(() => mine);
+    this.locks.set(name, tail);
+    await prev.catch(() => undefined);
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (this.locks.get(name) === tail) this.locks.delete(name);
+    }
+  }
+
+  /**
+   * Resolves a reference to a key record, applying what is due first: a key whose deletion date
+   * has passed is deleted (and is then not found), a key whose automatic rotation is overdue is
+   * rotated, so stale material is never used because a timer tick was missed.
+   */
+  async resolve(ref: string, options: ResolveOptions = {}): Promise<KeyRecord> {
+    const parsed = parseKeyRef(this, ref, options.allowAlias ?? false);
+    let keyId: string;
+    if (parsed.kind === 'foreign') {
+      throw new KmsError('NotFoundException', parsed.ref.includes(':alias/') ? `Alias ${parsed.ref} is not found.` : `Key '${parsed.ref}' does not exist`);
+    } else if (parsed.kind === 'alias') {
+      const alias = await this.store.getAlias(parsed.aliasName);
+      if (alias) keyId = alias.TargetKeyId;
+      else if (options.createAwsManaged && isAwsManagedAliasName(parsed.aliasName)) keyId = await this.createAwsManagedKey(parsed.aliasName);
+      else throw new KmsError('NotFoundException', `Alias ${this.aliasArn(parsed.aliasName)} is not found.`);
+    } else {
+      keyId = parsed.keyId;
+    }
+    return this.loadKey(keyId);
+  }
+
+  async loadKey(keyId: string): Promise<KeyRecord> {
+    let key = await this.store.getKey(keyId);
+    if (!key) throw this.notFound(keyId);
+    if (isDeletionDue(key, this.now())) {
+      await this.deleteIfDue(keyId);
+      throw this.notFound(keyId);
+    }
+    if (isRotationDue(key, this.now())) {
+      await this.rotate(keyId, 'AUTOMATIC');
+      key = await this.store.getKey(keyId);
+      if (!key) throw this.notFound(keyId);
+    }
+    return key;
+  }
+
+  /** Throws AWS's error if the key cannot be used for cryptographic operations. */
+  requireEnabled(key: KeyRecord): void {
+    if (key.KeyState === 'Enabled') return;
+    throw this.stateError(key);
+  }
+
+  stateError(key: KeyRecord): KmsError {
+    const arn = this.keyArn(key.KeyId);
+    switch (key.KeyState) {
+      case 'Disabled':
+        return new KmsError('DisabledException', `${arn} is disabled.`);
+      case 'PendingDeletion':
+        return new KmsError('KMSInvalidStateException', `${arn} is pending deletion.`);
+      default:
+        return new KmsError('KMSInvalidStateException', `${arn} is ${key.KeyState}.`);
+    }
+  }
+
+  /** Pending deletion blocks most management operations. */
+  requireNotPendingDeletion(key: KeyRecord): void {
+    if (key.KeyState === 'PendingDeletion') throw this.stateError(key);
+  }
+
+  requireCustomerManaged(key: KeyRecord, operation: string): void {
+    if (key.KeyManager === 'AWS') {
+      throw new KmsError('UnsupportedOperationException', `${this.keyArn(key.KeyId)} is an AWS managed key. ${operation} is not supported on AWS managed keys.`);
+    }
+  }
+
+  /** The non-extractable CryptoKey of one version; versions are immutable, so they are cached. */
+  material(keyId: string, version: number): Promise<OpenedMaterial | undefined> {
+    const id = `${keyId}/${version}`;
+    const hit = this.materialCache.get(id);
+    if (hit) return hit;
+    const opening = (async () => {
+      const v = await this.store.getVersion(keyId, version);
+      if (!v) return undefined;
+      const key = await this.protector.open(v.Material, { keyId, version, keyMaterialId: v.KeyMaterialId });
+      return { key, keyMaterialId: v.KeyMaterialId };
+    })();
+    if (this.materialCache.size >= this.materialCacheSize) {
+      const oldest = this.materialCache.keys().next().value;
+      if (oldest !== undefined) this.materialCache.delete(oldest);
+    }
+    this.materialCache.set(id, opening);
+    // Only present versions stay cached; a miss or failure is asked again next time.
+    opening.then(
+      (m) => m || this.materialCache.delete(id),
+      () => this.materialCache.delete(id),
+    );
+    return opening;
+  }
+
+  forgetMaterial(keyId: string): void {
+    for (const id of [...this.materialCache.keys()]) if (id.startsWith(`${keyId}/`)) this.materialCache.delete(id);
+  }
+
+  /** Makes fresh key material for a version and seals it for the store; the raw bytes are wiped. */
+  async newVersion(keyId: string, version: number, origin: MaterialVersion['Origin'], raw?: Uint8Array): Promise<MaterialVersion> {
+    const material = raw ? raw.slice() : randomBytes(32);
+    const keyMaterialId = toHex(randomBytes(32));
+    try {
+      const sealed = await this.protector.seal(material, { keyId, version, keyMaterialId });
+      return { KeyId: keyId, Version: version, KeyMaterialId: keyMaterialId, CreationDate: this.now(), Origin: origin, Material: sealed };
+    } finally {
+      wipe(material);
+    }
+  }
+
+  /**
+   * Read, decide, commit, retrying on a conflicting concurrent commit. `decide` sees the current
+   * record and returns the next record, extra writes and the result, or throws a KmsError.
+   */
+  async mutateKey<T>(
+    keyId: string,
+    decide: (key: KeyRecord) => Promise<{ next?: KeyRecord; writes?: StoreWrite[]; result: T }> | { next?: KeyRecord; writes?: StoreWrite[]; result: T },
+  ): Promise<T> {
+    return this.withLock(`key:${keyId}`, async () => {
+      for (let attempt = 0; ; attempt++) {
+        const key = await this.store.getKey(keyId);
+        if (!key) throw this.notFound(keyId);
+        const { next, writes = [], result } = await decide(key);
+        const all: StoreWrite[] = [];
+        if (next) all.push({ type: 'putKey', key: { ...next, Revision: key.Revision + 1 }, expectRevision: key.Revision });
+        all.push(...writes);
+        if (all.length === 0) return result;
+        try {
+          await this.store.commit(all);
+          return result;
+        } catch (e) {
+          if (!(e instanceof StoreConflictError) || attempt >= MAX_COMMIT_ATTEMPTS) throw e;
+          await backoff(attempt);
+        }
+      }
+    });
+  }
+
+  /**
+   * Adds a key material version and makes it current. AUTOMATIC rotations only happen when due
+   * (so concurrent callers rotate once) and re-anchor the schedule at now; ON_DEMAND rotations
+   * count against the per-key limit and leave the schedule alone.
+   */
+  async rotate(keyId: string, type: RotationType, check?: (key: KeyRecord) => void): Promise<KeyRecord | undefined> {
+    return this.mutateKey(keyId, async (key) => {
+      check?.(key);
+      const now = this.now();
+      if (type === 'AUTOMATIC' && !isRotationDue(key, now)) return { result: undefined };
+      if (type === 'ON_DEMAND' && key.OnDemandRotationCount >= this.onDemandRotationLimit) {
+        throw new KmsError(
+          'LimitExceededException',
+          `The on-demand rotations limit has been reached for the given keyId. No more on-demand rotations can be performed for this key: ${this.keyArn(key.KeyId)}`,
+        );
+      }
+      const versionNo = key.CurrentVersion + 1;
+      const version = await this.newVersion(key.KeyId, versionNo, type);
+      const next: KeyRecord = {
+        ...key,
+        CurrentVersion: versionNo,
+        CurrentKeyMaterialId: version.KeyMaterialId,
+        OnDemandRotationCount: key.OnDemandRotationCount + (type === 'ON_DEMAND' ? 1 : 0),
+        Rotation: type === 'AUTOMATIC' ? { ...key.Rotation, AnchorDate: now } : key.Rotation,
+      };
+      return { next, writes: [{ type: 'putVersion', version }], result: next };
+    });
+  }
+
+  /** Deletes a key (versions and aliases included) whose waiting period is over. */
+  async deleteIfDue(keyId: string): Promise<boolean> {
+    return this.withLock(`key:${keyId}`, async () => {
+      for (let attempt = 0; ; attempt++) {
+        const key = await this.store.getKey(keyId);
+        if (!key || !isDeletionDue(key, this.now())) return false;
+        const writes: StoreWrite[] = [{ type: 'deleteKey', keyId, expectRevision: key.Revision }];
+        for (let after: string | undefined; ; ) {
+          const page = await this.store.listAliases({ after, limit: 1000 });
+          for (const a of page.items) if (a.TargetKeyId === keyId) writes.push({ type: 'deleteAlias', aliasName: a.AliasName, expectTarget: keyId });
+          if (!page.next) break;
+          after = page.next;
+        }
+        try {
+          await this.store.commit(writes);
+          this.forgetMaterial(keyId);
+          return true;
+        } catch (e) {
+          if (!(e instanceof StoreConflictError) || attempt >= MAX_COMMIT_ATTEMPTS) throw e;
+          await backoff(attempt);
+        }
+      }
+    });
+  }
+
+  /** Builds a new key record with its first key material version and commits both. */
+  async createKey(fields: Omit<KeyRecord, 'KeyId' | 'AccountId' | 'Region' | 'CreationDate' | 'CurrentVersion' | 'CurrentKeyMaterialId' | 'OnDemandRotationCount' | 'Revision'>, extra: StoreWrite[] = [], keyId = randomUuid(), raw?: Uint8Array): Promise<KeyRecord> {
+    const version = await this.newVersion(keyId, 1, 'CREATE', raw);
+    const key: KeyRecord = {
+      ...fields,
+      KeyId: keyId,
+      AccountId: this.accountId,
+      Region: this.region,
+      CreationDate: this.now(),
+      CurrentVersion: 1,
+      CurrentKeyMaterialId: version.KeyMaterialId,
+      OnDemandRotationCount: 0,
+      Revision: 1,
+    };
+    await this.store.commit([{ type: 'putKey', key, expectRevision: 0 }, { type: 'putVersion', version }, ...extra]);
+    return key;
+  }
+
+  /** `alias/aws/<service>`: made on first use, managed by "AWS", rotated yearly. */
+  async createAwsManagedKey(aliasName: string): Promise<string> {
+    return this.withLock(`alias:${aliasName}`, async () => {
+      const existing = await this.store.getAlias(aliasName);
+      if (existing) return existing.TargetKeyId;
+      const service = aliasName.slice('alias/aws/'.length);
+      const now = this.now();
+      const keyId = randomUuid();
+      try {
+        await this.createKey(
+          {
+            Description: `Default key that protects my ${service} data when no other key is defined`,
+            KeyUsage: 'ENCRYPT_DECRYPT',
+            KeySpec: 'SYMMETRIC_DEFAULT',
+            Origin: 'AWS_KMS',
+            KeyManager: 'AWS',
+            KeyState: 'Enabled',
+            MultiRegion: false,
+            Rotation: { Enabled: true, PeriodInDays: AWS_MANAGED_ROTATION_PERIOD_DAYS, AnchorDate: now },
+            Tags: [],
+            Policy: defaultKeyPolicy(this.accountId, this.partition),
+          },
+          [{ type: 'putAlias', alias: { AliasName: aliasName, TargetKeyId: keyId, CreationDate: now, LastUpdatedDate: now }, expectTarget: null }],
+          keyId,
+        );
+        return keyId;
+      } catch (e) {
+        if (!(e instanceof StoreConflictError)) throw e;
+        // Another process made it first.
+        const made = await this.store.getAlias(aliasName);
+        if (!made) throw e;
+        return made.TargetKeyId;
+      }
+    });
+  }
+}
+
+export function isAwsManagedAliasName(name: string): boolean {
+  return /^alias\/aws\/[a-zA-Z0-9/_-]+$/.test(name);
+}
+
+export function nextRotationDate(key: KeyRecord): number | undefined {
+  const r = key.Rotation;
+  if (!r.Enabled || r.PeriodInDays === undefined || r.AnchorDate === undefined) return undefined;
+  return r.AnchorDate + r.PeriodInDays * DAY_MS;
+}
+
+/** Automatic rotation is due: enabled, the date has passed, and the key is usable (AWS does not rotate disabled keys). */
+export function isRotationDue(key: KeyRecord, now: number): boolean {
+  const next = nextRotationDate(key);
+  return next !== undefined && now >= next && key.KeyState === 'Enabled';
+}
+
+export function isDeletionDue(key: KeyRecord, now: number): boolean {
+  return key.KeyState === 'PendingDeletion' && key.DeletionDate !== undefined && now >= key.DeletionDate;
+}
+
+function backoff(attempt: number): Promise<void> {
+  const ms = Math.min(50, 1 << Math.min(attempt, 5)) * Math.random();
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,56 @@
+/**
+ * @edge-kms/core: a WebCrypto-only KMS engine that speaks the AWS KMS (TrentService) protocol.
+ * Every export is named here.
+ */
+export { createKms, type Kms, type MaintenanceReport } from './kms.js';
+export {
+  Engine,
+  DEFAULT_ACCOUNT_ID,
+  DEFAULT_REGION,
+  DEFAULT_ON_DEMAND_ROTATION_LIMIT,
+  DEFAULT_ROTATION_PERIOD_DAYS,
+  ROTATION_POLICIES,
+  defaultKeyPolicy,
+  isRotationDue,
+  isDeletionDue,
+  nextRotationDate,
+  type KmsOptions,
+  type RotationPolicy,
+  type RotationPolicyName,
+} from './engine.js';
+export { KmsError, StoreConflictError, isKmsError, kmsError, INVALID_CIPHERTEXT_MESSAGE, INTERNAL_MESSAGE, type KmsErrorCode } from './errors.js';
+export { createTestClock, systemClock, DAY_MS, type Clock, type TestClock } from './clock.js';
+export { createMemoryStore } from './store/memory-store.js';
+export { commitWrites, checkWrites, applyWrites, type SyncView } from './store/apply.js';
+export type { KmsStore, StoreWrite, ListPage } from './store/types.js';
+export {
+  createCryptoKeyProtector,
+  createRootKeyProtector,
+  ROOT_WRAP_ALG,
+  type MaterialProtector,
+  type MaterialContext,
+} from './material.js';
+export type {
+  AliasRecord,
+  KeyRecord,
+  KeyState,
+  KeySpec,
+  KeyUsage,
+  MaterialVersion,
+  StoredMaterial,
+  RotationType,
+  Tag,
+} from './model.js';
+export {
+  parseBlob,
+  sealBlob,
+  openBlob,
+  encodeHeader,
+  encodeEncryptionContext,
+  BLOB_OVERHEAD,
+  HEADER_LENGTH,
+  type ParsedBlob,
+} from './ciphertext.js';
+export { CONTENT_TYPE, toWire, errorResponse, handleProtocolRequest } from './protocol.js';
+export { OPERATIONS, isOperationName, type OperationName } from './operations/index.js';
+export { toBase64, fromBase64, toHex, fromHex, constantTimeEqual, wipe, randomBytes, utf8, fromUtf8 } from './bytes.js';

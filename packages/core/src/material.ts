@@ -1,0 +1,80 @@
+/**
+ * Key material protection at rest. The engine makes raw material, hands it to a protector to
+ * seal for the store, and wipes it. Two protectors ship: one that keeps material as
+ * non-extractable CryptoKeys (memory and IndexedDB: no script can read the bytes), and one that
+ * wraps it with AES-256-GCM under a root key (files, Durable Objects, KV).
+ */
+import { concat, utf8, wipe } from './bytes.js';
+import type { StoredMaterial } from './model.js';
+
+export interface MaterialContext {
+  keyId: string;
+  version: number;
+  keyMaterialId: string;
+}
+
+export interface MaterialProtector {
+  /** Seals raw key material for storage. The caller wipes `raw` afterwards. */
+  seal(raw: Uint8Array, ctx: MaterialContext): Promise<StoredMaterial>;
+  /** Returns a non-extractable AES-GCM CryptoKey for stored material. */
+  open(stored: StoredMaterial, ctx: MaterialContext): Promise<CryptoKey>;
+}
+
+const AES_GCM_USAGES: KeyUsage[] = ['encrypt', 'decrypt'];
+
+export function importAesKey(raw: Uint8Array): Promise<CryptoKey> {
+  return crypto.subtle.importKey('raw', raw as BufferSource, { name: 'AES-GCM' }, false, AES_GCM_USAGES);
+}
+
+/** Keeps material as non-extractable CryptoKeys. */
+export function createCryptoKeyProtector(): MaterialProtector {
+  return {
+    async seal(raw) {
+      return { kind: 'cryptokey', key: await importAesKey(raw) };
+    },
+    async open(stored) {
+      if (stored.kind !== 'cryptokey') throw new Error('material is not a CryptoKey');
+      return stored.key;
+    },
+  };
+}
+
+export const ROOT_WRAP_ALG = 'A256GCM-ROOT-1';
+
+function wrapAad(ctx: MaterialContext): Uint8Array {
+  return utf8(`edge-kms/material/v1\u0000${ctx.keyId}\u0000${ctx.version}\u0000${ctx.keyMaterialId}`);
+}
+
+/**
+ * Wraps material with AES-256-GCM under a root key. The additional data binds the wrapped bytes
+ * to their key id, version and material id, so a store cannot swap material between keys.
+ */
+export async function createRootKeyProtector(rootKeyBytes: Uint8Array): Promise<MaterialProtector> {
+  if (rootKeyBytes.length !== 32) throw new RangeError(`"rootKey" expected 32 bytes, got ${rootKeyBytes.length}`);
+  const root = await importAesKey(rootKeyBytes);
+  return {
+    async seal(raw, ctx) {
+      const iv = crypto.getRandomValues(new Uint8Array(12));
+      const ct = new Uint8Array(
+        await crypto.subtle.encrypt({ name: 'AES-GCM', iv: iv as BufferSource, additionalData: wrapAad(ctx) as BufferSource }, root, raw as BufferSource),
+      );
+      return { kind: 'wrapped', alg: ROOT_WRAP_ALG, data: concat(iv, ct) };
+    },
+    async open(stored, ctx) {
+      if (stored.kind !== 'wrapped' || stored.alg !== ROOT_WRAP_ALG) throw new Error('unsupported stored material');
+      const raw = new Uint8Array(
+        await crypto.subtle.decrypt(
+          { name: 'AES-GCM', iv: stored.data.subarray(0, 12) as BufferSource, additionalData: wrapAad(ctx) as BufferSource },
+          root,
+          stored.data.subarray(12) as BufferSource,
+        ),
+      );
+      try {
+        return await importAesKey(raw);
+      } finally {
+        wipe(raw);
+      }
+    },
+  };
+}
+

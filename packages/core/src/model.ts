@@ -1,0 +1,109 @@
+/**
+ * The records edge-kms keeps. Field names follow AWS where AWS has one. Times are epoch
+ * milliseconds inside the engine and stores; the protocol turns them into AWS's epoch seconds.
+ */
+
+export type KeyState =
+  | 'Enabled'
+  | 'Disabled'
+  | 'PendingDeletion'
+  | 'PendingImport'
+  | 'Unavailable'
+  | 'Creating'
+  | 'Updating';
+
+export type KeySpec =
+  | 'SYMMETRIC_DEFAULT'
+  | 'RSA_2048'
+  | 'RSA_3072'
+  | 'RSA_4096'
+  | 'ECC_NIST_P256'
+  | 'ECC_NIST_P384'
+  | 'ECC_NIST_P521'
+  | 'ECC_SECG_P256K1'
+  | 'HMAC_224'
+  | 'HMAC_256'
+  | 'HMAC_384'
+  | 'HMAC_512'
+  | 'SM2'
+  | 'ML_DSA_44'
+  | 'ML_DSA_65'
+  | 'ML_DSA_87';
+
+export const KEY_SPECS: readonly KeySpec[] = [
+  'SYMMETRIC_DEFAULT', 'RSA_2048', 'RSA_3072', 'RSA_4096', 'ECC_NIST_P256', 'ECC_NIST_P384', 'ECC_NIST_P521',
+  'ECC_SECG_P256K1', 'HMAC_224', 'HMAC_256', 'HMAC_384', 'HMAC_512', 'SM2', 'ML_DSA_44', 'ML_DSA_65', 'ML_DSA_87',
+];
+
+export type KeyUsage = 'ENCRYPT_DECRYPT' | 'SIGN_VERIFY' | 'GENERATE_VERIFY_MAC' | 'KEY_AGREEMENT';
+export const KEY_USAGES: readonly KeyUsage[] = ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'GENERATE_VERIFY_MAC', 'KEY_AGREEMENT'];
+
+export type Origin = 'AWS_KMS' | 'EXTERNAL' | 'AWS_CLOUDHSM' | 'EXTERNAL_KEY_STORE';
+export const ORIGINS: readonly Origin[] = ['AWS_KMS', 'EXTERNAL', 'AWS_CLOUDHSM', 'EXTERNAL_KEY_STORE'];
+
+export type KeyManager = 'CUSTOMER' | 'AWS';
+
+export type RotationType = 'AUTOMATIC' | 'ON_DEMAND';
+
+export interface Tag {
+  TagKey: string;
+  TagValue: string;
+}
+
+export interface RotationSettings {
+  Enabled: boolean;
+  /** Days between automatic rotations while enabled. */
+  PeriodInDays?: number;
+  /** Epoch ms from which the next automatic rotation counts: the enable date or the last automatic rotation. */
+  AnchorDate?: number;
+}
+
+export interface KeyRecord {
+  KeyId: string;
+  AccountId: string;
+  Region: string;
+  CreationDate: number;
+  Description: string;
+  KeyUsage: KeyUsage;
+  KeySpec: KeySpec;
+  Origin: Origin;
+  KeyManager: KeyManager;
+  KeyState: KeyState;
+  /** Epoch ms at which a key pending deletion is deleted. */
+  DeletionDate?: number;
+  PendingDeletionWindowInDays?: number;
+  MultiRegion: boolean;
+  /** Number of the current key material version (versions are numbered 1, 2, 3, …). */
+  CurrentVersion: number;
+  /** KeyMaterialId of the current version, written in the same commit that makes it current. */
+  CurrentKeyMaterialId: string;
+  Rotation: RotationSettings;
+  OnDemandRotationCount: number;
+  Tags: Tag[];
+  Policy: string;
+  /** Optimistic-concurrency revision: 1 for a new key, incremented by every commit that changes it. */
+  Revision: number;
+}
+
+/** Key material as a store keeps it: wrapped bytes, or a non-extractable CryptoKey. */
+export type StoredMaterial =
+  | { kind: 'wrapped'; alg: string; data: Uint8Array }
+  | { kind: 'cryptokey'; key: CryptoKey };
+
+export interface MaterialVersion {
+  KeyId: string;
+  Version: number;
+  /** AWS-style key material id: 64 hexadecimal characters. */
+  KeyMaterialId: string;
+  CreationDate: number;
+  /** How this version came to be: the key's first material, or a rotation. */
+  Origin: 'CREATE' | RotationType;
+  Material: StoredMaterial;
+}
+
+export interface AliasRecord {
+  AliasName: string;
+  TargetKeyId: string;
+  CreationDate: number;
+  LastUpdatedDate: number;
+}

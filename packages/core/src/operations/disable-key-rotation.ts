@@ -1,0 +1,17 @@
+/** DisableKeyRotation. */
+import type { Engine } from '../engine.js';
+import type { InputReader } from '../validate.js';
+import { requireConfigurableRotation } from './rotation-shared.js';
+import { readKeyId, type Output } from './shared.js';
+
+export async function disableKeyRotation(engine: Engine, input: InputReader): Promise<Output> {
+  const ref = readKeyId(input);
+  input.done();
+  const { KeyId } = await engine.resolve(ref);
+  await engine.mutateKey(KeyId, (key) => {
+    requireConfigurableRotation(engine, key, 'DisableKeyRotation');
+    if (!key.Rotation.Enabled) return { result: undefined };
+    return { next: { ...key, Rotation: { Enabled: false } }, result: undefined };
+  });
+  return {};
+}

@@ -1,0 +1,23 @@
+/**
+ * GetKeyRotationStatus: KeyRotationEnabled, and while enabled RotationPeriodInDays and
+ * NextRotationDate. On-demand rotations complete within the request here, so
+ * OnDemandRotationStartDate (AWS: "while an on-demand rotation is in progress") never appears.
+ */
+import type { Engine } from '../engine.js';
+import { nextRotationDate } from '../engine.js';
+import type { InputReader } from '../validate.js';
+import { readKeyId, type Output } from './shared.js';
+
+export async function getKeyRotationStatus(engine: Engine, input: InputReader): Promise<Output> {
+  const ref = readKeyId(input);
+  input.done();
+  const key = await engine.resolve(ref);
+  engine.requireNotPendingDeletion(key);
+  const out: Output = { KeyId: engine.keyArn(key.KeyId), KeyRotationEnabled: key.Rotation.Enabled };
+  const next = nextRotationDate(key);
+  if (key.Rotation.Enabled && next !== undefined) {
+    out.RotationPeriodInDays = key.Rotation.PeriodInDays;
+    out.NextRotationDate = new Date(next);
+  }
+  return out;
+}

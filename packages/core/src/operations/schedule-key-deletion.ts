@@ -1,0 +1,24 @@
+/** ScheduleKeyDeletion: PendingWindowInDays 7..30 (default 30); the key is deleted once due. */
+import { DAY_MS } from '../clock.js';
+import type { Engine } from '../engine.js';
+import type { InputReader } from '../validate.js';
+import { readKeyId, type Output } from './shared.js';
+
+export async function scheduleKeyDeletion(engine: Engine, input: InputReader): Promise<Output> {
+  const ref = readKeyId(input);
+  const days = input.int('PendingWindowInDays', { min: 7, max: 30 }) ?? 30;
+  input.done();
+  const { KeyId } = await engine.resolve(ref);
+  const key = await engine.mutateKey(KeyId, (key) => {
+    engine.requireCustomerManaged(key, 'ScheduleKeyDeletion');
+    engine.requireNotPendingDeletion(key);
+    const next = { ...key, KeyState: 'PendingDeletion' as const, DeletionDate: engine.now() + days * DAY_MS, PendingDeletionWindowInDays: days };
+    return { next, result: next };
+  });
+  return {
+    KeyId: engine.keyArn(key.KeyId),
+    DeletionDate: new Date(key.DeletionDate!),
+    KeyState: 'PendingDeletion',
+    PendingWindowInDays: days,
+  };
+}

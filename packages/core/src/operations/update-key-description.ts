@@ -1,0 +1,17 @@
+/** UpdateKeyDescription. */
+import type { Engine } from '../engine.js';
+import type { InputReader } from '../validate.js';
+import { readKeyId, type Output } from './shared.js';
+
+export async function updateKeyDescription(engine: Engine, input: InputReader): Promise<Output> {
+  const ref = readKeyId(input);
+  const description = input.string('Description', { required: true, min: 0, max: 8192 });
+  input.done();
+  const { KeyId } = await engine.resolve(ref);
+  await engine.mutateKey(KeyId, (key) => {
+    engine.requireCustomerManaged(key, 'UpdateKeyDescription');
+    engine.requireNotPendingDeletion(key);
+    return { next: { ...key, Description: description }, result: undefined };
+  });
+  return {};
+}

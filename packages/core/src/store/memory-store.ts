@@ -1,0 +1,82 @@
+/**
+ * The in-memory store: the default for tests, the MSW mock and the browser without persistence.
+ * Records are cloned on the way in and out, so no caller can change stored state behind a commit.
+ */
+import type { AliasRecord, KeyRecord, MaterialVersion } from '../model.js';
+import { commitWrites, type SyncView } from './apply.js';
+import type { KmsStore, ListPage, StoreWrite } from './types.js';
+
+function page<T>(all: T[], name: (t: T) => string, after: string | undefined, limit: number): ListPage<T> {
+  const sorted = all.sort((a, b) => (name(a) < name(b) ? -1 : name(a) > name(b) ? 1 : 0));
+  const start = after === undefined ? 0 : sorted.findIndex((t) => name(t) > after);
+  const from = start < 0 ? sorted.length : start;
+  const items = sorted.slice(from, from + limit);
+  const more = from + limit < sorted.length;
+  return more ? { items, next: name(items[items.length - 1]!) } : { items };
+}
+
+export function createMemoryStore(): KmsStore {
+  const keys = new Map<string, KeyRecord>();
+  const versions = new Map<string, Map<number, MaterialVersion>>();
+  const aliases = new Map<string, AliasRecord>();
+
+  const view: SyncView = {
+    getKey: (id) => keys.get(id),
+    hasVersion: (id, v) => versions.get(id)?.has(v) ?? false,
+    getAlias: (n) => aliases.get(n),
+    putKey: (k) => void keys.set(k.KeyId, structuredClone(k)),
+    deleteKey: (id) => {
+      keys.delete(id);
+      versions.delete(id);
+    },
+    putVersion: (v) => {
+      let m = versions.get(v.KeyId);
+      if (!m) versions.set(v.KeyId, (m = new Map()));
+      m.set(v.Version, structuredClone(v));
+    },
+    putAlias: (a) => void aliases.set(a.AliasName, structuredClone(a)),
+    deleteAlias: (n) => void aliases.delete(n),
+  };
+
+  return {
+    async getKey(keyId) {
+      const k = keys.get(keyId);
+      return k && structuredClone(k);
+    },
+    async listKeys({ after, limit }) {
+      const p = page([...keys.values()], (k) => k.KeyId, after, limit);
+      return { ...p, items: p.items.map((k) => structuredClone(k)) };
+    },
+    async getVersion(keyId, version) {
+      const v = versions.get(keyId)?.get(version);
+      return v && structuredClone(v);
+    },
+    async listVersions(keyId, { after, limit }) {
+      const m = versions.get(keyId);
+      if (!m) return [];
+      const out: MaterialVersion[] = [];
+      for (let n = after + 1; out.length < limit; n++) {
+        const v = m.get(n);
+        if (!v) break;
+        out.push(structuredClone(v));
+      }
+      return out;
+    },
+    async getAlias(name) {
+      const a = aliases.get(name);
+      return a && structuredClone(a);
+    },
+    async listAliases({ after, limit }) {
+      const p = page([...aliases.values()], (a) => a.AliasName, after, limit);
+      return { ...p, items: p.items.map((a) => structuredClone(a)) };
+    },
+    async commit(writes: StoreWrite[]) {
+      commitWrites(view, writes);
+    },
+    async clear() {
+      keys.clear();
+      versions.clear();
+      aliases.clear();
+    },
+  };
+}

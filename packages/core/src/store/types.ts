@@ -1,0 +1,42 @@
+/**
+ * The store interface. A store persists keys, their immutable key material versions and aliases,
+ * and applies a commit atomically: every write of it or none. Preconditions make concurrent
+ * writers safe: a key write names the revision it was computed from, a version write requires the
+ * version to be new, an alias write names the target it expects. A violated precondition rejects
+ * the whole commit with StoreConflictError and the engine recomputes and retries.
+ */
+import type { AliasRecord, KeyRecord, MaterialVersion } from '../model.js';
+
+export type StoreWrite =
+  /** Create (expectRevision 0) or replace a key. key.Revision must be expectRevision + 1. */
+  | { type: 'putKey'; key: KeyRecord; expectRevision: number }
+  /** Delete a key with all of its versions. */
+  | { type: 'deleteKey'; keyId: string; expectRevision: number }
+  /** Add a version; fails if (KeyId, Version) exists. Versions are never replaced. */
+  | { type: 'putVersion'; version: MaterialVersion }
+  /** Create or retarget an alias; expectTarget null means the alias must not exist yet. */
+  | { type: 'putAlias'; alias: AliasRecord; expectTarget: string | null }
+  | { type: 'deleteAlias'; aliasName: string; expectTarget: string };
+
+export interface ListPage<T> {
+  items: T[];
+  /** Pass back as `after` to read the next page; absent on the last page. */
+  next?: string;
+}
+
+export interface KmsStore {
+  getKey(keyId: string): Promise<KeyRecord | undefined>;
+  /** Keys in ascending KeyId order, starting after `after`. */
+  listKeys(options: { after?: string; limit: number }): Promise<ListPage<KeyRecord>>;
+  getVersion(keyId: string, version: number): Promise<MaterialVersion | undefined>;
+  /** Versions in ascending order, starting after version `after` (0 for the first). */
+  listVersions(keyId: string, options: { after: number; limit: number }): Promise<MaterialVersion[]>;
+  getAlias(aliasName: string): Promise<AliasRecord | undefined>;
+  /** Aliases in ascending name order, starting after `after`. */
+  listAliases(options: { after?: string; limit: number }): Promise<ListPage<AliasRecord>>;
+  /** Applies every write or none; throws StoreConflictError when a precondition fails. */
+  commit(writes: StoreWrite[]): Promise<void>;
+  /** Removes everything (test mode reset). */
+  clear(): Promise<void>;
+  close?(): Promise<void>;
+}

@@ -1,0 +1,91 @@
+/**
+ * Symmetric encryption under a KMS key: the part Encrypt, Decrypt, ReEncrypt and the
+ * GenerateDataKey family share. Every decryption failure becomes the same
+ * InvalidCiphertextException; nothing about why reaches the caller.
+ */
+import { openBlob, parseBlob, sealBlob } from './ciphertext.js';
+import type { Engine } from './engine.js';
+import { invalidCiphertext, KmsError } from './errors.js';
+import type { KeyRecord } from './model.js';
+import type { InputReader } from './validate.js';
+
+export const ENCRYPTION_ALGORITHMS = ['SYMMETRIC_DEFAULT', 'RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256', 'SM2PKE'] as const;
+
+export function requireEncryptKey(engine: Engine, key: KeyRecord, algorithm: string | undefined): void {
+  engine.requireEnabled(key);
+  if (key.KeyUsage !== 'ENCRYPT_DECRYPT' || key.KeySpec !== 'SYMMETRIC_DEFAULT') {
+    throw new KmsError('InvalidKeyUsageException', `${engine.keyArn(key.KeyId)} key usage is ${key.KeyUsage} which is not valid for this operation.`);
+  }
+  if (algorithm !== undefined && algorithm !== 'SYMMETRIC_DEFAULT') {
+    throw new KmsError('InvalidKeyUsageException', `The encryption algorithm ${algorithm} is not compatible with the type of ${engine.keyArn(key.KeyId)}.`);
+  }
+}
+
+/** Encrypts under the key's current key material version. */
+export async function encryptUnder(
+  engine: Engine,
+  key: KeyRecord,
+  plaintext: Uint8Array,
+  context: Record<string, string> | undefined,
+): Promise<Uint8Array> {
+  const m = await engine.material(key.KeyId, key.CurrentVersion);
+  if (!m) throw new Error(`current version ${key.CurrentVersion} of ${key.KeyId} is missing`);
+  return sealBlob(m.key, key.KeyId, key.CurrentVersion, plaintext, context);
+}
+
+export interface Decrypted {
+  key: KeyRecord;
+  plaintext: Uint8Array;
+  keyMaterialId: string;
+}
+
+/**
+ * Decrypts a blob. With `keyRef`, the blob must have been made under that key
+ * (IncorrectKeyException otherwise). The key's state is checked before any decryption.
+ */
+export async function decryptBlob(
+  engine: Engine,
+  blob: Uint8Array,
+  context: Record<string, string> | undefined,
+  keyRef: string | undefined,
+  algorithm: string | undefined,
+): Promise<Decrypted> {
+  const parsed = parseBlob(blob);
+  let key: KeyRecord;
+  if (keyRef !== undefined) {
+    key = await engine.resolve(keyRef, { allowAlias: true, createAwsManaged: true });
+    if (!parsed) throw invalidCiphertext();
+    if (parsed.keyId !== key.KeyId) {
+      throw new KmsError('IncorrectKeyException', 'The key ID in the request does not identify a KMS key that can perform this operation.');
+    }
+  } else {
+    if (!parsed) throw invalidCiphertext();
+    try {
+      key = await engine.loadKey(parsed.keyId);
+    } catch (e) {
+      if (e instanceof KmsError && e.code === 'NotFoundException') throw invalidCiphertext();
+      throw e;
+    }
+  }
+  requireEncryptKey(engine, key, algorithm);
+  if (parsed.version > key.CurrentVersion) throw invalidCiphertext();
+  const m = await engine.material(key.KeyId, parsed.version);
+  if (!m) throw invalidCiphertext();
+  let plaintext: Uint8Array;
+  try {
+    plaintext = await openBlob(m.key, parsed, context);
+  } catch {
+    throw invalidCiphertext();
+  }
+  return { key, plaintext, keyMaterialId: m.keyMaterialId };
+}
+
+export function readGrantTokens(input: InputReader): void {
+  input.stringList('GrantTokens', { maxItems: 10, itemMin: 1, itemMax: 8192 });
+}
+
+export function dryRun(input: InputReader): void {
+  if (input.bool('DryRun')) {
+    throw new KmsError('DryRunOperationException', 'The request would have succeeded, but the DryRun option is set.');
+  }
+}

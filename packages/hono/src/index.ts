@@ -1,0 +1,56 @@
+/**
+ * @edge-kms/hono: a Hono app around the core's protocol function. POST / serves TrentService;
+ * in test mode a few extra endpoints under /_edge-kms/ reset state, move the clock and run
+ * maintenance. Unknown errors become a bare KMSInternalException; internals are logged only.
+ */
+import { errorResponse, KmsError, type Kms, type TestClock } from '@edge-kms/core';
+import { Hono } from 'hono';
+
+export interface KmsAppOptions {
+  kms: Kms;
+  /** Adds /_edge-kms/reset, /_edge-kms/clock and /_edge-kms/maintenance. Off by default. */
+  testMode?: boolean;
+  /** The clock that /_edge-kms/clock moves (test mode only). */
+  testClock?: TestClock;
+}
+
+export function createKmsApp(options: KmsAppOptions): Hono {
+  const { kms } = options;
+  const app = new Hono();
+
+  app.post('/', (c) => kms.handle(c.req.raw));
+
+  app.get('/', (c) =>
+    c.json({ service: 'edge-kms', protocol: 'TrentService (AWS JSON 1.1)', accountId: kms.accountId, region: kms.region }),
+  );
+
+  if (options.testMode) {
+    app.post('/_edge-kms/reset', async (c) => {
+      await kms.reset();
+      return c.json({ reset: true });
+    });
+    app.post('/_edge-kms/maintenance', async (c) => c.json(await kms.runMaintenance()));
+    app.get('/_edge-kms/clock', (c) => c.json({ now: kms.engine.clock.now() }));
+    app.post('/_edge-kms/clock', async (c) => {
+      const clock = options.testClock;
+      if (!clock) return errorResponse(new KmsError('UnsupportedOperationException', 'This server has no test clock.'));
+      let body: { advanceDays?: unknown; advanceMs?: unknown; set?: unknown };
+      try {
+        body = (await c.req.json()) as typeof body;
+      } catch {
+        return errorResponse(new KmsError('SerializationException', 'The request body is not valid JSON.'));
+      }
+      if (typeof body.advanceDays === 'number') clock.advanceDays(body.advanceDays);
+      if (typeof body.advanceMs === 'number') clock.advance(body.advanceMs);
+      if (typeof body.set === 'number') clock.set(body.set);
+      return c.json({ now: clock.now() });
+    });
+  }
+
+  app.notFound(() => errorResponse(new KmsError('UnknownOperationException', 'Not found.')));
+  app.onError((err) => {
+    kms.engine.onInternalError(err);
+    return errorResponse(new KmsError('KMSInternalException', 'An internal error occurred. Try again later.'));
+  });
+  return app;
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+/**
+ * `npm start`: the edge-kms server on http://localhost:4599 with key history in .kms-data.
+ * Environment: PORT, HOST, KMS_ACCOUNT_ID, KMS_REGION, KMS_DATA_DIR, KMS_ROOT_KEY,
+ * KMS_TEST_MODE=1 (or --test-mode), KMS_ROTATION_POLICY (aws | rotate-by-default),
+ * KMS_ON_DEMAND_ROTATION_LIMIT, KMS_MAINTENANCE_INTERVAL_MS.
+ */
+import type { RotationPolicyName } from '@edge-kms/core';
+import { startServer } from './server.js';
+
+function intEnv(name: string): number | undefined {
+  const v = process.env[name];
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) {
+    console.error(`${name} must be a non-negative integer, got ${v}`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const args = new Set(process.argv.slice(2));
+const testMode = args.has('--test-mode') || process.env.KMS_TEST_MODE === '1' || process.env.KMS_TEST_MODE === 'true';
+
+const server = await startServer({
+  port: intEnv('PORT') ?? 4599,
+  hostname: process.env.HOST ?? '127.0.0.1',
+  dataDir: process.env.KMS_DATA_DIR ?? '.kms-data',
+  accountId: process.env.KMS_ACCOUNT_ID ?? '111122223333',
+  region: process.env.KMS_REGION ?? 'us-east-1',
+  rootKey: process.env.KMS_ROOT_KEY,
+  testMode,
+  rotationPolicy: (process.env.KMS_ROTATION_POLICY as RotationPolicyName | undefined) ?? 'aws',
+  onDemandRotationLimit: intEnv('KMS_ON_DEMAND_ROTATION_LIMIT'),
+  maintenanceIntervalMs: intEnv('KMS_MAINTENANCE_INTERVAL_MS'),
+});
+
+console.log(`edge-kms listening on ${server.url} (account ${server.kms.accountId}, region ${server.kms.region})`);
+console.log(`  data: ${process.env.KMS_DATA_DIR ?? '.kms-data'}${testMode ? '  [TEST MODE: /_edge-kms/reset, /_edge-kms/clock enabled]' : ''}`);
+console.log(`  try: aws kms --endpoint-url ${server.url} create-key`);
+
+let closing = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (closing) return;
+    closing = true;
+    void server.close().then(() => process.exit(0));
+  });
+}

@@ -1,0 +1,4 @@
+/** @edge-kms/node: the persistent LMDB store, root key handling and the Node server. */
+export { createLmdbStore, type LmdbStoreOptions } from './lmdb-store.js';
+export { loadRootKey } from './root-key.js';
+export { startServer, type ServerOptions, type RunningServer } from './server.js';
