@@ -1,0 +1,278 @@
+/**
+ * The store conformance suite: every KmsStore (memory, LMDB, and the IndexedDB, Durable Object
+ * and KV stores to come) must pass it. It checks atomic commits, immutable versions, ordered
+ * paging, copy semantics and interleaved concurrent writers, and runs the engine's on-demand
+ * rotation limit on top of the store from one and from two engines (two engines over one store
+ * stand for two processes: in-process locks cannot help them, only the store's preconditions).
+ * Used by test/stores/*.test.ts; run with `npx vitest run test/stores`.
+ */
+import { createKms, StoreConflictError, type KeyRecord, type KmsStore, type MaterialProtector, type MaterialVersion, type StoredMaterial } from '@edge-kms/core';
+import { describe, expect, it, beforeEach, afterEach } from 'vitest';
+
+export interface StoreFixture {
+  store: KmsStore;
+  /** Opens a second handle on the same data (another process/tab), if the store can. */
+  reopen?: () => Promise<KmsStore>;
+  /** How this store keeps material (wrapped bytes or CryptoKeys). */
+  protector: MaterialProtector;
+  cleanup(): Promise<void>;
+}
+
+let uuidCounter = 0;
+function uuid(): string {
+  uuidCounter++;
+  const hex = uuidCounter.toString(16).padStart(12, '0');
+  return `00000000-0000-4000-8000-${hex}`;
+}
+
+function keyRecord(keyId: string, revision = 1, patch: Partial<KeyRecord> = {}): KeyRecord {
+  return {
+    KeyId: keyId,
+    AccountId: '111122223333',
+    Region: 'us-east-1',
+    CreationDate: 1_700_000_000_000,
+    Description: 'conformance',
+    KeyUsage: 'ENCRYPT_DECRYPT',
+    KeySpec: 'SYMMETRIC_DEFAULT',
+    Origin: 'AWS_KMS',
+    KeyManager: 'CUSTOMER',
+    KeyState: 'Enabled',
+    MultiRegion: false,
+    CurrentVersion: 1,
+    CurrentKeyMaterialId: 'a'.repeat(64),
+    Rotation: { Enabled: false },
+    OnDemandRotationCount: 0,
+    Tags: [{ TagKey: 'k', TagValue: 'v' }],
+    Policy: '{}',
+    Revision: revision,
+    ...patch,
+  };
+}
+
+async function material(protector: MaterialProtector, keyId: string, version: number, fill: number): Promise<StoredMaterial> {
+  return protector.seal(new Uint8Array(32).fill(fill), { keyId, version, keyMaterialId: fill.toString(16).padStart(64, '0') });
+}
+
+async function versionRecord(protector: MaterialProtector, keyId: string, version: number): Promise<MaterialVersion> {
+  return {
+    KeyId: keyId,
+    Version: version,
+    KeyMaterialId: version.toString(16).padStart(64, '0'),
+    CreationDate: 1_700_000_000_000 + version,
+    Origin: version === 1 ? 'CREATE' : 'ON_DEMAND',
+    Material: await material(protector, keyId, version, version & 0xff),
+  };
+}
+
+export function runStoreConformance(name: string, makeFixture: () => Promise<StoreFixture>): void {
+  describe(`store conformance: ${name}`, () => {
+    let fx: StoreFixture;
+    let store: KmsStore;
+    beforeEach(async () => {
+      fx = await makeFixture();
+      store = fx.store;
+    });
+    afterEach(async () => {
+      await fx.cleanup();
+    });
+
+    it('starts empty', async () => {
+      expect(await store.getKey(uuid())).toBeUndefined();
+      expect((await store.listKeys({ limit: 10 })).items).toEqual([]);
+      expect((await store.listAliases({ limit: 10 })).items).toEqual([]);
+      expect(await store.getVersion(uuid(), 1)).toBeUndefined();
+    });
+
+    it('creates a key with its first version in one commit, and refuses a second create', async () => {
+      const id = uuid();
+      await store.commit([{ type: 'putKey', key: keyRecord(id), expectRevision: 0 }, { type: 'putVersion', version: await versionRecord(fx.protector, id, 1) }]);
+      expect((await store.getKey(id))?.Revision).toBe(1);
+      expect((await store.getVersion(id, 1))?.KeyMaterialId).toBe('1'.padStart(64, '0'));
+      await expect(store.commit([{ type: 'putKey', key: keyRecord(id), expectRevision: 0 }])).rejects.toBeInstanceOf(StoreConflictError);
+    });
+
+    it('applies all of a commit or none of it', async () => {
+      const id = uuid();
+      await store.commit([{ type: 'putKey', key: keyRecord(id), expectRevision: 0 }, { type: 'putVersion', version: await versionRecord(fx.protector, id, 1) }]);
+      // A stale revision after a new version: the version must not be written either.
+      const stale = [
+        { type: 'putVersion' as const, version: await versionRecord(fx.protector, id, 2) },
+        { type: 'putAlias' as const, alias: { AliasName: 'alias/atomic', TargetKeyId: id, CreationDate: 1, LastUpdatedDate: 1 }, expectTarget: null },
+        { type: 'putKey' as const, key: keyRecord(id, 3, { CurrentVersion: 2 }), expectRevision: 2 },
+      ];
+      await expect(store.commit(stale)).rejects.toBeInstanceOf(StoreConflictError);
+      expect(await store.getVersion(id, 2)).toBeUndefined();
+      expect(await store.getAlias('alias/atomic')).toBeUndefined();
+      expect((await store.getKey(id))?.CurrentVersion).toBe(1);
+    });
+
+    it('never overwrites a key material version', async () => {
+      const id = uuid();
+      const v1 = await versionRecord(fx.protector, id, 1);
+      await store.commit([{ type: 'putKey', key: keyRecord(id), expectRevision: 0 }, { type: 'putVersion', version: v1 }]);
+      const impostor = { ...(await versionRecord(fx.protector, id, 1)), KeyMaterialId: 'f'.repeat(64) };
+      await expect(store.commit([{ type: 'putVersion', version: impostor }])).rejects.toBeInstanceOf(StoreConflictError);
+      // Two writes of the same version in one commit are refused too.
+      const v2 = await versionRecord(fx.protector, id, 2);
+      await expect(store.commit([{ type: 'putVersion', version: v2 }, { type: 'putVersion', version: v2 }])).rejects.toBeInstanceOf(StoreConflictError);
+      expect(await store.getVersion(id, 2)).toBeUndefined();
+      expect((await store.getVersion(id, 1))?.KeyMaterialId).toBe(v1.KeyMaterialId);
+    });
+
+    it('keeps wrapped material byte for byte and it still opens', async () => {
+      const id = uuid();
+      const v = await versionRecord(fx.protector, id, 7);
+      await store.commit([{ type: 'putVersion', version: v }]);
+      const back = await store.getVersion(id, 7);
+      expect(back?.Material.kind).toBe(v.Material.kind);
+      if (v.Material.kind === 'wrapped' && back?.Material.kind === 'wrapped') {
+        expect(back.Material.data).toBeInstanceOf(Uint8Array);
+        expect([...back.Material.data]).toEqual([...v.Material.data]);
+      }
+      const key = await fx.protector.open(back!.Material, { keyId: id, version: 7, keyMaterialId: v.KeyMaterialId });
+      const iv = new Uint8Array(12);
+      const ct = await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, key, new Uint8Array([1, 2, 3]));
+      const expected = await crypto.subtle.encrypt(
+        { name: 'AES-GCM', iv },
+        await crypto.subtle.importKey('raw', new Uint8Array(32).fill(7), 'AES-GCM', false, ['encrypt']),
+        new Uint8Array([1, 2, 3]),
+      );
+      expect(new Uint8Array(ct)).toEqual(new Uint8Array(expected));
+    });
+
+    it('lists versions in order with after/limit paging', async () => {
+      const id = uuid();
+      const other = uuid();
+      const writes = [];
+      for (let n = 1; n <= 25; n++) writes.push({ type: 'putVersion' as const, version: await versionRecord(fx.protector, id, n) });
+      writes.push({ type: 'putVersion' as const, version: await versionRecord(fx.protector, other, 1) });
+      await store.commit(writes);
+      expect((await store.listVersions(id, { after: 0, limit: 10 })).map((v) => v.Version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      expect((await store.listVersions(id, { after: 20, limit: 10 })).map((v) => v.Version)).toEqual([21, 22, 23, 24, 25]);
+      expect(await store.listVersions(id, { after: 25, limit: 10 })).toEqual([]);
+    });
+
+    it('lists keys and aliases in ascending order with paging', async () => {
+      const ids = Array.from({ length: 7 }, () => uuid()).reverse();
+      for (const id of ids) await store.commit([{ type: 'putKey', key: keyRecord(id), expectRevision: 0 }]);
+      const seen: string[] = [];
+      let after: string | undefined;
+      for (;;) {
+        const page = await store.listKeys({ after, limit: 3 });
+        seen.push(...page.items.map((k) => k.KeyId));
+        if (!page.next) break;
+        after = page.next;
+      }
+      expect(seen).toEqual([...ids].sort());
+      for (const n of ['alias/c', 'alias/a', 'alias/b', 'alias/a/b']) {
+        await store.commit([{ type: 'putAlias', alias: { AliasName: n, TargetKeyId: ids[0]!, CreationDate: 1, LastUpdatedDate: 1 }, expectTarget: null }]);
+      }
+      const p1 = await store.listAliases({ limit: 2 });
+      expect(p1.items.map((a) => a.AliasName)).toEqual(['alias/a', 'alias/a/b']);
+      const p2 = await store.listAliases({ after: p1.next, limit: 2 });
+      expect(p2.items.map((a) => a.AliasName)).toEqual(['alias/b', 'alias/c']);
+      expect(p2.next).toBeUndefined();
+    });
+
+    it('guards aliases by their expected target', async () => {
+      const [a, b] = [uuid(), uuid()];
+      const alias = { AliasName: 'alias/x', TargetKeyId: a, CreationDate: 1, LastUpdatedDate: 1 };
+      await store.commit([{ type: 'putAlias', alias, expectTarget: null }]);
+      await expect(store.commit([{ type: 'putAlias', alias, expectTarget: null }])).rejects.toBeInstanceOf(StoreConflictError);
+      await expect(store.commit([{ type: 'putAlias', alias: { ...alias, TargetKeyId: b }, expectTarget: b }])).rejects.toBeInstanceOf(StoreConflictError);
+      await store.commit([{ type: 'putAlias', alias: { ...alias, TargetKeyId: b }, expectTarget: a }]);
+      expect((await store.getAlias('alias/x'))?.TargetKeyId).toBe(b);
+      await expect(store.commit([{ type: 'deleteAlias', aliasName: 'alias/x', expectTarget: a }])).rejects.toBeInstanceOf(StoreConflictError);
+      await store.commit([{ type: 'deleteAlias', aliasName: 'alias/x', expectTarget: b }]);
+      expect(await store.getAlias('alias/x')).toBeUndefined();
+    });
+
+    it('deletes a key with all of its versions', async () => {
+      const id = uuid();
+      await store.commit([
+        { type: 'putKey', key: keyRecord(id), expectRevision: 0 },
+        { type: 'putVersion', version: await versionRecord(fx.protector, id, 1) },
+        { type: 'putVersion', version: await versionRecord(fx.protector, id, 2) },
+      ]);
+      await expect(store.commit([{ type: 'deleteKey', keyId: id, expectRevision: 5 }])).rejects.toBeInstanceOf(StoreConflictError);
+      await store.commit([{ type: 'deleteKey', keyId: id, expectRevision: 1 }]);
+      expect(await store.getKey(id)).toBeUndefined();
+      expect(await store.getVersion(id, 1)).toBeUndefined();
+      expect(await store.listVersions(id, { after: 0, limit: 10 })).toEqual([]);
+    });
+
+    it('hands out copies: changing a returned record changes nothing stored', async () => {
+      const id = uuid();
+      await store.commit([{ type: 'putKey', key: keyRecord(id), expectRevision: 0 }]);
+      const k = (await store.getKey(id))!;
+      k.Description = 'mutated';
+      k.Tags.push({ TagKey: 'x', TagValue: 'y' });
+      const again = (await store.getKey(id))!;
+      expect(again.Description).toBe('conformance');
+      expect(again.Tags).toHaveLength(1);
+    });
+
+    it('clear() removes everything', async () => {
+      const id = uuid();
+      await store.commit([{ type: 'putKey', key: keyRecord(id), expectRevision: 0 }, { type: 'putVersion', version: await versionRecord(fx.protector, id, 1) }]);
+      await store.clear();
+      expect(await store.getKey(id)).toBeUndefined();
+      expect(await store.getVersion(id, 1)).toBeUndefined();
+    });
+
+    it('interleaved concurrent writers lose no update and no version', async () => {
+      const id = uuid();
+      await store.commit([{ type: 'putKey', key: keyRecord(id), expectRevision: 0 }, { type: 'putVersion', version: await versionRecord(fx.protector, id, 1) }]);
+      const second = fx.reopen ? await fx.reopen() : store;
+      const writers = 12;
+      const each = 4;
+      let conflicts = 0;
+      const writer = async (s: KmsStore, w: number) => {
+        for (let i = 0; i < each; i++) {
+          for (;;) {
+            const cur = (await s.getKey(id))!;
+            // Yield between the read and the write so that writers interleave.
+            await new Promise((r) => setTimeout(r, (w * 7 + i) % 3));
+            const n = cur.CurrentVersion + 1;
+            try {
+              await s.commit([
+                { type: 'putVersion', version: await versionRecord(fx.protector, id, n) },
+                { type: 'putKey', key: { ...cur, CurrentVersion: n, OnDemandRotationCount: cur.OnDemandRotationCount + 1, Revision: cur.Revision + 1 }, expectRevision: cur.Revision },
+              ]);
+              break;
+            } catch (e) {
+              if (!(e instanceof StoreConflictError)) throw e;
+              conflicts++;
+            }
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: writers }, (_, w) => writer(w % 2 ? second : store, w)));
+      const final = (await store.getKey(id))!;
+      expect(final.OnDemandRotationCount).toBe(writers * each);
+      expect(final.CurrentVersion).toBe(writers * each + 1);
+      const versions = await store.listVersions(id, { after: 0, limit: 1000 });
+      expect(versions.map((v) => v.Version)).toEqual(Array.from({ length: writers * each + 1 }, (_, i) => i + 1));
+      expect(conflicts).toBeGreaterThan(0);
+      if (second !== store) await second.close?.();
+    });
+
+    it('50 concurrent RotateKeyOnDemand give exactly 10 successes, from one engine and from two', async () => {
+      const clientStores = [store, fx.reopen ? await fx.reopen() : store];
+      const engines = clientStores.map((s) => createKms({ store: s, protector: fx.protector, onInternalError: () => undefined }));
+      for (const [label, pick] of [
+        ['one engine', () => engines[0]!],
+        ['two engines', (i: number) => engines[i % 2]!],
+      ] as const) {
+        const { KeyMetadata } = (await engines[0]!.execute('CreateKey', {})) as { KeyMetadata: { KeyId: string } };
+        const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => pick(i).execute('RotateKeyOnDemand', { KeyId: KeyMetadata.KeyId })));
+        const ok = results.filter((r) => r.status === 'fulfilled').length;
+        const limited = results.filter((r) => r.status === 'rejected' && (r.reason as { code?: string }).code === 'LimitExceededException').length;
+        expect({ label, ok, limited }).toEqual({ label, ok: 10, limited: 40 });
+        const list = (await engines[1]!.execute('ListKeyRotations', { KeyId: KeyMetadata.KeyId, Limit: 1000 })) as { Rotations: unknown[] };
+        expect(list.Rotations).toHaveLength(10);
+      }
+      if (clientStores[1] !== store) await clientStores[1]!.close?.();
+    });
+  });
+}
