@@ -212,6 +212,21 @@ export function runStoreConformance(name: string, makeFixture: () => Promise<Sto
       expect(again.Tags).toHaveLength(1);
     });
 
+    it('a commit through one handle is visible at once through another', async () => {
+      const other = fx.reopen ? await fx.reopen() : store;
+      for (let i = 0; i < 5; i++) {
+        const id = uuid();
+        // Read first, so a handle that caches a snapshot has one to go stale.
+        expect(await other.getKey(id)).toBeUndefined();
+        await store.commit([{ type: 'putKey', key: keyRecord(id), expectRevision: 0 }, { type: 'putVersion', version: await versionRecord(fx.protector, id, 1) }]);
+        expect((await other.getKey(id))?.KeyId).toBe(id);
+        expect((await other.getVersion(id, 1))?.Version).toBe(1);
+        await store.commit([{ type: 'putKey', key: keyRecord(id, 2, { KeyState: 'Disabled' }), expectRevision: 1 }]);
+        expect((await other.getKey(id))?.KeyState).toBe('Disabled');
+      }
+      if (other !== store) await other.close?.();
+    });
+
     it('clear() removes everything', async () => {
       const id = uuid();
       await store.commit([{ type: 'putKey', key: keyRecord(id), expectRevision: 0 }, { type: 'putVersion', version: await versionRecord(fx.protector, id, 1) }]);

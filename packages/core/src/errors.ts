@@ -9,6 +9,12 @@ export type KmsErrorCode =
   | 'DependencyTimeoutException'
   | 'DisabledException'
   | 'DryRunOperationException'
+  | 'IncompleteSignatureException'
+  | 'InvalidGrantIdException'
+  | 'InvalidGrantTokenException'
+  | 'InvalidSignatureException'
+  | 'MissingAuthenticationTokenException'
+  | 'UnrecognizedClientException'
   | 'IncorrectKeyException'
   | 'InvalidAliasNameException'
   | 'InvalidArnException'
@@ -30,6 +36,7 @@ export type KmsErrorCode =
 const STATUS: Partial<Record<KmsErrorCode, number>> = {
   KMSInternalException: 500,
   DependencyTimeoutException: 503,
+  MissingAuthenticationTokenException: 403,
 };
 
 export class KmsError extends Error {

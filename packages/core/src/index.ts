@@ -2,7 +2,7 @@
  * @edge-kms/core: a WebCrypto-only KMS engine that speaks the AWS KMS (TrentService) protocol.
  * Every export is named here.
  */
-export { createKms, type Kms, type MaintenanceReport } from './kms.js';
+export { createKms, type Kms, type KmsOptions, type AuthenticationOptions, type HandleOptions, type MaintenanceReport } from './kms.js';
 export {
   Engine,
   DEFAULT_ACCOUNT_ID,
@@ -14,7 +14,6 @@ export {
   isRotationDue,
   isDeletionDue,
   nextRotationDate,
-  type KmsOptions,
   type RotationPolicy,
   type RotationPolicyName,
 } from './engine.js';
@@ -40,6 +39,9 @@ export type {
   StoredMaterial,
   RotationType,
   Tag,
+  GrantRecord,
+  GrantConstraints,
+  GrantOperation,
 } from './model.js';
 export {
   parseBlob,
@@ -52,5 +54,8 @@ export {
   type ParsedBlob,
 } from './ciphertext.js';
 export { CONTENT_TYPE, toWire, errorResponse, handleProtocolRequest } from './protocol.js';
+export type { Caller, Identity, IdentityLookup } from './auth/types.js';
+export { parsePolicy, evaluatePolicy, type Policy } from './auth/policy.js';
+export { authorize, isAllowed, type OperationContext, type AccessRequest } from './auth/authorize.js';
 export { OPERATIONS, isOperationName, type OperationName } from './operations/index.js';
 export { toBase64, fromBase64, toHex, fromHex, constantTimeEqual, wipe, randomBytes, utf8, fromUtf8 } from './bytes.js';

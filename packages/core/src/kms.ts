@@ -4,12 +4,37 @@
  * Request -> Response function; `runMaintenance` rotates due keys and deletes keys whose waiting
  * period is over (the Node timer and the Worker's cron trigger call it).
  */
-import { Engine, isDeletionDue, isRotationDue, type KmsOptions } from './engine.js';
+import type { OperationContext } from './auth/authorize.js';
+import { createSigV4Verifier } from './auth/sigv4.js';
+import type { Caller, Identity, IdentityLookup } from './auth/types.js';
+import { Engine, isDeletionDue, isRotationDue, type KmsOptions as EngineOptions } from './engine.js';
+import { checkGrantTokens } from './operations/grants.js';
 import { internalError, isKmsError, KmsError } from './errors.js';
 import { isOperationName, OPERATIONS, type OperationName } from './operations/index.js';
 import type { Output } from './operations/shared.js';
 import { handleProtocolRequest } from './protocol.js';
 import { InputReader } from './validate.js';
+
+/**
+ * How requests to `handle` are authenticated.
+ * - `none` (default): no signature needed; every request acts as the account root.
+ * - `open`: development mode; any well-formed SigV4 signature is accepted (dummy credentials work)
+ *   and the request acts as the account root.
+ * - `verify`: SigV4 is verified against the identities; the request acts as that principal.
+ */
+export type AuthenticationOptions =
+  | { mode: 'none' }
+  | { mode: 'open' }
+  | { mode: 'verify'; identities: Identity[] | IdentityLookup };
+
+export interface KmsOptions extends EngineOptions {
+  authentication?: AuthenticationOptions;
+}
+
+export interface HandleOptions {
+  /** The client's address, when the runtime knows it (aws:SourceIp). */
+  sourceIp?: string;
+}
 
 export interface MaintenanceReport {
   rotated: string[];
@@ -20,10 +45,17 @@ export interface Kms {
   readonly accountId: string;
   readonly region: string;
   readonly engine: Engine;
-  /** Runs one operation in process. Throws KmsError. */
-  execute(operation: OperationName | string, input?: unknown): Promise<Output>;
+  /** The principal requests act as when no signature names one (`none` and `open` modes). */
+  readonly rootCaller: Caller;
+  /**
+   * Runs one operation in process. Throws KmsError. Without `context.caller` the call is trusted
+   * (no key policy is evaluated); with one, it is authorized as over the wire.
+   */
+  execute(operation: OperationName | string, input?: unknown, context?: OperationContext): Promise<Output>;
   /** The TrentService JSON 1.1 protocol: one Request in, one Response out. */
-  handle(request: Request): Promise<Response>;
+  handle(request: Request, options?: HandleOptions): Promise<Response>;
+  /** Authenticates a request (SigV4 per the authentication mode); throws KmsError. */
+  authenticate(request: Request, body: Uint8Array, options?: HandleOptions): Promise<Caller>;
   /** Rotates every key whose automatic rotation is due and deletes keys whose deletion is due. */
   runMaintenance(): Promise<MaintenanceReport>;
   /** Removes every key, version and alias (test mode). */
@@ -33,12 +65,42 @@ export interface Kms {
 export function createKms(options: KmsOptions = {}): Kms {
   const engine = new Engine(options);
 
-  async function execute(operation: string, input?: unknown): Promise<Output> {
+  const rootCaller: Caller = { accountId: engine.accountId, arn: `arn:${engine.partition}:iam::${engine.accountId}:root` };
+  const auth = options.authentication ?? { mode: 'none' };
+  const verifier =
+    auth.mode === 'none'
+      ? undefined
+      : createSigV4Verifier({
+          region: engine.region,
+          mode: auth.mode,
+          clock: engine.clock,
+          openCaller: rootCaller,
+          lookup:
+            auth.mode === 'verify'
+              ? typeof auth.identities === 'function'
+                ? auth.identities
+                : ((byId) => (id: string) => byId.get(id))(new Map(auth.identities.map((i) => [i.accessKeyId, i])))
+              : undefined,
+        });
+
+  async function authenticate(request: Request, body: Uint8Array, handleOptions: HandleOptions = {}): Promise<Caller> {
+    const caller = verifier ? await verifier(request, body) : rootCaller;
+    return {
+      ...caller,
+      sourceIp: handleOptions.sourceIp,
+      secureTransport: new URL(request.url).protocol === 'https:',
+    };
+  }
+
+  async function execute(operation: string, input?: unknown, context: OperationContext = {}): Promise<Output> {
     if (!isOperationName(operation)) {
       throw new KmsError('UnknownOperationException', `Unknown operation ${operation}`);
     }
     try {
-      return await OPERATIONS[operation](engine, InputReader.from(input));
+      const reader = InputReader.from(input);
+      const tokens = reader.raw.GrantTokens;
+      if (Array.isArray(tokens) && tokens.every((t) => typeof t === 'string')) checkGrantTokens(tokens as string[]);
+      return await OPERATIONS[operation](engine, reader, context);
     } catch (e) {
       if (isKmsError(e)) throw e;
       engine.onInternalError(e);
@@ -72,8 +134,10 @@ export function createKms(options: KmsOptions = {}): Kms {
     accountId: engine.accountId,
     region: engine.region,
     engine,
+    rootCaller,
     execute,
-    handle: (request) => handleProtocolRequest(kms, request),
+    authenticate,
+    handle: (request, handleOptions) => handleProtocolRequest(kms, request, handleOptions),
     runMaintenance,
     reset: () => engine.store.clear(),
   };

@@ -81,6 +81,8 @@ export interface KeyRecord {
   OnDemandRotationCount: number;
   Tags: Tag[];
   Policy: string;
+  /** Grants on this key; committed with the key record, so they take effect atomically. */
+  Grants?: GrantRecord[];
   /** Optimistic-concurrency revision: 1 for a new key, incremented by every commit that changes it. */
   Revision: number;
 }
@@ -106,4 +108,29 @@ export interface AliasRecord {
   TargetKeyId: string;
   CreationDate: number;
   LastUpdatedDate: number;
+}
+
+export const GRANT_OPERATIONS = [
+  'Decrypt', 'Encrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'ReEncryptFrom', 'ReEncryptTo',
+  'Sign', 'Verify', 'GetPublicKey', 'CreateGrant', 'RetireGrant', 'DescribeKey', 'GenerateDataKeyPair',
+  'GenerateDataKeyPairWithoutPlaintext', 'GenerateMac', 'VerifyMac', 'DeriveSharedSecret',
+] as const;
+export type GrantOperation = (typeof GRANT_OPERATIONS)[number];
+
+export interface GrantConstraints {
+  EncryptionContextEquals?: Record<string, string>;
+  EncryptionContextSubset?: Record<string, string>;
+}
+
+export interface GrantRecord {
+  GrantId: string;
+  KeyId: string;
+  Name?: string;
+  CreationDate: number;
+  GranteePrincipal: string;
+  RetiringPrincipal?: string;
+  /** `arn:aws:iam::<account>:root` of the account that created the grant. */
+  IssuingAccount: string;
+  Operations: GrantOperation[];
+  Constraints?: GrantConstraints;
 }

@@ -6,7 +6,8 @@
  */
 import { randomUuid, toBase64 } from './bytes.js';
 import { internalError, isKmsError, KmsError } from './errors.js';
-import type { Kms } from './kms.js';
+import type { HandleOptions, Kms } from './kms.js';
+import { fromUtf8 } from './bytes.js';
 
 export const CONTENT_TYPE = 'application/x-amz-json-1.1';
 const TARGET_PREFIX = 'TrentService.';
@@ -44,11 +45,21 @@ export function operationOf(request: Request): string {
   return target.slice(TARGET_PREFIX.length);
 }
 
-export async function readJsonBody(request: Request): Promise<unknown> {
+export async function readBody(request: Request): Promise<Uint8Array> {
   const length = Number(request.headers.get('content-length') ?? '0');
   if (length > MAX_BODY_BYTES) throw new KmsError('SerializationException', `The request body exceeds ${MAX_BODY_BYTES} bytes.`);
-  const text = await request.text();
-  if (text.length > MAX_BODY_BYTES) throw new KmsError('SerializationException', `The request body exceeds ${MAX_BODY_BYTES} bytes.`);
+  const bytes = new Uint8Array(await request.arrayBuffer());
+  if (bytes.length > MAX_BODY_BYTES) throw new KmsError('SerializationException', `The request body exceeds ${MAX_BODY_BYTES} bytes.`);
+  return bytes;
+}
+
+export function parseJsonBody(bytes: Uint8Array): unknown {
+  let text: string;
+  try {
+    text = fromUtf8(bytes);
+  } catch {
+    throw new KmsError('SerializationException', 'The request body is not valid UTF-8.');
+  }
   if (text.trim() === '') return {};
   try {
     return JSON.parse(text);
@@ -57,13 +68,16 @@ export async function readJsonBody(request: Request): Promise<unknown> {
   }
 }
 
-export async function handleProtocolRequest(kms: Kms, request: Request): Promise<Response> {
+export async function handleProtocolRequest(kms: Kms, request: Request, options: HandleOptions = {}): Promise<Response> {
   const requestId = randomUuid();
   try {
     if (request.method !== 'POST') throw new KmsError('UnknownOperationException', `The TrentService protocol expects POST, got ${request.method}.`);
+    const bytes = await readBody(request);
+    // Authentication comes first: an unsigned or badly signed request learns nothing else.
+    const caller = await kms.authenticate(request, bytes, options);
     const operation = operationOf(request);
-    const body = await readJsonBody(request);
-    const output = await kms.execute(operation, body);
+    const body = parseJsonBody(bytes);
+    const output = await kms.execute(operation, body, { caller });
     return new Response(JSON.stringify(toWire(output)), { status: 200, headers: headers(requestId) });
   } catch (e) {
     if (isKmsError(e)) return errorResponse(e, requestId);

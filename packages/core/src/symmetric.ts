@@ -49,6 +49,7 @@ export async function decryptBlob(
   context: Record<string, string> | undefined,
   keyRef: string | undefined,
   algorithm: string | undefined,
+  authorizeKey?: (key: KeyRecord) => void,
 ): Promise<Decrypted> {
   const parsed = parseBlob(blob);
   let key: KeyRecord;
@@ -67,6 +68,7 @@ export async function decryptBlob(
       throw e;
     }
   }
+  authorizeKey?.(key);
   requireEncryptKey(engine, key, algorithm);
   if (parsed.version > key.CurrentVersion) throw invalidCiphertext();
   const m = await engine.material(key.KeyId, parsed.version);
@@ -80,8 +82,8 @@ export async function decryptBlob(
   return { key, plaintext, keyMaterialId: m.keyMaterialId };
 }
 
-export function readGrantTokens(input: InputReader): void {
-  input.stringList('GrantTokens', { maxItems: 10, itemMin: 1, itemMax: 8192 });
+export function readGrantTokens(input: InputReader): string[] | undefined {
+  return input.stringList('GrantTokens', { maxItems: 10, itemMin: 1, itemMax: 8192 });
 }
 
 export function dryRun(input: InputReader): void {

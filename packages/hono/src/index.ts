@@ -4,7 +4,22 @@
  * maintenance. Unknown errors become a bare KMSInternalException; internals are logged only.
  */
 import { errorResponse, KmsError, type Kms, type TestClock } from '@edge-kms/core';
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
+import { cors } from 'hono/cors';
+
+/** The headers AWS SDKs send from a browser, which a CORS preflight must allow. */
+export const CORS_ALLOW_HEADERS = [
+  'authorization',
+  'content-type',
+  'x-amz-date',
+  'x-amz-target',
+  'x-amz-user-agent',
+  'x-amz-security-token',
+  'x-amz-content-sha256',
+  'amz-sdk-invocation-id',
+  'amz-sdk-request',
+];
+export const CORS_EXPOSE_HEADERS = ['x-amzn-requestid', 'x-amzn-errortype'];
 
 export interface KmsAppOptions {
   kms: Kms;
@@ -12,13 +27,39 @@ export interface KmsAppOptions {
   testMode?: boolean;
   /** The clock that /_edge-kms/clock moves (test mode only). */
   testClock?: TestClock;
+  /** Origins allowed to call from a browser (CORS); '*' for any. None by default. */
+  corsOrigins?: string[] | '*';
+  /** The client's IP for aws:SourceIp, from the runtime (e.g. getConnInfo on Node). */
+  sourceIp?: (c: Context) => string | undefined;
 }
 
 export function createKmsApp(options: KmsAppOptions): Hono {
   const { kms } = options;
   const app = new Hono();
 
-  app.post('/', (c) => kms.handle(c.req.raw));
+  const origins = options.corsOrigins;
+  if (origins && (origins === '*' || origins.length > 0)) {
+    app.use(
+      '*',
+      cors({
+        origin: origins === '*' ? '*' : origins,
+        allowMethods: ['POST', 'GET', 'OPTIONS'],
+        allowHeaders: CORS_ALLOW_HEADERS,
+        exposeHeaders: CORS_EXPOSE_HEADERS,
+        maxAge: 600,
+      }),
+    );
+  }
+
+  app.post('/', (c) => {
+    let sourceIp: string | undefined;
+    try {
+      sourceIp = options.sourceIp?.(c);
+    } catch {
+      sourceIp = undefined;
+    }
+    return kms.handle(c.req.raw, { sourceIp });
+  });
 
   app.get('/', (c) =>
     c.json({ service: 'edge-kms', protocol: 'TrentService (AWS JSON 1.1)', accountId: kms.accountId, region: kms.region }),

@@ -3,10 +3,14 @@
  * `npm start`: the edge-kms server on http://localhost:4599 with key history in .kms-data.
  * Environment: PORT, HOST, KMS_ACCOUNT_ID, KMS_REGION, KMS_DATA_DIR, KMS_ROOT_KEY,
  * KMS_TEST_MODE=1 (or --test-mode), KMS_ROTATION_POLICY (aws | rotate-by-default),
- * KMS_ON_DEMAND_ROTATION_LIMIT, KMS_MAINTENANCE_INTERVAL_MS.
+ * KMS_ON_DEMAND_ROTATION_LIMIT, KMS_MAINTENANCE_INTERVAL_MS, KMS_IDENTITIES_FILE or
+ * KMS_IDENTITIES (JSON list of {accessKeyId, secretAccessKey, accountId, arn}),
+ * KMS_ALLOW_OPEN_NETWORK=1 (or --allow-open-network), KMS_CORS_ORIGINS (comma-separated, or *).
  */
-import type { RotationPolicyName } from '@edge-kms/core';
-import { startServer } from './server.js';
+import { readFileSync } from 'node:fs';
+import type { Identity, RotationPolicyName } from '@edge-kms/core';
+import { OpenModeRefused, startServer } from './server.js';
+import { parseIdentities } from './identities.js';
 
 function intEnv(name: string): number | undefined {
   const v = process.env[name];
@@ -22,6 +26,16 @@ function intEnv(name: string): number | undefined {
 const args = new Set(process.argv.slice(2));
 const testMode = args.has('--test-mode') || process.env.KMS_TEST_MODE === '1' || process.env.KMS_TEST_MODE === 'true';
 
+let identities: Identity[] = [];
+try {
+  if (process.env.KMS_IDENTITIES_FILE) identities = parseIdentities(readFileSync(process.env.KMS_IDENTITIES_FILE, 'utf8'));
+  else if (process.env.KMS_IDENTITIES) identities = parseIdentities(process.env.KMS_IDENTITIES);
+} catch (e) {
+  console.error(`Cannot read identities: ${(e as Error).message}`);
+  process.exit(2);
+}
+const cors = process.env.KMS_CORS_ORIGINS;
+
 const server = await startServer({
   port: intEnv('PORT') ?? 4599,
   hostname: process.env.HOST ?? '127.0.0.1',
@@ -33,7 +47,26 @@ const server = await startServer({
   rotationPolicy: (process.env.KMS_ROTATION_POLICY as RotationPolicyName | undefined) ?? 'aws',
   onDemandRotationLimit: intEnv('KMS_ON_DEMAND_ROTATION_LIMIT'),
   maintenanceIntervalMs: intEnv('KMS_MAINTENANCE_INTERVAL_MS'),
+  identities,
+  allowOpenNetwork: args.has('--allow-open-network') || process.env.KMS_ALLOW_OPEN_NETWORK === '1',
+  corsOrigins: cors === '*' ? '*' : cors ? cors.split(',').map((o) => o.trim()).filter(Boolean) : undefined,
+}).catch((e) => {
+  if (e instanceof OpenModeRefused) {
+    console.error(e.message);
+    process.exit(2);
+  }
+  throw e;
 });
+
+if (server.authMode === 'open') {
+  console.warn('');
+  console.warn('  !!! OPEN MODE: no identities are configured. Any well-formed SigV4 signature is accepted');
+  console.warn('  !!! and every request acts as the account root. For local development only.');
+  console.warn('  !!! Configure KMS_IDENTITIES_FILE to require real credentials.');
+  console.warn('');
+} else {
+  console.log(`  SigV4 verification on: ${identities.length} identit${identities.length === 1 ? 'y' : 'ies'} configured`);
+}
 
 console.log(`edge-kms listening on ${server.url} (account ${server.kms.accountId}, region ${server.kms.region})`);
 console.log(`  data: ${process.env.KMS_DATA_DIR ?? '.kms-data'}${testMode ? '  [TEST MODE: /_edge-kms/reset, /_edge-kms/clock enabled]' : ''}`);

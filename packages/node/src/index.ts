@@ -1,4 +1,5 @@
 /** @edge-kms/node: the persistent LMDB store, root key handling and the Node server. */
 export { createLmdbStore, type LmdbStoreOptions } from './lmdb-store.js';
 export { loadRootKey } from './root-key.js';
-export { startServer, type ServerOptions, type RunningServer } from './server.js';
+export { startServer, isLoopback, OpenModeRefused, type ServerOptions, type RunningServer } from './server.js';
+export { parseIdentities } from './identities.js';

@@ -62,19 +62,31 @@ export function createLmdbStore(options: LmdbStoreOptions): KmsStore & { db: Roo
     return more ? { items, next: name(items[items.length - 1]!) } : { items };
   }
 
+  // lmdb-js keeps a read snapshot for the current event turn. Another process (or handle) may
+  // have committed since, so mutable records are read from a fresh snapshot; immutable versions
+  // only need one when the old snapshot misses.
+  const fresh = () => db.resetReadTxn();
+
   return {
     db,
     async getKey(keyId) {
+      fresh();
       return view.getKey(keyId);
     },
     async listKeys({ after, limit }) {
+      fresh();
       return list<KeyRecord>('k:', after, limit, (k) => k.KeyId);
     },
     async getVersion(keyId, version) {
-      const v = data.get(vkey(keyId, version)) as MaterialVersion | undefined;
+      let v = data.get(vkey(keyId, version)) as MaterialVersion | undefined;
+      if (!v) {
+        fresh();
+        v = data.get(vkey(keyId, version)) as MaterialVersion | undefined;
+      }
       return v && readVersion(v);
     },
     async listVersions(keyId, { after, limit }) {
+      fresh();
       const out: MaterialVersion[] = [];
       for (const { value } of data.getRange({ start: vkey(keyId, after + 1), end: `v:${keyId};`, limit })) {
         out.push(readVersion(value as MaterialVersion));
@@ -82,9 +94,11 @@ export function createLmdbStore(options: LmdbStoreOptions): KmsStore & { db: Roo
       return out;
     },
     async getAlias(name) {
+      fresh();
       return view.getAlias(name);
     },
     async listAliases({ after, limit }) {
+      fresh();
       return list<AliasRecord>('a:', after, limit, (a) => a.AliasName);
     },
     async commit(writes: StoreWrite[]) {

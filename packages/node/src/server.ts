@@ -15,6 +15,8 @@ import {
 } from '@edge-kms/core';
 import { createKmsApp } from '@edge-kms/hono';
 import { serve, type ServerType } from '@hono/node-server';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import type { Identity } from '@edge-kms/core';
 import { createLmdbStore } from './lmdb-store.js';
 import { loadRootKey } from './root-key.js';
 
@@ -30,10 +32,24 @@ export interface ServerOptions {
   onDemandRotationLimit?: number;
   /** How often due rotations and deletions are applied; 0 turns the timer off. */
   maintenanceIntervalMs?: number;
+  /** Access keys allowed to call. With none, the server runs in open development mode. */
+  identities?: Identity[];
+  /** Let open mode (no identities) listen on a non-loopback interface. Dangerous. */
+  allowOpenNetwork?: boolean;
+  /** Browser origins allowed by CORS. */
+  corsOrigins?: string[] | '*';
 }
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+export class OpenModeRefused extends Error {}
 
 export interface RunningServer {
   url: string;
+  /** 'open': no identities, any well-formed signature accepted. 'verify': SigV4 verified. */
+  authMode: 'open' | 'verify';
   port: number;
   kms: Kms;
   testClock?: TestClock;
@@ -41,6 +57,14 @@ export interface RunningServer {
 }
 
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const hostname = options.hostname ?? '127.0.0.1';
+  const open = !options.identities || options.identities.length === 0;
+  if (open && !isLoopback(hostname) && !options.allowOpenNetwork) {
+    throw new OpenModeRefused(
+      `Refusing to serve on ${hostname} in open mode (no identities configured: any signature is accepted). ` +
+        'Configure identities (KMS_IDENTITIES_FILE or KMS_IDENTITIES), bind to 127.0.0.1, or force it with KMS_ALLOW_OPEN_NETWORK=1.',
+    );
+  }
   const dataDir = resolve(options.dataDir ?? '.kms-data');
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const rootKey = loadRootKey(dataDir, options.rootKey);
@@ -56,9 +80,15 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     clock: testClock ?? systemClock,
     rotationPolicy: options.rotationPolicy,
     onDemandRotationLimit: options.onDemandRotationLimit,
+    authentication: open ? { mode: 'open' } : { mode: 'verify', identities: options.identities! },
   });
-  const app = createKmsApp({ kms, testMode: options.testMode, testClock });
-  const hostname = options.hostname ?? '127.0.0.1';
+  const app = createKmsApp({
+    kms,
+    testMode: options.testMode,
+    testClock,
+    corsOrigins: options.corsOrigins,
+    sourceIp: (c) => getConnInfo(c).remote.address,
+  });
   const server: ServerType = await new Promise((resolveServer) => {
     const s = serve({ fetch: app.fetch, port: options.port ?? 4599, hostname }, () => resolveServer(s));
   });
@@ -75,6 +105,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
 
   return {
     url: `http://${hostname === '0.0.0.0' ? '127.0.0.1' : hostname}:${port}`,
+    authMode: open ? 'open' : 'verify',
     port,
     kms,
     testClock,

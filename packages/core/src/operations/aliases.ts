@@ -1,4 +1,5 @@
 /** CreateAlias, UpdateAlias, DeleteAlias, ListAliases. `alias/aws/` is reserved for AWS managed keys. */
+import { authorize, type OperationContext } from '../auth/authorize.js';
 import type { Engine } from '../engine.js';
 import { KmsError, StoreConflictError } from '../errors.js';
 import type { AliasRecord, KeyRecord } from '../model.js';
@@ -42,12 +43,13 @@ async function commitAlias(engine: Engine, name: string, build: (current: AliasR
   });
 }
 
-export async function createAlias(engine: Engine, input: InputReader): Promise<Output> {
+export async function createAlias(engine: Engine, input: InputReader, ctx: OperationContext): Promise<Output> {
   const name = readAliasName(input);
   const targetRef = readKeyId(input, 'TargetKeyId');
   input.done();
   checkCustomerAliasName(engine, name);
   const target = await engine.resolve(targetRef);
+  authorize(engine, ctx, { action: 'CreateAlias', key: target });
   checkTarget(engine, target);
   await commitAlias(engine, name, async (current) => {
     if (current) throw new KmsError('AlreadyExistsException', `An alias with the name ${engine.aliasArn(name)} already exists`);
@@ -57,16 +59,18 @@ export async function createAlias(engine: Engine, input: InputReader): Promise<O
   return {};
 }
 
-export async function updateAlias(engine: Engine, input: InputReader): Promise<Output> {
+export async function updateAlias(engine: Engine, input: InputReader, ctx: OperationContext): Promise<Output> {
   const name = readAliasName(input);
   const targetRef = readKeyId(input, 'TargetKeyId');
   input.done();
   checkCustomerAliasName(engine, name);
   const target = await engine.resolve(targetRef);
+  authorize(engine, ctx, { action: 'UpdateAlias', key: target });
   checkTarget(engine, target);
   await commitAlias(engine, name, async (current) => {
     if (!current) throw new KmsError('NotFoundException', `Alias ${engine.aliasArn(name)} is not found.`);
     const old = await engine.store.getKey(current.TargetKeyId);
+    if (old) authorize(engine, ctx, { action: 'UpdateAlias', key: old });
     if (old && (old.KeySpec !== target.KeySpec || old.KeyUsage !== target.KeyUsage)) {
       throw new KmsError('ValidationException', `The new target key ${engine.keyArn(target.KeyId)} must have the same key spec and key usage as the current target.`);
     }
@@ -75,7 +79,7 @@ export async function updateAlias(engine: Engine, input: InputReader): Promise<O
   return {};
 }
 
-export async function deleteAlias(engine: Engine, input: InputReader): Promise<Output> {
+export async function deleteAlias(engine: Engine, input: InputReader, ctx: OperationContext): Promise<Output> {
   const name = readAliasName(input);
   input.done();
   checkCustomerAliasName(engine, name);
@@ -83,6 +87,8 @@ export async function deleteAlias(engine: Engine, input: InputReader): Promise<O
     for (let attempt = 0; ; attempt++) {
       const current = await engine.store.getAlias(name);
       if (!current) throw new KmsError('NotFoundException', `Alias ${engine.aliasArn(name)} is not found.`);
+      const target = await engine.store.getKey(current.TargetKeyId);
+      if (target) authorize(engine, ctx, { action: 'DeleteAlias', key: target });
       try {
         await engine.store.commit([{ type: 'deleteAlias', aliasName: name, expectTarget: current.TargetKeyId }]);
         return;
@@ -94,12 +100,13 @@ export async function deleteAlias(engine: Engine, input: InputReader): Promise<O
   return {};
 }
 
-export async function listAliases(engine: Engine, input: InputReader): Promise<Output> {
+export async function listAliases(engine: Engine, input: InputReader, ctx: OperationContext): Promise<Output> {
   const ref = input.string('KeyId', { min: 1, max: 2048 });
   const limit = input.int('Limit', { min: 1, max: 100 }) ?? 50;
   const marker = readMarker(input);
   input.done();
   const after = decodeMarker(marker, (p) => p.startsWith('alias/'));
+  authorize(engine, ctx, { action: 'ListAliases' });
   const keyId = ref === undefined ? undefined : (await engine.resolve(ref)).KeyId;
   const items: AliasRecord[] = [];
   let cursor = after;

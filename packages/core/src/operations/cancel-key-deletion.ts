@@ -1,14 +1,17 @@
 /** CancelKeyDeletion: the key leaves PendingDeletion and returns Disabled, as in AWS. */
+import { authorize, type OperationContext } from '../auth/authorize.js';
 import type { Engine } from '../engine.js';
 import { KmsError } from '../errors.js';
 import type { KeyRecord } from '../model.js';
 import type { InputReader } from '../validate.js';
 import { readKeyId, type Output } from './shared.js';
 
-export async function cancelKeyDeletion(engine: Engine, input: InputReader): Promise<Output> {
+export async function cancelKeyDeletion(engine: Engine, input: InputReader, ctx: OperationContext): Promise<Output> {
   const ref = readKeyId(input);
   input.done();
-  const { KeyId } = await engine.resolve(ref);
+  const resolved = await engine.resolve(ref);
+  authorize(engine, ctx, { action: 'CancelKeyDeletion', key: resolved });
+  const { KeyId } = resolved;
   await engine.mutateKey(KeyId, (key) => {
     engine.requireCustomerManaged(key, 'CancelKeyDeletion');
     if (key.KeyState !== 'PendingDeletion') {

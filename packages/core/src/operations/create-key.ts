@@ -6,11 +6,13 @@ import { keyMetadata } from '../metadata.js';
 import { KEY_SPECS, KEY_USAGES, ORIGINS } from '../model.js';
 import type { InputReader } from '../validate.js';
 import { checkTags, MAX_TAGS_PER_KEY, type Output } from './shared.js';
-import { readPolicy } from './policy.js';
+import { checkNewPolicy, readPolicy } from './policy.js';
+import { authorize, type OperationContext } from '../auth/authorize.js';
+import { randomUuid } from '../bytes.js';
 
 const CMK_SPECS = KEY_SPECS.filter((s) => !s.startsWith('ML_DSA'));
 
-export async function createKey(engine: Engine, input: InputReader): Promise<Output> {
+export async function createKey(engine: Engine, input: InputReader, ctx: OperationContext): Promise<Output> {
   const policy = readPolicy(input, 'Policy', false);
   const description = input.string('Description', { min: 0, max: 8192 }) ?? '';
   const usage = input.enumValue('KeyUsage', KEY_USAGES);
@@ -18,11 +20,12 @@ export async function createKey(engine: Engine, input: InputReader): Promise<Out
   const keySpec = input.enumValue('KeySpec', KEY_SPECS);
   const origin = input.enumValue('Origin', ORIGINS) ?? 'AWS_KMS';
   const customKeyStoreId = input.string('CustomKeyStoreId', { min: 1, max: 64 });
-  input.bool('BypassPolicyLockoutSafetyCheck');
+  const bypass = input.bool('BypassPolicyLockoutSafetyCheck') ?? false;
   const tags = input.tags('Tags') ?? [];
   const multiRegion = input.bool('MultiRegion') ?? false;
   input.string('XksKeyId', { min: 1, max: 128 });
   input.done();
+  authorize(engine, ctx, { action: 'CreateKey' });
 
   if (keySpec !== undefined && cmkSpec !== undefined) {
     throw new KmsError('ValidationException', 'You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec is deprecated.');
@@ -46,6 +49,8 @@ export async function createKey(engine: Engine, input: InputReader): Promise<Out
   }
   if (tags.length > MAX_TAGS_PER_KEY) throw new KmsError('LimitExceededException', `A KMS key can have at most ${MAX_TAGS_PER_KEY} tags.`);
   checkTags(tags);
+  const keyId = randomUuid();
+  if (policy !== undefined) checkNewPolicy(engine, ctx, policy, keyId, bypass);
 
   const rotateByDefault = engine.rotationPolicy.enabledByDefault;
   const key = await engine.createKey({
@@ -61,6 +66,6 @@ export async function createKey(engine: Engine, input: InputReader): Promise<Out
       : { Enabled: false },
     Tags: tags,
     Policy: policy ?? defaultKeyPolicy(engine.accountId, engine.partition),
-  });
+  }, [], keyId);
   return { KeyMetadata: keyMetadata(engine, key) };
 }

@@ -1,11 +1,12 @@
 /** Decrypt: the blob names its key and key material version, so KeyId is optional. */
 import { KmsError } from '../errors.js';
+import { authorize, requestAliasOf, type OperationContext } from '../auth/authorize.js';
 import type { Engine } from '../engine.js';
 import { decryptBlob, dryRun, ENCRYPTION_ALGORITHMS, readGrantTokens } from '../symmetric.js';
 import type { InputReader } from '../validate.js';
 import type { Output } from './shared.js';
 
-export async function decrypt(engine: Engine, input: InputReader): Promise<Output> {
+export async function decrypt(engine: Engine, input: InputReader, ctx: OperationContext): Promise<Output> {
   const blob = input.blob('CiphertextBlob', { required: true, min: 1, max: 6144 });
   const context = input.stringMap('EncryptionContext');
   readGrantTokens(input);
@@ -16,7 +17,9 @@ export async function decrypt(engine: Engine, input: InputReader): Promise<Outpu
   if (recipient !== undefined && recipient !== null) {
     throw new KmsError('UnsupportedOperationException', 'Recipient (attested enclave) requests are not supported by edge-kms.');
   }
-  const out = await decryptBlob(engine, blob, context, ref, algorithm);
+  const out = await decryptBlob(engine, blob, context, ref, algorithm, (key) =>
+    authorize(engine, ctx, { action: 'Decrypt', key, encryptionContext: context, requestAlias: ref && requestAliasOf(ref) }),
+  );
   try {
     dryRun(input);
   } catch (e) {

@@ -1,13 +1,16 @@
 /** DisableKeyRotation. */
+import { authorize, type OperationContext } from '../auth/authorize.js';
 import type { Engine } from '../engine.js';
 import type { InputReader } from '../validate.js';
 import { requireConfigurableRotation } from './rotation-shared.js';
 import { readKeyId, type Output } from './shared.js';
 
-export async function disableKeyRotation(engine: Engine, input: InputReader): Promise<Output> {
+export async function disableKeyRotation(engine: Engine, input: InputReader, ctx: OperationContext): Promise<Output> {
   const ref = readKeyId(input);
   input.done();
-  const { KeyId } = await engine.resolve(ref);
+  const resolved = await engine.resolve(ref);
+  authorize(engine, ctx, { action: 'DisableKeyRotation', key: resolved });
+  const { KeyId } = resolved;
   await engine.mutateKey(KeyId, (key) => {
     requireConfigurableRotation(engine, key, 'DisableKeyRotation');
     if (!key.Rotation.Enabled) return { result: undefined };

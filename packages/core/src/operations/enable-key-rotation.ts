@@ -3,6 +3,7 @@
  * already enabled, the AWS policy changes the period (the next date counts from the same anchor);
  * the rotate-by-default policy refuses a direct change.
  */
+import { authorize, type OperationContext } from '../auth/authorize.js';
 import type { Engine } from '../engine.js';
 import { DEFAULT_ROTATION_PERIOD_DAYS } from '../engine.js';
 import { KmsError } from '../errors.js';
@@ -10,11 +11,13 @@ import type { InputReader } from '../validate.js';
 import { requireConfigurableRotation } from './rotation-shared.js';
 import { readKeyId, type Output } from './shared.js';
 
-export async function enableKeyRotation(engine: Engine, input: InputReader): Promise<Output> {
+export async function enableKeyRotation(engine: Engine, input: InputReader, ctx: OperationContext): Promise<Output> {
   const ref = readKeyId(input);
   const period = input.int('RotationPeriodInDays', { min: 90, max: 2560 }) ?? DEFAULT_ROTATION_PERIOD_DAYS;
   input.done();
-  const { KeyId } = await engine.resolve(ref);
+  const resolved = await engine.resolve(ref);
+  authorize(engine, ctx, { action: 'EnableKeyRotation', key: resolved, conditions: { 'kms:rotationperiodindays': String(period) } });
+  const { KeyId } = resolved;
   await engine.mutateKey(KeyId, (key) => {
     requireConfigurableRotation(engine, key, 'EnableKeyRotation');
     const r = key.Rotation;

@@ -1,10 +1,11 @@
 /** Encrypt: up to 4096 bytes under the key's current key material version. */
+import { authorize, requestAliasOf, type OperationContext } from '../auth/authorize.js';
 import type { Engine } from '../engine.js';
 import { dryRun, encryptUnder, ENCRYPTION_ALGORITHMS, readGrantTokens, requireEncryptKey } from '../symmetric.js';
 import type { InputReader } from '../validate.js';
 import { readKeyId, type Output } from './shared.js';
 
-export async function encrypt(engine: Engine, input: InputReader): Promise<Output> {
+export async function encrypt(engine: Engine, input: InputReader, ctx: OperationContext): Promise<Output> {
   const ref = readKeyId(input);
   const plaintext = input.blob('Plaintext', { required: true, min: 1, max: 4096 });
   const context = input.stringMap('EncryptionContext');
@@ -12,6 +13,7 @@ export async function encrypt(engine: Engine, input: InputReader): Promise<Outpu
   const algorithm = input.enumValue('EncryptionAlgorithm', ENCRYPTION_ALGORITHMS);
   input.done();
   const key = await engine.resolve(ref, { allowAlias: true, createAwsManaged: true });
+  authorize(engine, ctx, { action: 'Encrypt', key, encryptionContext: context, requestAlias: requestAliasOf(ref), conditions: { 'kms:encryptionalgorithm': algorithm ?? 'SYMMETRIC_DEFAULT' } });
   requireEncryptKey(engine, key, algorithm);
   dryRun(input);
   const blob = await encryptUnder(engine, key, plaintext, context);

@@ -3,6 +3,7 @@
  * AES_256, or NumberOfBytes 1..1024, exactly one) encrypted under the current key material.
  */
 import { randomBytes, wipe } from '../bytes.js';
+import { authorize, requestAliasOf, type OperationContext } from '../auth/authorize.js';
 import type { Engine } from '../engine.js';
 import { KmsError } from '../errors.js';
 import { dryRun, encryptUnder, readGrantTokens, requireEncryptKey } from '../symmetric.js';
@@ -11,7 +12,7 @@ import { readKeyId, type Output } from './shared.js';
 
 const DATA_KEY_SPECS = ['AES_256', 'AES_128'] as const;
 
-async function generate(engine: Engine, input: InputReader, withPlaintext: boolean): Promise<Output> {
+async function generate(engine: Engine, input: InputReader, ctx: OperationContext, withPlaintext: boolean): Promise<Output> {
   const ref = readKeyId(input);
   const context = input.stringMap('EncryptionContext');
   const keySpec = input.enumValue('KeySpec', DATA_KEY_SPECS);
@@ -28,6 +29,7 @@ async function generate(engine: Engine, input: InputReader, withPlaintext: boole
     throw new KmsError('UnsupportedOperationException', 'Recipient (attested enclave) requests are not supported by edge-kms.');
   }
   const key = await engine.resolve(ref, { allowAlias: true, createAwsManaged: true });
+  authorize(engine, ctx, { action: withPlaintext ? 'GenerateDataKey' : 'GenerateDataKeyWithoutPlaintext', key, encryptionContext: context, requestAlias: requestAliasOf(ref) });
   requireEncryptKey(engine, key, undefined);
   dryRun(input);
   const length = keySpec === 'AES_128' ? 16 : keySpec === 'AES_256' ? 32 : numberOfBytes!;
@@ -42,10 +44,10 @@ async function generate(engine: Engine, input: InputReader, withPlaintext: boole
   }
 }
 
-export function generateDataKey(engine: Engine, input: InputReader): Promise<Output> {
-  return generate(engine, input, true);
+export function generateDataKey(engine: Engine, input: InputReader, ctx: OperationContext): Promise<Output> {
+  return generate(engine, input, ctx, true);
 }
 
-export function generateDataKeyWithoutPlaintext(engine: Engine, input: InputReader): Promise<Output> {
-  return generate(engine, input, false);
+export function generateDataKeyWithoutPlaintext(engine: Engine, input: InputReader, ctx: OperationContext): Promise<Output> {
+  return generate(engine, input, ctx, false);
 }

@@ -3,15 +3,17 @@
  * NextRotationDate. On-demand rotations complete within the request here, so
  * OnDemandRotationStartDate (AWS: "while an on-demand rotation is in progress") never appears.
  */
+import { authorize, type OperationContext } from '../auth/authorize.js';
 import type { Engine } from '../engine.js';
 import { nextRotationDate } from '../engine.js';
 import type { InputReader } from '../validate.js';
 import { readKeyId, type Output } from './shared.js';
 
-export async function getKeyRotationStatus(engine: Engine, input: InputReader): Promise<Output> {
+export async function getKeyRotationStatus(engine: Engine, input: InputReader, ctx: OperationContext): Promise<Output> {
   const ref = readKeyId(input);
   input.done();
   const key = await engine.resolve(ref);
+  authorize(engine, ctx, { action: 'GetKeyRotationStatus', key });
   engine.requireNotPendingDeletion(key);
   const out: Output = { KeyId: engine.keyArn(key.KeyId), KeyRotationEnabled: key.Rotation.Enabled };
   const next = nextRotationDate(key);

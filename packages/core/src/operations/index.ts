@@ -1,4 +1,5 @@
 /** The operation table: TrentService operation name -> implementation. */
+import type { OperationContext } from '../auth/authorize.js';
 import type { Engine } from '../engine.js';
 import type { InputReader } from '../validate.js';
 import { createAlias, deleteAlias, listAliases, updateAlias } from './aliases.js';
@@ -11,6 +12,8 @@ import { enableKeyRotation } from './enable-key-rotation.js';
 import { encrypt } from './encrypt.js';
 import { generateDataKey, generateDataKeyWithoutPlaintext } from './generate-data-key.js';
 import { generateRandom } from './generate-random.js';
+import { createGrant, listGrants, listRetirableGrants, retireGrant, revokeGrant } from './grants.js';
+import { getKeyPolicy, listKeyPolicies, putKeyPolicy } from './key-policy.js';
 import { getKeyRotationStatus } from './get-key-rotation-status.js';
 import { disableKey, enableKey } from './key-state.js';
 import { listKeyRotations } from './list-key-rotations.js';
@@ -22,11 +25,12 @@ import type { Output } from './shared.js';
 import { listResourceTags, tagResource, untagResource } from './tags.js';
 import { updateKeyDescription } from './update-key-description.js';
 
-export type OperationHandler = (engine: Engine, input: InputReader) => Promise<Output>;
+export type OperationHandler = (engine: Engine, input: InputReader, ctx: OperationContext) => Promise<Output>;
 
 export const OPERATIONS = {
   CancelKeyDeletion: cancelKeyDeletion,
   CreateAlias: createAlias,
+  CreateGrant: createGrant,
   CreateKey: createKey,
   Decrypt: decrypt,
   DeleteAlias: deleteAlias,
@@ -39,12 +43,19 @@ export const OPERATIONS = {
   GenerateDataKey: generateDataKey,
   GenerateDataKeyWithoutPlaintext: generateDataKeyWithoutPlaintext,
   GenerateRandom: generateRandom,
+  GetKeyPolicy: getKeyPolicy,
   GetKeyRotationStatus: getKeyRotationStatus,
   ListAliases: listAliases,
+  ListGrants: listGrants,
+  ListKeyPolicies: listKeyPolicies,
   ListKeyRotations: listKeyRotations,
   ListKeys: listKeys,
   ListResourceTags: listResourceTags,
+  ListRetirableGrants: listRetirableGrants,
+  PutKeyPolicy: putKeyPolicy,
   ReEncrypt: reEncrypt,
+  RetireGrant: retireGrant,
+  RevokeGrant: revokeGrant,
   RotateKeyOnDemand: rotateKeyOnDemand,
   ScheduleKeyDeletion: scheduleKeyDeletion,
   TagResource: tagResource,

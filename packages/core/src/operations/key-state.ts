@@ -1,13 +1,16 @@
 /** EnableKey, DisableKey: the Enabled <-> Disabled transitions. */
+import { authorize, type OperationContext } from '../auth/authorize.js';
 import type { Engine } from '../engine.js';
 import type { KeyRecord } from '../model.js';
 import type { InputReader } from '../validate.js';
 import { readKeyId, type Output } from './shared.js';
 
-async function setState(engine: Engine, input: InputReader, op: string, state: 'Enabled' | 'Disabled'): Promise<Output> {
+async function setState(engine: Engine, input: InputReader, ctx: OperationContext, op: string, state: 'Enabled' | 'Disabled'): Promise<Output> {
   const ref = readKeyId(input);
   input.done();
-  const { KeyId } = await engine.resolve(ref);
+  const resolved = await engine.resolve(ref);
+  authorize(engine, ctx, { action: op, key: resolved });
+  const { KeyId } = resolved;
   await engine.mutateKey(KeyId, (key) => {
     engine.requireCustomerManaged(key, op);
     engine.requireNotPendingDeletion(key);
@@ -18,10 +21,10 @@ async function setState(engine: Engine, input: InputReader, op: string, state: '
   return {};
 }
 
-export function enableKey(engine: Engine, input: InputReader): Promise<Output> {
-  return setState(engine, input, 'EnableKey', 'Enabled');
+export function enableKey(engine: Engine, input: InputReader, ctx: OperationContext): Promise<Output> {
+  return setState(engine, input, ctx, 'EnableKey', 'Enabled');
 }
 
-export function disableKey(engine: Engine, input: InputReader): Promise<Output> {
-  return setState(engine, input, 'DisableKey', 'Disabled');
+export function disableKey(engine: Engine, input: InputReader, ctx: OperationContext): Promise<Output> {
+  return setState(engine, input, ctx, 'DisableKey', 'Disabled');
 }

@@ -2,19 +2,21 @@
  * ListKeyRotations: the key's rotations oldest first (ROTATIONS_ONLY, the default), or every key
  * material version including the original (ALL_KEY_MATERIAL); Limit 1..1000 with Marker paging.
  */
+import { authorize, type OperationContext } from '../auth/authorize.js';
 import type { Engine } from '../engine.js';
 import { KmsError } from '../errors.js';
 import type { InputReader } from '../validate.js';
 import { supportsRotation } from './rotation-shared.js';
 import { decodeMarker, encodeMarker, readKeyId, readMarker, type Output } from './shared.js';
 
-export async function listKeyRotations(engine: Engine, input: InputReader): Promise<Output> {
+export async function listKeyRotations(engine: Engine, input: InputReader, ctx: OperationContext): Promise<Output> {
   const ref = readKeyId(input);
   const include = input.enumValue('IncludeKeyMaterial', ['ALL_KEY_MATERIAL', 'ROTATIONS_ONLY'] as const) ?? 'ROTATIONS_ONLY';
   const limit = input.int('Limit', { min: 1, max: 1000 }) ?? 100;
   const marker = readMarker(input);
   input.done();
   const key = await engine.resolve(ref);
+  authorize(engine, ctx, { action: 'ListKeyRotations', key });
   if (!supportsRotation(key)) {
     throw new KmsError('UnsupportedOperationException', `${engine.keyArn(key.KeyId)} does not support key rotations.`);
   }

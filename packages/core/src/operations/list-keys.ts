@@ -1,14 +1,16 @@
 /** ListKeys: Limit 1..1000 (default 100) with Marker paging, in key id order. */
 import { isUuid } from '../bytes.js';
+import { authorize, requestAliasOf, type OperationContext } from '../auth/authorize.js';
 import type { Engine } from '../engine.js';
 import { isDeletionDue } from '../engine.js';
 import type { InputReader } from '../validate.js';
 import { decodeMarker, encodeMarker, readMarker, type Output } from './shared.js';
 
-export async function listKeys(engine: Engine, input: InputReader): Promise<Output> {
+export async function listKeys(engine: Engine, input: InputReader, ctx: OperationContext): Promise<Output> {
   const limit = input.int('Limit', { min: 1, max: 1000 }) ?? 100;
   const marker = readMarker(input);
   input.done();
+  authorize(engine, ctx, { action: 'ListKeys' });
   const after = decodeMarker(marker, isUuid);
   const page = await engine.store.listKeys({ after, limit });
   const now = engine.now();

@@ -1,18 +1,37 @@
-/** Key policy documents: reading and checking the JSON (evaluation arrives with authorization). */
+/**
+ * Key policy documents on the wire: reading a Policy member (MalformedPolicyDocumentException for
+ * anything AWS would reject) and the lockout safety check: unless BypassPolicyLockoutSafetyCheck
+ * is set, a new policy must let the caller change the policy again.
+ */
+import type { OperationContext } from '../auth/authorize.js';
+import { evaluatePolicy, parsePolicy } from '../auth/policy.js';
+import type { Engine } from '../engine.js';
 import { KmsError } from '../errors.js';
 import type { InputReader } from '../validate.js';
 
 export function readPolicy(input: InputReader, field: string, required: boolean): string | undefined {
   const policy = input.string(field, { required, min: 1, max: 32768, pattern: /^[\u0009\u000A\u000D\u0020-\u00FF]+$/, sensitive: true });
   if (policy === undefined) return undefined;
-  let doc: unknown;
-  try {
-    doc = JSON.parse(policy);
-  } catch {
-    throw new KmsError('MalformedPolicyDocumentException', 'The policy document is not valid JSON.');
-  }
-  if (!doc || typeof doc !== 'object' || Array.isArray(doc) || !('Statement' in doc)) {
-    throw new KmsError('MalformedPolicyDocumentException', 'The policy document must be a JSON object with a Statement.');
-  }
   return policy;
+}
+
+/** Parses (throwing MalformedPolicyDocumentException) and runs the lockout safety check. */
+export function checkNewPolicy(engine: Engine, ctx: OperationContext, policy: string, keyId: string, bypass: boolean): void {
+  const parsed = parsePolicy(policy);
+  if (bypass || !ctx.caller) return;
+  const decision = evaluatePolicy(parsed, {
+    caller: ctx.caller,
+    action: 'kms:PutKeyPolicy',
+    resource: engine.keyArn(keyId),
+    context: new Map([
+      ['aws:principalarn', ctx.caller.arn],
+      ['kms:calleraccount', ctx.caller.accountId],
+    ]),
+  });
+  if (decision !== 'Allow') {
+    throw new KmsError(
+      'MalformedPolicyDocumentException',
+      'The new key policy will not allow you to update the key policy in the future.',
+    );
+  }
 }

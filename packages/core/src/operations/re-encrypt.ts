@@ -4,12 +4,13 @@
  * onto the current key material version.
  */
 import { wipe } from '../bytes.js';
+import { authorize, requestAliasOf, type OperationContext } from '../auth/authorize.js';
 import type { Engine } from '../engine.js';
 import { decryptBlob, dryRun, encryptUnder, ENCRYPTION_ALGORITHMS, readGrantTokens, requireEncryptKey } from '../symmetric.js';
 import type { InputReader } from '../validate.js';
 import { readKeyId, type Output } from './shared.js';
 
-export async function reEncrypt(engine: Engine, input: InputReader): Promise<Output> {
+export async function reEncrypt(engine: Engine, input: InputReader, ctx: OperationContext): Promise<Output> {
   const blob = input.blob('CiphertextBlob', { required: true, min: 1, max: 6144 });
   const sourceContext = input.stringMap('SourceEncryptionContext');
   const sourceRef = input.string('SourceKeyId', { min: 1, max: 2048 });
@@ -20,8 +21,11 @@ export async function reEncrypt(engine: Engine, input: InputReader): Promise<Out
   readGrantTokens(input);
   input.done();
   const dest = await engine.resolve(destRef, { allowAlias: true, createAwsManaged: true });
+  authorize(engine, ctx, { action: 'ReEncryptTo', key: dest, encryptionContext: destContext, requestAlias: requestAliasOf(destRef) });
   requireEncryptKey(engine, dest, destAlg);
-  const source = await decryptBlob(engine, blob, sourceContext, sourceRef, sourceAlg);
+  const source = await decryptBlob(engine, blob, sourceContext, sourceRef, sourceAlg, (key) =>
+    authorize(engine, ctx, { action: 'ReEncryptFrom', key, encryptionContext: sourceContext, requestAlias: sourceRef && requestAliasOf(sourceRef) }),
+  );
   try {
     dryRun(input);
     const out = await encryptUnder(engine, dest, source.plaintext, destContext);

@@ -1,13 +1,16 @@
 /** RotateKeyOnDemand: a new current version now; capped per key; NextRotationDate unchanged. */
+import { authorize, type OperationContext } from '../auth/authorize.js';
 import type { Engine } from '../engine.js';
 import type { InputReader } from '../validate.js';
 import { requireConfigurableRotation } from './rotation-shared.js';
 import { readKeyId, type Output } from './shared.js';
 
-export async function rotateKeyOnDemand(engine: Engine, input: InputReader): Promise<Output> {
+export async function rotateKeyOnDemand(engine: Engine, input: InputReader, ctx: OperationContext): Promise<Output> {
   const ref = readKeyId(input);
   input.done();
-  const { KeyId } = await engine.resolve(ref);
+  const resolved = await engine.resolve(ref);
+  authorize(engine, ctx, { action: 'RotateKeyOnDemand', key: resolved });
+  const { KeyId } = resolved;
   await engine.rotate(KeyId, 'ON_DEMAND', (key) => requireConfigurableRotation(engine, key, 'RotateKeyOnDemand'));
   return { KeyId };
 }

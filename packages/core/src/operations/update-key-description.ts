@@ -1,13 +1,16 @@
 /** UpdateKeyDescription. */
+import { authorize, type OperationContext } from '../auth/authorize.js';
 import type { Engine } from '../engine.js';
 import type { InputReader } from '../validate.js';
 import { readKeyId, type Output } from './shared.js';
 
-export async function updateKeyDescription(engine: Engine, input: InputReader): Promise<Output> {
+export async function updateKeyDescription(engine: Engine, input: InputReader, ctx: OperationContext): Promise<Output> {
   const ref = readKeyId(input);
   const description = input.string('Description', { required: true, min: 0, max: 8192 });
   input.done();
-  const { KeyId } = await engine.resolve(ref);
+  const resolved = await engine.resolve(ref);
+  authorize(engine, ctx, { action: 'UpdateKeyDescription', key: resolved });
+  const { KeyId } = resolved;
   await engine.mutateKey(KeyId, (key) => {
     engine.requireCustomerManaged(key, 'UpdateKeyDescription');
     engine.requireNotPendingDeletion(key);

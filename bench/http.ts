@@ -1,0 +1,268 @@
+/**
+ * Goal 1, HTTP throughput (part of `npm run bench`, i.e. node --import tsx bench/run.ts): wrk
+ * (-t1 -c32, bench/post.lua) POSTs Encrypt (64-byte plaintext), Decrypt (a real ciphertext) and
+ * GenerateDataKey (AES_256) to
+ *   - edge-kms: the real Node server, `node --import tsx packages/node/src/cli.ts` in a child
+ *     process with PORT=0 and a temporary KMS_DATA_DIR (LMDB store, root-key wrapping);
+ *   - moto_server: `moto_server -p PORT`, the same calls;
+ *   - noop: bench/noop-server.ts, a do-nothing Hono app on @hono/node-server (the ceiling).
+ * Only one server runs at a time, so wrk and the server share the cores the same way for each.
+ * Each server is started fresh for each round and the round order is reversed in the second round.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fmt, log, median, pct, sleep, table, type Goal } from './lib.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const LUA = fileURLToPath(new URL('./post.lua', import.meta.url));
+
+export interface HttpOptions {
+  seconds: number;
+  warmupSeconds: number;
+  connections: number;
+  rounds: number;
+}
+
+export const DEFAULT_HTTP_OPTIONS: HttpOptions = { seconds: 5, warmupSeconds: 1, connections: 32, rounds: 2 };
+
+/** The same header set bench/post.lua sends (moto needs the SigV4-looking Authorization). */
+const HEADERS = {
+  'content-type': 'application/x-amz-json-1.1',
+  authorization: 'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/kms/aws4_request, SignedHeaders=content-type;host;x-amz-target, Signature=0000',
+};
+
+const OPS = ['Encrypt', 'Decrypt', 'GenerateDataKey'] as const;
+type Op = (typeof OPS)[number];
+type ServerName = 'edge-kms' | 'moto_server' | 'noop';
+
+// ---------------------------------------------------------------- child processes
+
+interface Child {
+  url: string;
+  stop(): Promise<void>;
+}
+
+const live = new Set<ChildProcess>();
+// If the bench dies half way, take the servers it started down with it (each is the leader of
+// its own process group, so npx/pyenv wrappers go too).
+process.on('exit', () => {
+  for (const c of live) killGroup(c, 'SIGKILL');
+});
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    if (child.pid) process.kill(-child.pid, signal);
+  } catch {
+    /* already gone */
+  }
+}
+
+function startChild(cmd: string, args: string[], env: Record<string, string>, name: string): { child: ChildProcess; output: () => string; exited: Promise<void> } {
+  const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  live.add(child);
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((r) => child.on('exit', () => (live.delete(child), r())));
+  child.on('error', (e) => (out += `\n${name}: ${e.message}`));
+  return { child, output: () => out, exited };
+}
+
+async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<void> {
+  killGroup(child, 'SIGTERM');
+  const killed = await Promise.race([exited.then(() => true), sleep(5000).then(() => false)]);
+  if (!killed) {
+    killGroup(child, 'SIGKILL');
+    await exited;
+  }
+}
+
+async function waitFor<T>(what: string, output: () => string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined) return v;
+    await sleep(100);
+  }
+  throw new Error(`${what} did not start within ${timeoutMs / 1000}s:\n${output()}`);
+}
+
+/** Starts a Node child that prints "... listening on http://127.0.0.1:PORT" once it serves. */
+async function startNodeServer(name: string, script: string, env: Record<string, string>): Promise<Child> {
+  const { child, output, exited } = startChild(process.execPath, ['--import', 'tsx', script], { PORT: '0', ...env }, name);
+  const url = await waitFor(name, output, async () => /listening on (http:\/\/[\d.:]+)/.exec(output())?.[1]);
+  return { url, stop: () => stopChild(child, exited) };
+}
+
+function startEdgeKms(): Promise<Child> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'edge-kms-bench-'));
+  return startNodeServer('edge-kms', 'packages/node/src/cli.ts', { KMS_DATA_DIR: dataDir, HOST: '127.0.0.1' }).then((c) => ({
+    url: c.url,
+    stop: async () => {
+      await c.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  }));
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function startMoto(): Promise<Child> {
+  const port = await freePort();
+  const { child, output, exited } = startChild('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {}, 'moto_server');
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor('moto_server', output, async () => ((await call(url, 'ListKeys', {})) ? true : undefined));
+  return { url, stop: () => stopChild(child, exited) };
+}
+
+const START: Record<ServerName, () => Promise<Child>> = {
+  'edge-kms': startEdgeKms,
+  moto_server: startMoto,
+  noop: () => startNodeServer('noop', 'bench/noop-server.ts', {}),
+};
+
+// ---------------------------------------------------------------- requests
+
+async function call(url: string, op: string, body: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(`${url}/`, { method: 'POST', headers: { ...HEADERS, 'x-amz-target': `TrentService.${op}` }, body: JSON.stringify(body) });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${op}: HTTP ${res.status} ${text.slice(0, 300)}`);
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+/** Creates a key on a KMS server, checks each benchmarked call answers correctly, returns the bodies. */
+async function prepareBodies(url: string): Promise<Record<Op, string>> {
+  const created = (await call(url, 'CreateKey', { Description: 'bench' })) as { KeyMetadata: { KeyId: string } };
+  const KeyId = created.KeyMetadata.KeyId;
+  const plaintext = Buffer.from(crypto.getRandomValues(new Uint8Array(64))).toString('base64');
+  const enc = await call(url, 'Encrypt', { KeyId, Plaintext: plaintext });
+  const blob = enc.CiphertextBlob as string;
+  const dec = await call(url, 'Decrypt', { CiphertextBlob: blob });
+  if (dec.Plaintext !== plaintext) throw new Error(`Decrypt on ${url} did not return the plaintext`);
+  const gdk = await call(url, 'GenerateDataKey', { KeyId, KeySpec: 'AES_256' });
+  if (Buffer.from(gdk.Plaintext as string, 'base64').length !== 32) throw new Error(`GenerateDataKey on ${url} did not return 32 bytes`);
+  return {
+    Encrypt: JSON.stringify({ KeyId, Plaintext: plaintext }),
+    Decrypt: JSON.stringify({ CiphertextBlob: blob }),
+    GenerateDataKey: JSON.stringify({ KeyId, KeySpec: 'AES_256' }),
+  };
+}
+
+// ---------------------------------------------------------------- wrk
+
+interface WrkResult {
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+}
+
+interface WrkJson {
+  requests: number;
+  duration_us: number;
+  errors: Record<'connect' | 'read' | 'write' | 'status' | 'timeout', number>;
+  latency_us: { p50: number; p99: number };
+}
+
+/** One wrk run; rps counts successful (2xx/3xx) responses only. */
+async function wrk(url: string, op: Op, body: string, seconds: number, connections: number): Promise<WrkResult> {
+  const { child, output, exited } = startChild(
+    'wrk',
+    ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', LUA, `${url}/`],
+    { BENCH_BODY: body, BENCH_TARGET: `TrentService.${op}` },
+    'wrk',
+  );
+  await exited;
+  if (child.exitCode !== 0) throw new Error(`wrk failed (${child.exitCode}):\n${output()}`);
+  const line = /BENCH_JSON (\{.*\})/.exec(output())?.[1];
+  if (!line) throw new Error(`no summary from wrk:\n${output()}`);
+  const j = JSON.parse(line) as WrkJson;
+  const errors = j.errors.connect + j.errors.read + j.errors.write + j.errors.status + j.errors.timeout;
+  if (j.requests > 0 && j.errors.status / j.requests > 0.01) throw new Error(`${op} on ${url}: ${j.errors.status} of ${j.requests} responses were errors`);
+  return { rps: (j.requests - j.errors.status) / (j.duration_us / 1e6), p50Ms: j.latency_us.p50 / 1000, p99Ms: j.latency_us.p99 / 1000, errors };
+}
+
+// ---------------------------------------------------------------- the section
+
+type Runs = Map<string, WrkResult[]>; // `${server}/${op}` -> one result per round
+
+async function benchServer(name: ServerName, o: HttpOptions, runs: Runs): Promise<void> {
+  log(`http: starting ${name}`);
+  const server = await START[name]();
+  try {
+    let bodies: Partial<Record<Op, string>>;
+    if (name === 'noop') {
+      // The ceiling answers the same whatever it is sent; it gets the Encrypt request.
+      bodies = { Encrypt: JSON.stringify({ KeyId: crypto.randomUUID(), Plaintext: Buffer.alloc(64).toString('base64') }) };
+    } else {
+      bodies = await prepareBodies(server.url);
+    }
+    const ops = OPS.filter((op) => bodies[op] !== undefined);
+    for (const op of ops) await wrk(server.url, op, bodies[op]!, o.warmupSeconds, o.connections);
+    for (const op of ops) {
+      const r = await wrk(server.url, op, bodies[op]!, o.seconds, o.connections);
+      log(`http: ${name} ${op}: ${fmt(r.rps)} req/s (p50 ${fmt(r.p50Ms)} ms)`);
+      const key = `${name}/${op}`;
+      runs.set(key, [...(runs.get(key) ?? []), r]);
+    }
+  } finally {
+    await server.stop();
+  }
+}
+
+export interface HttpSection {
+  markdown: string;
+  goals: Goal[];
+}
+
+export async function runHttpBench(o: HttpOptions = DEFAULT_HTTP_OPTIONS): Promise<HttpSection> {
+  const runs: Runs = new Map();
+  const order: ServerName[] = ['edge-kms', 'moto_server', 'noop'];
+  for (let round = 0; round < o.rounds; round++) {
+    for (const name of round % 2 ? [...order].reverse() : order) await benchServer(name, o, runs);
+  }
+
+  const rps = (key: string) => median(runs.get(key)!.map((r) => r.rps));
+  const each = (key: string) => runs.get(key)!.map((r) => fmt(r.rps)).join(' / ');
+  const p50 = (key: string) => fmt(median(runs.get(key)!.map((r) => r.p50Ms)));
+  const noop = rps('noop/Encrypt');
+
+  const goals: Goal[] = [];
+  const rows = OPS.map((op) => {
+    const edge = rps(`edge-kms/${op}`);
+    const moto = rps(`moto_server/${op}`);
+    goals.push({ goal: `HTTP ${op}: edge-kms >= 20x moto_server req/s`, measured: `${fmt(edge / moto, 1)}x`, met: edge / moto >= 20 });
+    goals.push({ goal: `HTTP ${op}: edge-kms >= 40% of the no-op Hono ceiling`, measured: pct(edge / noop), met: edge / noop >= 0.4 });
+    return [op, fmt(edge), fmt(moto), fmt(noop), `${fmt(edge / moto, 1)}x`, pct(edge / noop), `${p50(`edge-kms/${op}`)} / ${p50(`moto_server/${op}`)}`];
+  });
+  const errors = [...runs.values()].flat().reduce((n, r) => n + r.errors, 0);
+
+  const markdown = [
+    `wrk -t1 -c${o.connections} -d${o.seconds}s (after ${o.warmupSeconds}s warm-up per call), ${o.rounds} rounds, each server started fresh per round and run alone; req/s is the median over rounds.`,
+    '',
+    table(['call', 'edge-kms req/s', 'moto_server req/s', 'no-op Hono req/s', 'edge / moto', 'edge / no-op', 'p50 ms edge / moto'], rows),
+    '',
+    'Per round (req/s):',
+    '',
+    table(
+      ['server', ...OPS],
+      (['edge-kms', 'moto_server'] as const).map((s) => [s, ...OPS.map((op) => each(`${s}/${op}`))]).concat([['noop', each('noop/Encrypt'), '', '']]),
+    ),
+    '',
+    `Socket errors or timeouts over all runs: ${errors}. The no-op server answers every call the same, so it runs once per round (with the Encrypt request) and is the ceiling for all three calls.`,
+  ].join('\n');
+  return { markdown, goals };
+}

@@ -1,0 +1,108 @@
+/**
+ * `npm run bench` (node --import tsx bench/run.ts): runs the three benchmark sections side by
+ * side in one process tree and writes bench/results.md (also printed to stdout).
+ *   1. HTTP throughput with wrk: edge-kms Node server vs moto_server vs a no-op Hono app (http.ts)
+ *   2. In-process core Encrypt vs bare WebCrypto AES-256-GCM (inprocess.ts)
+ *   3. Rotation: Decrypt across 1,000 versions, RotateKeyOnDemand latency (rotation.ts)
+ * Installs wrk with apt-get if it is missing. `npm run bench -- --only=inprocess,rotation` runs
+ * some sections and prints them without touching results.md (for working on the bench).
+ */
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { cpus, availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { runHttpBench } from './http.js';
+import { runInProcessBench } from './inprocess.js';
+import { log, table, yesNo, type Goal } from './lib.js';
+import { runRotationBench } from './rotation.js';
+
+const RESULTS = fileURLToPath(new URL('./results.md', import.meta.url));
+
+function has(cmd: string, args: string[]): boolean {
+  const r = spawnSync(cmd, args, { stdio: 'ignore' });
+  return !r.error;
+}
+
+/** Makes sure wrk is on PATH; returns a note when this run had to install it. */
+function ensureWrk(): string | undefined {
+  if (has('wrk', ['--version'])) return undefined;
+  log('wrk is missing: apt-get install -y wrk');
+  const install = () => spawnSync('apt-get', ['install', '-y', 'wrk'], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } }).status === 0;
+  if (!install()) {
+    log('apt-get install failed: apt-get update, then again');
+    spawnSync('apt-get', ['update'], { stdio: ['ignore', 'inherit', 'inherit'] });
+    if (!install()) throw new Error('could not install wrk with apt-get');
+  }
+  if (!has('wrk', ['--version'])) throw new Error('wrk is still not on PATH after apt-get install');
+  return 'wrk was not installed; this run installed it with `apt-get install -y wrk`.';
+}
+
+function firstLine(cmd: string, args: string[]): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  return `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n')[0]!.trim();
+}
+
+const SECTIONS = ['http', 'inprocess', 'rotation'] as const;
+type Section = (typeof SECTIONS)[number];
+
+const onlyArg = process.argv.find((a) => a.startsWith('--only='));
+const only = onlyArg ? (onlyArg.slice('--only='.length).split(',') as Section[]) : [...SECTIONS];
+for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`unknown section ${s}; expected ${SECTIONS.join(', ')}`);
+
+const started = new Date();
+const notes: string[] = [];
+if (only.includes('http')) {
+  const wrkNote = ensureWrk();
+  if (wrkNote) notes.push(wrkNote);
+  if (!has('moto_server', ['--help'])) throw new Error('moto_server is not on PATH (pip install "moto[server]")');
+}
+
+const parts: string[] = [];
+const goals: Goal[] = [];
+if (only.includes('http')) {
+  log('section 1: HTTP throughput');
+  const r = await runHttpBench();
+  parts.push('## 1. HTTP throughput', '', r.markdown, '');
+  goals.push(...r.goals);
+}
+if (only.includes('inprocess')) {
+  log('section 2: in-process Encrypt');
+  const r = await runInProcessBench();
+  parts.push('## 2. In-process Encrypt: core vs bare WebCrypto', '', r.markdown, '');
+  goals.push(...r.goals);
+}
+if (only.includes('rotation')) {
+  log('section 3: rotation');
+  const r = await runRotationBench();
+  parts.push('## 3. Rotation', '', r.markdown, '');
+  goals.push(...r.goals);
+}
+const seconds = (Date.now() - started.getTime()) / 1000;
+
+const moto = spawnSync('python3', ['-c', 'import moto; print(moto.__version__)'], { encoding: 'utf8' }).stdout?.trim() || 'unknown';
+const machine = `nproc ${availableParallelism()} (${cpus()[0]?.model ?? 'unknown CPU'})`;
+const markdown = [
+  '# edge-kms benchmark results',
+  '',
+  `Command: \`npm run bench\`${onlyArg ? ` (${onlyArg})` : ''}  `,
+  `Date: ${started.toISOString()}  `,
+  `Node: ${process.version}  `,
+  `Machine: ${machine}  `,
+  `Tools: ${firstLine('wrk', ['--version']).split(' Copyright')[0]}, moto ${moto}  `,
+  `Took: ${Math.round(seconds)} s`,
+  ...notes.map((n) => `\nNote: ${n}`),
+  '',
+  '## Goals',
+  '',
+  table(['goal', 'measured', 'met'], goals.map((g) => [g.goal, g.measured, yesNo(g.met)])),
+  '',
+  ...parts,
+].join('\n');
+
+process.stdout.write(markdown);
+if (!onlyArg) {
+  writeFileSync(RESULTS, markdown);
+  log(`wrote ${RESULTS}`);
+}
+// Child servers are stopped by now; lmdb or undici keep-alive sockets must not hold the process.
+process.exit(0);

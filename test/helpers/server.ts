@@ -1,0 +1,265 @@
+/**
+ * End-to-end helpers: the real edge-kms server (packages/node/src/cli.ts) as a child process on a
+ * random port with a temporary data directory, and a real AWS SDK v3 KMS client pointed at it.
+ *
+ *   const server = await spawnKmsServer({ env: { KMS_ROTATION_POLICY: 'rotate-by-default' } });
+ *   const kms = kmsClient(server.url);
+ *   ...
+ *   await server.restart('SIGKILL'); // same data dir, new process, new port
+ *   await server.dispose();          // stop and remove the temporary directory
+ *
+ * The server is run with `node --import tsx` rather than `npx tsx`, so that the signals we send
+ * reach the server process itself and not an npx/tsx wrapper (SIGKILL is not forwarded).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { KMS } from '@aws-sdk/client-kms';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const CLI = join(REPO_ROOT, 'packages/node/src/cli.ts');
+
+export const ACCOUNT_ID = '111122223333';
+export const REGION = 'us-east-1';
+export const DAY_MS = 86_400_000;
+
+export function keyArn(keyId: string): string {
+  return `arn:aws:kms:${REGION}:${ACCOUNT_ID}:key/${keyId}`;
+}
+
+export function aliasArn(aliasName: string): string {
+  return `arn:aws:kms:${REGION}:${ACCOUNT_ID}:${aliasName}`;
+}
+
+/**
+ * A KMS client (the aggregated `KMS` class, which extends `KMSClient`) for an edge-kms endpoint.
+ * One attempt per call: the tests see exactly what the server answered, without SDK retries.
+ */
+export function kmsClient(url: string): KMS {
+  return new KMS({
+    endpoint: url,
+    region: REGION,
+    credentials: { accessKeyId: 'AKIAEDGEKMSE2ETEST00', secretAccessKey: 'edge-kms-e2e-dummy-secret' },
+    maxAttempts: 1,
+  });
+}
+
+export interface SpawnOptions {
+  /** Data directory to use; default: a fresh `data` directory inside a new temporary directory. */
+  dataDir?: string;
+  /** Extra environment (KMS_ROTATION_POLICY, KMS_ON_DEMAND_ROTATION_LIMIT, …); undefined removes a variable. */
+  env?: Record<string, string | undefined>;
+  /** KMS_TEST_MODE=1 unless false. */
+  testMode?: boolean;
+  /** How long to wait for the "listening" line. */
+  startTimeoutMs?: number;
+}
+
+export interface StopResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const p of live) p.kill('SIGKILL');
+});
+
+export class KmsServer {
+  url = '';
+  port = 0;
+  /** Everything the current process wrote to stdout and stderr. */
+  output = '';
+  private proc: ChildProcess | undefined;
+  private exited: Promise<StopResult> | undefined;
+
+  private constructor(
+    readonly dataDir: string,
+    /** The temporary directory to remove on dispose (undefined when the caller gave dataDir). */
+    private readonly ownedDir: string | undefined,
+    readonly env: Record<string, string | undefined>,
+    readonly testMode: boolean,
+    private readonly startTimeoutMs: number,
+  ) {}
+
+  static async spawn(options: SpawnOptions = {}): Promise<KmsServer> {
+    let ownedDir: string | undefined;
+    let dataDir = options.dataDir;
+    if (!dataDir) {
+      ownedDir = mkdtempSync(join(tmpdir(), 'edge-kms-e2e-'));
+      dataDir = join(ownedDir, 'data');
+    }
+    const server = new KmsServer(dataDir, ownedDir, options.env ?? {}, options.testMode ?? true, options.startTimeoutMs ?? 30_000);
+    await server.start();
+    return server;
+  }
+
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
+  get running(): boolean {
+    return this.proc !== undefined;
+  }
+
+  /** Starts a server process on this data directory (and a new random port). */
+  async start(extraEnv: Record<string, string | undefined> = {}): Promise<void> {
+    if (this.proc) throw new Error('server already running');
+    const env: Record<string, string | undefined> = {
+      ...process.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      KMS_DATA_DIR: this.dataDir,
+      // Deterministic by default: rotations and deletions happen on request or through
+      // /_edge-kms/maintenance, not on a timer. A test may turn the timer on through env.
+      KMS_MAINTENANCE_INTERVAL_MS: '0',
+      KMS_TEST_MODE: this.testMode ? '1' : '0',
+      ...this.env,
+      ...extraEnv,
+    };
+    for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
+    const proc = spawn(process.execPath, ['--import', 'tsx', CLI], {
+      cwd: REPO_ROOT,
+      env: env as NodeJS.ProcessEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    live.add(proc);
+    this.proc = proc;
+    this.output = '';
+    this.exited = new Promise((res) => {
+      proc.once('exit', (code, signal) => {
+        live.delete(proc);
+        res({ code, signal });
+      });
+    });
+    const exited = this.exited;
+    proc.stdout!.setEncoding('utf8');
+    proc.stderr!.setEncoding('utf8');
+    proc.stderr!.on('data', (d: string) => (this.output += d));
+    this.url = await new Promise<string>((res, rej) => {
+      let buffered = '';
+      const timer = setTimeout(() => {
+        proc.kill('SIGKILL');
+        rej(new Error(`edge-kms did not start within ${this.startTimeoutMs} ms:\n${this.output}`));
+      }, this.startTimeoutMs);
+      proc.stdout!.on('data', (d: string) => {
+        this.output += d;
+        buffered += d;
+        const m = /edge-kms listening on (http:\/\/[^\s]+)/.exec(buffered);
+        if (m) {
+          clearTimeout(timer);
+          res(m[1]!);
+        }
+      });
+      void exited.then(({ code, signal }) => {
+        clearTimeout(timer);
+        rej(new Error(`edge-kms exited before listening (code ${code}, signal ${signal}):\n${this.output}`));
+      });
+    }).catch(async (e) => {
+      this.proc = undefined;
+      await exited;
+      throw e;
+    });
+    this.port = Number(new URL(this.url).port);
+  }
+
+  /**
+   * Stops the process: SIGTERM (a clean shutdown; SIGKILL after `timeoutMs` if it hangs) or
+   * SIGKILL (no shutdown at all, as after a crash).
+   */
+  async stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM', timeoutMs = 10_000): Promise<StopResult> {
+    const proc = this.proc;
+    if (!proc) throw new Error('server not running');
+    proc.kill(signal);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const result = await Promise.race([
+      this.exited!,
+      new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    if (result === 'timeout') {
+      proc.kill('SIGKILL');
+      await this.exited;
+      this.proc = undefined;
+      throw new Error(`edge-kms did not exit within ${timeoutMs} ms of ${signal}`);
+    }
+    this.proc = undefined;
+    return result;
+  }
+
+  /** Stops with `signal` and starts again on the same data directory (the URL changes). */
+  async restart(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM', extraEnv: Record<string, string | undefined> = {}): Promise<StopResult> {
+    const result = await this.stop(signal);
+    await this.start(extraEnv);
+    return result;
+  }
+
+  /** Stops the process (if running) and removes the temporary directory this helper made. */
+  async dispose(): Promise<void> {
+    if (this.proc) await this.stop('SIGTERM').catch(() => undefined);
+    if (this.ownedDir) rmSync(this.ownedDir, { recursive: true, force: true });
+  }
+
+  client(): KMS {
+    return kmsClient(this.url);
+  }
+
+  private async testEndpoint(method: 'GET' | 'POST', path: string, body?: unknown): Promise<any> {
+    const res = await fetch(`${this.url}/_edge-kms/${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} /_edge-kms/${path}: HTTP ${res.status} ${text}`);
+    return JSON.parse(text);
+  }
+
+  /** POST /_edge-kms/reset: removes every key, version and alias. */
+  async reset(): Promise<void> {
+    await this.testEndpoint('POST', 'reset');
+  }
+
+  /** POST /_edge-kms/clock {advanceDays}: moves the server's test clock; returns its new time (epoch ms). */
+  async advanceDays(days: number): Promise<number> {
+    return (await this.testEndpoint('POST', 'clock', { advanceDays: days })).now as number;
+  }
+
+  /** GET /_edge-kms/clock: the server's current time (epoch ms). */
+  async now(): Promise<number> {
+    return (await this.testEndpoint('GET', 'clock')).now as number;
+  }
+
+  /** POST /_edge-kms/maintenance: applies due rotations and deletions. */
+  async maintenance(): Promise<{ rotated: string[]; deleted: string[] }> {
+    return this.testEndpoint('POST', 'maintenance');
+  }
+}
+
+export function spawnKmsServer(options: SpawnOptions = {}): Promise<KmsServer> {
+  return KmsServer.spawn(options);
+}
+
+/** The error a call fails with; fails the test if the call succeeds. */
+export async function failure(call: Promise<unknown>): Promise<Error & { $metadata?: { httpStatusCode?: number } }> {
+  try {
+    await call;
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected the call to fail, but it succeeded');
+}
+
+/** A raw TrentService request over fetch (for what the SDK cannot send). */
+export async function rawCall(url: string, target: string, body: string, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': target, ...headers },
+    body,
+  });
+}
+
+export const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
+export const text = (b: Uint8Array | undefined): string => new TextDecoder().decode(b);
