@@ -1,8 +1,24 @@
 /**
  * Vitest projects: `unit` runs the tests beside the code in packages/*, `e2e` runs the
- * cross-package suites under test/ (real HTTP servers, real AWS SDK v3). Run all: `npx vitest run`.
+ * cross-package suites under test/ (real HTTP servers, real AWS SDK v3, real workerd), `browser`
+ * runs *.browser.test.ts in real Chromium (Vitest browser mode, Playwright provider).
+ * Run all: `npx vitest run`.
  */
+import { playwright } from '@vitest/browser-playwright';
 import { defineConfig } from 'vitest/config';
+
+/** Debian's Chromium; browsers are never downloaded here. */
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+const BROWSER_TESTS = ['packages/*/src/**/*.browser.test.ts', 'test/**/*.browser.test.ts'];
 
 export default defineConfig({
   test: {
@@ -11,6 +27,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['packages/*/src/**/*.test.ts'],
+          exclude: BROWSER_TESTS,
           environment: 'node',
         },
       },
@@ -18,9 +35,23 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/**/*.test.ts'],
+          exclude: BROWSER_TESTS,
           environment: 'node',
           testTimeout: 60_000,
           hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: 'browser',
+          include: BROWSER_TESTS,
+          testTimeout: 60_000,
+          browser: {
+            enabled: true,
+            headless: true,
+            provider: playwright({ launchOptions: { executablePath: CHROMIUM, args: CHROMIUM_ARGS } }),
+            instances: [{ browser: 'chromium' }],
+          },
         },
       },
     ],

@@ -703,6 +703,16 @@ describe('the wire protocol', () => {
     expect(typeof body.KeyMetadata.CreationDate).toBe('number');
     expect(Math.abs((body.KeyMetadata.CreationDate as number) * 1000 - (await server.now()))).toBeLessThan(1000);
   });
+
+  it('requests signed with the real time are accepted after the test clock moved a year ahead; stale signatures are not', async () => {
+    await server.advanceDays(365);
+    const md = await newKey('after a simulated year');
+    expect((await kms.describeKey({ KeyId: md.KeyId })).KeyMetadata!.KeyId).toBe(md.KeyId);
+    expect((await rawCall(server.url, 'TrentService.ListKeys', '{}')).status).toBe(200);
+    const stale = await rawCall(server.url, 'TrentService.ListKeys', '{}', { signingDate: new Date(Date.now() - 20 * 60_000) });
+    expect(stale.status).toBeGreaterThanOrEqual(400);
+    expect(((await stale.json()) as { __type: string }).__type).toBe('InvalidSignatureException');
+  });
 });
 
 describe('tampering', () => {

@@ -12,11 +12,13 @@
  * reach the server process itself and not an npx/tsx wrapper (SIGKILL is not forwarded).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KMS } from '@aws-sdk/client-kms';
+import { SignatureV4 } from '@smithy/signature-v4';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = join(REPO_ROOT, 'packages/node/src/cli.ts');
@@ -37,11 +39,13 @@ export function aliasArn(aliasName: string): string {
  * A KMS client (the aggregated `KMS` class, which extends `KMSClient`) for an edge-kms endpoint.
  * One attempt per call: the tests see exactly what the server answered, without SDK retries.
  */
+export const DUMMY_CREDENTIALS = { accessKeyId: 'AKIAEDGEKMSE2ETEST00', secretAccessKey: 'edge-kms-e2e-dummy-secret' };
+
 export function kmsClient(url: string): KMS {
   return new KMS({
     endpoint: url,
     region: REGION,
-    credentials: { accessKeyId: 'AKIAEDGEKMSE2ETEST00', secretAccessKey: 'edge-kms-e2e-dummy-secret' },
+    credentials: DUMMY_CREDENTIALS,
     maxAttempts: 1,
   });
 }
@@ -252,13 +256,40 @@ export async function failure(call: Promise<unknown>): Promise<Error & { $metada
   throw new Error('expected the call to fail, but it succeeded');
 }
 
-/** A raw TrentService request over fetch (for what the SDK cannot send). */
-export async function rawCall(url: string, target: string, body: string, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': target, ...headers },
-    body,
-  });
+/** SHA-256 / HMAC-SHA-256 in the shape @smithy/signature-v4 wants. */
+class NodeSha256 {
+  private readonly h: Hash | Hmac;
+  constructor(secret?: string | Uint8Array) {
+    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', typeof secret === 'string' ? Buffer.from(secret) : secret);
+  }
+  update(data: string | Uint8Array): void {
+    this.h.update(typeof data === 'string' ? Buffer.from(data) : data);
+  }
+  async digest(): Promise<Uint8Array> {
+    return new Uint8Array(this.h.digest());
+  }
+}
+
+const signer = new SignatureV4({ credentials: DUMMY_CREDENTIALS, region: REGION, service: 'kms', sha256: NodeSha256 });
+
+/**
+ * A raw TrentService request over fetch, SigV4-signed like the SDK signs (for what the SDK cannot
+ * send: malformed bodies, unknown targets). `sign: false` sends it unsigned.
+ */
+export async function rawCall(url: string, target: string, body: string, options: { headers?: Record<string, string>; sign?: boolean; signingDate?: Date } = {}): Promise<Response> {
+  const u = new URL(url);
+  const headers: Record<string, string> = {
+    host: u.host,
+    'content-type': 'application/x-amz-json-1.1',
+    'x-amz-target': target,
+    ...options.headers,
+  };
+  if (options.sign !== false) {
+    const signed = await signer.sign({ method: 'POST', protocol: u.protocol, hostname: u.hostname, port: Number(u.port), path: '/', headers, body, query: {} }, { signingDate: options.signingDate });
+    Object.assign(headers, signed.headers);
+  }
+  delete headers.host;
+  return fetch(url, { method: 'POST', headers, body });
 }
 
 export const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);

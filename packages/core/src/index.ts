@@ -59,3 +59,4 @@ export { parsePolicy, evaluatePolicy, type Policy } from './auth/policy.js';
 export { authorize, isAllowed, type OperationContext, type AccessRequest } from './auth/authorize.js';
 export { OPERATIONS, isOperationName, type OperationName } from './operations/index.js';
 export { toBase64, fromBase64, toHex, fromHex, constantTimeEqual, wipe, randomBytes, utf8, fromUtf8 } from './bytes.js';
+export { createSigV4Verifier, type SigV4Verifier, type SigV4VerifierOptions } from './auth/sigv4.js';

@@ -6,6 +6,7 @@
  */
 import type { OperationContext } from './auth/authorize.js';
 import { createSigV4Verifier } from './auth/sigv4.js';
+import { systemClock } from './clock.js';
 import type { Caller, Identity, IdentityLookup } from './auth/types.js';
 import { Engine, isDeletionDue, isRotationDue, type KmsOptions as EngineOptions } from './engine.js';
 import { checkGrantTokens } from './operations/grants.js';
@@ -73,7 +74,9 @@ export function createKms(options: KmsOptions = {}): Kms {
       : createSigV4Verifier({
           region: engine.region,
           mode: auth.mode,
-          clock: engine.clock,
+          // Clients sign with the real time: X-Amz-Date is checked against the system clock, not
+          // the engine's clock (a test clock may be frozen or moved years ahead).
+          clock: systemClock,
           openCaller: rootCaller,
           lookup:
             auth.mode === 'verify'

@@ -261,6 +261,13 @@ function checkCredential(claim: SignatureClaim, region: string, service: string)
   return { accessKeyId, date, scope: parts.slice(1).join('/') };
 }
 
+/** A hoisted header keeps the case its signer gave it (the SDK v3 hoists `x-amz-content-sha256`). */
+function queryParamIgnoringCase(query: URLSearchParams, name: string): string | null {
+  const lower = name.toLowerCase();
+  for (const [k, v] of query) if (k.toLowerCase() === lower) return v;
+  return null;
+}
+
 /** encodeURIComponent plus the RFC 3986 reserved characters it leaves alone. */
 export function uriEncode(s: string): string {
   return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
@@ -402,7 +409,7 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
     // also have been signed with UNSIGNED-PAYLOAD without saying so (the S3 convention).
     const bodyHash = await sha256Hex(body);
     const claimedHash =
-      request.headers.get('x-amz-content-sha256') ?? (claim.form === 'query' ? query.get(QUERY.contentSha256) : null);
+      request.headers.get('x-amz-content-sha256') ?? (claim.form === 'query' ? queryParamIgnoringCase(query, QUERY.contentSha256) : null);
     let payloadHashes: string[];
     if (claimedHash === null) {
       payloadHashes = claim.form === 'query' ? [bodyHash, UNSIGNED_PAYLOAD] : [bodyHash];

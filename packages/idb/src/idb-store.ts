@@ -1,0 +1,164 @@
+/**
+ * The IndexedDB store (on `idb`). Key records, key material versions and aliases live in three
+ * object stores; key material is kept as non-extractable CryptoKeys (IndexedDB stores them by
+ * structured clone, so no script, ours included, can ever read their bytes).
+ *
+ * A commit is one readwrite transaction over the three stores. Inside it we await only IndexedDB
+ * requests (all WebCrypto work happens before the engine commits), check every precondition,
+ * then write; a failed precondition aborts the transaction. IndexedDB runs readwrite
+ * transactions with overlapping scopes one at a time, across tabs too, so check-then-write is
+ * atomic without Web Locks: two tabs rotating one key cannot both pass the same revision check.
+ *
+ * `indexedDB` is read only when the store is opened, so importing this module on a server is
+ * harmless.
+ */
+import { StoreConflictError, type AliasRecord, type KeyRecord, type KmsStore, type ListPage, type MaterialVersion, type StoreWrite } from '@edge-kms/core';
+import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb';
+
+export const IDB_SCHEMA_VERSION = 2;
+
+interface KmsDB extends DBSchema {
+  keys: { key: string; value: KeyRecord };
+  versions: { key: [string, number]; value: MaterialVersion };
+  aliases: { key: string; value: AliasRecord; indexes: { byTarget: string } };
+}
+
+type Tx = IDBPTransaction<KmsDB, ('keys' | 'versions' | 'aliases')[], 'readwrite'>;
+
+export interface IdbStoreOptions {
+  /** Database name; one database per KMS (account and region). Default `edge-kms`. */
+  name?: string;
+}
+
+/**
+ * Schema history. v1: keys, versions, aliases. v2: an index of aliases by target key (ListAliases
+ * with KeyId, and deleting a key's aliases, without a scan). Upgrades only add; no data moves.
+ */
+function upgrade(db: IDBPDatabase<KmsDB>, oldVersion: number, tx: IDBPTransaction<KmsDB, ('keys' | 'versions' | 'aliases')[], 'versionchange'>): void {
+  if (oldVersion < 1) {
+    db.createObjectStore('keys', { keyPath: 'KeyId' });
+    db.createObjectStore('versions', { keyPath: ['KeyId', 'Version'] });
+    db.createObjectStore('aliases', { keyPath: 'AliasName' });
+  }
+  if (oldVersion < 2) {
+    tx.objectStore('aliases').createIndex('byTarget', 'TargetKeyId');
+  }
+}
+
+async function check(tx: Tx, writes: StoreWrite[]): Promise<void> {
+  const seen = new Set<string>();
+  for (const w of writes) {
+    switch (w.type) {
+      case 'putKey': {
+        const cur = await tx.objectStore('keys').get(w.key.KeyId);
+        if ((cur?.Revision ?? 0) !== w.expectRevision || w.key.Revision !== w.expectRevision + 1) throw new StoreConflictError(`key ${w.key.KeyId} changed`);
+        break;
+      }
+      case 'deleteKey': {
+        const cur = await tx.objectStore('keys').get(w.keyId);
+        if (!cur || cur.Revision !== w.expectRevision) throw new StoreConflictError(`key ${w.keyId} changed`);
+        break;
+      }
+      case 'putVersion': {
+        const id = `${w.version.KeyId}/${w.version.Version}`;
+        const n = await tx.objectStore('versions').count([w.version.KeyId, w.version.Version]);
+        if (n > 0 || seen.has(id)) throw new StoreConflictError(`version ${id} exists`);
+        seen.add(id);
+        break;
+      }
+      case 'putAlias': {
+        const cur = await tx.objectStore('aliases').get(w.alias.AliasName);
+        if ((cur?.TargetKeyId ?? null) !== w.expectTarget) throw new StoreConflictError(`alias ${w.alias.AliasName} changed`);
+        break;
+      }
+      case 'deleteAlias': {
+        const cur = await tx.objectStore('aliases').get(w.aliasName);
+        if (cur?.TargetKeyId !== w.expectTarget) throw new StoreConflictError(`alias ${w.aliasName} changed`);
+        break;
+      }
+    }
+  }
+}
+
+async function apply(tx: Tx, writes: StoreWrite[]): Promise<void> {
+  for (const w of writes) {
+    switch (w.type) {
+      case 'putKey':
+        await tx.objectStore('keys').put(w.key);
+        break;
+      case 'deleteKey':
+        await tx.objectStore('keys').delete(w.keyId);
+        await tx.objectStore('versions').delete(IDBKeyRange.bound([w.keyId, -Infinity], [w.keyId, Infinity]));
+        break;
+      case 'putVersion':
+        await tx.objectStore('versions').add(w.version);
+        break;
+      case 'putAlias':
+        await tx.objectStore('aliases').put(w.alias);
+        break;
+      case 'deleteAlias':
+        await tx.objectStore('aliases').delete(w.aliasName);
+        break;
+    }
+  }
+}
+
+function page<T>(items: T[], limit: number, name: (t: T) => string): ListPage<T> {
+  if (items.length > limit) {
+    const kept = items.slice(0, limit);
+    return { items: kept, next: name(kept[kept.length - 1]!) };
+  }
+  return { items };
+}
+
+export async function createIdbStore(options: IdbStoreOptions = {}): Promise<KmsStore & { db: IDBPDatabase<KmsDB> }> {
+  const db = await openDB<KmsDB>(options.name ?? 'edge-kms', IDB_SCHEMA_VERSION, {
+    upgrade: (database, oldVersion, _newVersion, tx) => upgrade(database, oldVersion, tx),
+    blocking: () => db.close(),
+  });
+
+  return {
+    db,
+    getKey: (keyId) => db.get('keys', keyId),
+    async listKeys({ after, limit }) {
+      const range = after === undefined ? undefined : IDBKeyRange.lowerBound(after, true);
+      return page(await db.getAll('keys', range, limit + 1), limit, (k) => k.KeyId);
+    },
+    getVersion: (keyId, version) => db.get('versions', [keyId, version]),
+    listVersions: (keyId, { after, limit }) => db.getAll('versions', IDBKeyRange.bound([keyId, after + 1], [keyId, Infinity]), limit),
+    getAlias: (name) => db.get('aliases', name),
+    async listAliases({ after, limit }) {
+      const range = after === undefined ? undefined : IDBKeyRange.lowerBound(after, true);
+      return page(await db.getAll('aliases', range, limit + 1), limit, (a) => a.AliasName);
+    },
+    async commit(writes) {
+      const tx = db.transaction(['keys', 'versions', 'aliases'], 'readwrite');
+      try {
+        await check(tx, writes);
+        await apply(tx, writes);
+        await tx.done;
+      } catch (e) {
+        try {
+          tx.abort();
+        } catch {
+          // already finished or aborted
+        }
+        await tx.done.catch(() => undefined);
+        throw e;
+      }
+    },
+    async clear() {
+      const tx = db.transaction(['keys', 'versions', 'aliases'], 'readwrite');
+      await Promise.all([tx.objectStore('keys').clear(), tx.objectStore('versions').clear(), tx.objectStore('aliases').clear(), tx.done]);
+    },
+    async close() {
+      db.close();
+    },
+  };
+}
+
+/** Deletes a KMS database (all keys and their history). */
+export async function deleteIdbStore(name = 'edge-kms'): Promise<void> {
+  const { deleteDB } = await import('idb');
+  await deleteDB(name);
+}

@@ -1,0 +1,2 @@
+/** @edge-kms/idb: key history in IndexedDB. */
+export { createIdbStore, deleteIdbStore, IDB_SCHEMA_VERSION, type IdbStoreOptions } from './idb-store.js';
