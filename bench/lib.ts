@@ -69,6 +69,17 @@ export async function interleavedRounds(cases: Case[], o: RoundsOptions): Promis
   return out;
 }
 
+/**
+ * The median over rounds of a[i] / b[i]: each ratio compares two runs made next to each other in
+ * time, so a slow stretch of the machine (other processes) cancels out better than in a ratio of
+ * medians.
+ */
+export function pairedRatio(results: Map<string, number[]>, a: string, b: string): number {
+  const xs = results.get(a)!;
+  const ys = results.get(b)!;
+  return median(xs.map((x, i) => x / ys[i]!));
+}
+
 /** Milliseconds each call of `fn` took, one call at a time. */
 export async function timeOnce(fn: () => Promise<unknown>): Promise<number> {
   const t = performance.now();

@@ -1,16 +1,12 @@
--- wrk script for `npm run bench` (bench/http.ts runs it; command: npm run bench).
--- POSTs one TrentService request: the JSON body from $BENCH_BODY with the operation in
--- $BENCH_TARGET, and prints the summary as one JSON line so the bench can parse it.
+-- wrk script for `npm run bench` (bench/http.ts runs it: wrk -t1 -c32 -d5s -s bench/post.lua URL).
+-- POSTs one TrentService request over and over: the JSON body from $BENCH_BODY and the headers
+-- from $BENCH_HEADERS ("name: value" lines: content-type, host, x-amz-date, x-amz-target and a
+-- SigV4 authorization computed by bench/sigv4.ts), then prints the summary as one JSON line.
 wrk.method = "POST"
 wrk.body = os.getenv("BENCH_BODY")
-wrk.headers["Content-Type"] = "application/x-amz-json-1.1"
-wrk.headers["X-Amz-Target"] = os.getenv("BENCH_TARGET")
--- moto routes a request to a service by the credential scope of a SigV4 Authorization header
--- (it does not check the signature); edge-kms and the no-op server ignore it. Every server gets
--- it so the requests are byte-for-byte the same.
-wrk.headers["Authorization"] =
-  "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/kms/aws4_request, " ..
-  "SignedHeaders=content-type;host;x-amz-target, Signature=0000"
+for name, value in string.gmatch(os.getenv("BENCH_HEADERS"), "([^:\n]+): ([^\n]*)") do
+  wrk.headers[name] = value
+end
 
 function done(summary, latency, requests)
   local e = summary.errors

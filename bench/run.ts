@@ -9,7 +9,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { cpus, availableParallelism } from 'node:os';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { runHttpBench } from './http.js';
 import { runInProcessBench } from './inprocess.js';
@@ -50,6 +50,7 @@ const only = onlyArg ? (onlyArg.slice('--only='.length).split(',') as Section[])
 for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`unknown section ${s}; expected ${SECTIONS.join(', ')}`);
 
 const started = new Date();
+const loadBefore = loadavg()[0]!;
 const notes: string[] = [];
 if (only.includes('http')) {
   const wrkNote = ensureWrk();
@@ -79,6 +80,9 @@ if (only.includes('rotation')) {
 }
 const seconds = (Date.now() - started.getTime()) / 1000;
 
+const loadAfter = loadavg()[0]!;
+const commit = firstLine('git', ['rev-parse', '--short', 'HEAD']);
+const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no', '--', 'packages'], { encoding: 'utf8' }).stdout?.trim();
 const moto = spawnSync('python3', ['-c', 'import moto; print(moto.__version__)'], { encoding: 'utf8' }).stdout?.trim() || 'unknown';
 const machine = `nproc ${availableParallelism()} (${cpus()[0]?.model ?? 'unknown CPU'})`;
 const markdown = [
@@ -87,7 +91,8 @@ const markdown = [
   `Command: \`npm run bench\`${onlyArg ? ` (${onlyArg})` : ''}  `,
   `Date: ${started.toISOString()}  `,
   `Node: ${process.version}  `,
-  `Machine: ${machine}  `,
+  `Machine: ${machine}; 1-minute load average ${loadBefore.toFixed(2)} at the start, ${loadAfter.toFixed(2)} at the end  `,
+  `Code: commit ${commit}${dirty ? ' with uncommitted changes under packages/' : ''}  `,
   `Tools: ${firstLine('wrk', ['--version']).split(' Copyright')[0]}, moto ${moto}  `,
   `Took: ${Math.round(seconds)} s`,
   ...notes.map((n) => `\nNote: ${n}`),

@@ -4,6 +4,7 @@
  * server that was down for several periods rotates once, and the next date counts from then.
  */
 import type { KMS, KeyMetadata } from '@aws-sdk/client-kms';
+import { createKms, createTestClock } from '@edge-kms/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAY_MS, spawnKmsServer, text, utf8, type KmsServer } from '../helpers/server.js';
 
@@ -125,11 +126,63 @@ describe('automatic rotation', () => {
 
     // Every year's ciphertext decrypts under the material of its year.
     const materialOfYear = [md.CurrentKeyMaterialId, ...autos.map((r) => r.KeyMaterialId)];
-    for (const s of sealed) {
-      const dec = await kms.decrypt({ CiphertextBlob: s.blob });
-      expect(text(dec.Plaintext)).toBe(`year ${s.year}`);
-      expect(dec.KeyMaterialId).toBe(materialOfYear[s.year]);
+    const checkSealed = async () => {
+      for (const s of sealed) {
+        const dec = await kms.decrypt({ CiphertextBlob: s.blob });
+        expect(text(dec.Plaintext)).toBe(`year ${s.year}`);
+        expect(dec.KeyMaterialId).toBe(materialOfYear[s.year]);
+      }
+    };
+    await checkSealed();
+
+    // The whole history survives a crash and restart (the restarted server's test clock starts
+    // at the real time again, before these rotations: nothing is due, nothing changes).
+    const { $metadata: _a, ...statusBefore } = st;
+    await server.restart('SIGKILL');
+    await reconnect();
+    const { $metadata: _b, ...allAfter } = await kms.listKeyRotations({ KeyId: md.KeyId, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' });
+    const { $metadata: _c, ...allBefore } = all;
+    expect(allAfter).toEqual(allBefore);
+    const { $metadata: _d, ...statusAfter } = await kms.getKeyRotationStatus({ KeyId: md.KeyId });
+    expect(statusAfter).toEqual(statusBefore);
+    await checkSealed();
+  });
+
+  it('many concurrent requests on an overdue key rotate it exactly once', async () => {
+    const md = await newKey();
+    await kms.enableKeyRotation({ KeyId: md.KeyId });
+    await server.advanceDays(366);
+    const results = await Promise.all([
+      ...Array.from({ length: 20 }, (_, i) => kms.encrypt({ KeyId: md.KeyId, Plaintext: utf8(`c${i}`) })),
+      ...Array.from({ length: 5 }, () => kms.describeKey({ KeyId: md.KeyId })),
+      server.maintenance(),
+      server.maintenance(),
+    ]);
+    expect(results).toHaveLength(27);
+    const autos = await automaticRotations(md.KeyId!);
+    expect(autos).toHaveLength(1);
+    // Every one of the concurrent encryptions used the new material.
+    for (const r of results.slice(0, 20) as { CiphertextBlob?: Uint8Array }[]) {
+      expect((await kms.decrypt({ CiphertextBlob: r.CiphertextBlob })).KeyMaterialId).toBe(autos[0]!.KeyMaterialId);
     }
+  });
+
+  it('in process (createKms, memory store, test clock): 50 concurrent Encrypts on an overdue key rotate it once', async () => {
+    const clock = createTestClock(Date.UTC(2030, 0, 1));
+    const local = createKms({ clock });
+    const { KeyMetadata } = (await local.execute('CreateKey', {})) as { KeyMetadata: { KeyId: string } };
+    const KeyId = KeyMetadata.KeyId;
+    await local.execute('EnableKeyRotation', { KeyId, RotationPeriodInDays: 90 });
+    clock.advanceDays(3 * 90 + 1);
+    const encs = (await Promise.all(Array.from({ length: 50 }, (_, i) => local.execute('Encrypt', { KeyId, Plaintext: utf8(`m${i}`) })))) as { CiphertextBlob: Uint8Array }[];
+    const rot = (await local.execute('ListKeyRotations', { KeyId })) as { Rotations: { RotationType: string; KeyMaterialId: string }[] };
+    expect(rot.Rotations.map((r) => r.RotationType)).toEqual(['AUTOMATIC']);
+    for (const e of encs) {
+      const dec = (await local.execute('Decrypt', { CiphertextBlob: e.CiphertextBlob })) as { KeyMaterialId: string };
+      expect(dec.KeyMaterialId).toBe(rot.Rotations[0]!.KeyMaterialId);
+    }
+    const st = (await local.execute('GetKeyRotationStatus', { KeyId })) as { NextRotationDate: Date };
+    expect(st.NextRotationDate.getTime()).toBe(clock.now() + 90 * DAY_MS);
   });
 
   it('on-demand rotations between automatic ones do not move the schedule', async () => {

@@ -47,6 +47,9 @@ describe('EnableKeyRotation, GetKeyRotationStatus, DisableKeyRotation', () => {
     expect(st.RotationPeriodInDays).toBe(365);
     expect(st.NextRotationDate).toBeInstanceOf(Date);
     expect(Math.abs(st.NextRotationDate!.getTime() - (enabledAt + 365 * DAY_MS))).toBeLessThan(3000);
+    // The server was started moments ago and its test clock has not been moved yet: a year from
+    // the real time, within a minute.
+    expect(Math.abs(st.NextRotationDate!.getTime() - (Date.now() + 365 * DAY_MS))).toBeLessThan(60_000);
     // The same through the key ARN.
     expect((await kms.getKeyRotationStatus({ KeyId: md.Arn })).RotationPeriodInDays).toBe(365);
   });
@@ -69,7 +72,9 @@ describe('EnableKeyRotation, GetKeyRotationStatus, DisableKeyRotation', () => {
     expect(st.RotationPeriodInDays).toBe(90);
     expect(Math.abs(st.NextRotationDate!.getTime() - (enabledAt + 90 * DAY_MS))).toBeLessThan(3000);
 
-    // Calling it again with a new period changes the period.
+    // Calling it again with a new period changes the period; the schedule still counts from
+    // the enable date (there was no rotation since).
+    await server.advanceDays(10);
     await kms.enableKeyRotation({ KeyId: md.KeyId, RotationPeriodInDays: 2560 });
     st = await kms.getKeyRotationStatus({ KeyId: md.KeyId });
     expect(st.KeyRotationEnabled).toBe(true);
@@ -104,6 +109,9 @@ describe('RotateKeyOnDemand', () => {
     const md = await newKey();
     await kms.enableKeyRotation({ KeyId: md.KeyId });
     const before = await kms.getKeyRotationStatus({ KeyId: md.KeyId });
+    // Time passes between enabling and rotating, so that a rotation that re-anchored the
+    // schedule would show.
+    await server.advanceDays(3);
 
     const materialIds = [md.CurrentKeyMaterialId!];
     const sealed: { blob: Uint8Array; materialId: string; plaintext: string }[] = [];
@@ -224,11 +232,11 @@ describe('rotation errors', () => {
     const md = await newKey();
     await kms.disableKey({ KeyId: md.KeyId });
     for (const call of [
-      kms.enableKeyRotation({ KeyId: md.KeyId }),
-      kms.disableKeyRotation({ KeyId: md.KeyId }),
-      kms.rotateKeyOnDemand({ KeyId: md.KeyId }),
+      () => kms.enableKeyRotation({ KeyId: md.KeyId }),
+      () => kms.disableKeyRotation({ KeyId: md.KeyId }),
+      () => kms.rotateKeyOnDemand({ KeyId: md.KeyId }),
     ]) {
-      const err = await failure(call);
+      const err = await failure(call());
       expect(err.name).toBe('DisabledException');
       expect(err.message).toBe(`${md.Arn} is disabled.`);
     }
@@ -241,11 +249,11 @@ describe('rotation errors', () => {
     const md = await newKey();
     await kms.scheduleKeyDeletion({ KeyId: md.KeyId, PendingWindowInDays: 7 });
     for (const call of [
-      kms.enableKeyRotation({ KeyId: md.KeyId }),
-      kms.disableKeyRotation({ KeyId: md.KeyId }),
-      kms.rotateKeyOnDemand({ KeyId: md.KeyId }),
+      () => kms.enableKeyRotation({ KeyId: md.KeyId }),
+      () => kms.disableKeyRotation({ KeyId: md.KeyId }),
+      () => kms.rotateKeyOnDemand({ KeyId: md.KeyId }),
     ]) {
-      const err = await failure(call);
+      const err = await failure(call());
       expect(err.name).toBe('KMSInvalidStateException');
       expect(err.message).toBe(`${md.Arn} is pending deletion.`);
     }
@@ -254,24 +262,24 @@ describe('rotation errors', () => {
   it('NotFoundException and InvalidArnException', async () => {
     const missing = crypto.randomUUID();
     const calls = (KeyId: string) => [
-      kms.enableKeyRotation({ KeyId }),
-      kms.disableKeyRotation({ KeyId }),
-      kms.getKeyRotationStatus({ KeyId }),
-      kms.rotateKeyOnDemand({ KeyId }),
-      kms.listKeyRotations({ KeyId }),
+      () => kms.enableKeyRotation({ KeyId }),
+      () => kms.disableKeyRotation({ KeyId }),
+      () => kms.getKeyRotationStatus({ KeyId }),
+      () => kms.rotateKeyOnDemand({ KeyId }),
+      () => kms.listKeyRotations({ KeyId }),
     ];
     for (const call of calls(missing)) {
-      const err = await failure(call);
+      const err = await failure(call());
       expect(err.name).toBe('NotFoundException');
       expect(err.message).toBe(`Key '${keyArn(missing)}' does not exist`);
     }
     for (const call of calls('foo')) {
-      const err = await failure(call);
+      const err = await failure(call());
       expect(err.name).toBe('NotFoundException');
       expect(err.message).toBe('Invalid keyId foo');
     }
     for (const call of calls('arn:aws:kms:us-east-1:111122223333:key/not-a-key-id')) {
-      expect((await failure(call)).name).toBe('InvalidArnException');
+      expect((await failure(call())).name).toBe('InvalidArnException');
     }
   });
 });
@@ -300,12 +308,12 @@ describe('AWS managed keys', () => {
     expect(Math.abs(st.NextRotationDate!.getTime() - (now + 365 * DAY_MS))).toBeLessThan(3000);
 
     for (const call of [
-      kms.enableKeyRotation({ KeyId: md.KeyId }),
-      kms.enableKeyRotation({ KeyId: md.KeyId, RotationPeriodInDays: 180 }),
-      kms.disableKeyRotation({ KeyId: md.KeyId }),
-      kms.rotateKeyOnDemand({ KeyId: md.KeyId }),
+      () => kms.enableKeyRotation({ KeyId: md.KeyId }),
+      () => kms.enableKeyRotation({ KeyId: md.KeyId, RotationPeriodInDays: 180 }),
+      () => kms.disableKeyRotation({ KeyId: md.KeyId }),
+      () => kms.rotateKeyOnDemand({ KeyId: md.KeyId }),
     ]) {
-      expect((await failure(call)).name).toBe('UnsupportedOperationException');
+      expect((await failure(call())).name).toBe('UnsupportedOperationException');
     }
     // Nothing changed.
     const st2 = await kms.getKeyRotationStatus({ KeyId: md.KeyId });
@@ -317,13 +325,13 @@ describe('AWS managed keys', () => {
     // policy, AccessDeniedException; edge-kms has no policies and answers UnsupportedOperation).
     const refused = ['AccessDeniedException', 'UnsupportedOperationException'];
     for (const call of [
-      kms.disableKey({ KeyId: md.KeyId }),
-      kms.scheduleKeyDeletion({ KeyId: md.KeyId }),
-      kms.updateKeyDescription({ KeyId: md.KeyId, Description: 'mine now' }),
-      kms.tagResource({ KeyId: md.KeyId, Tags: [{ TagKey: 'a', TagValue: 'b' }] }),
-      kms.createAlias({ AliasName: 'alias/my-s3', TargetKeyId: md.KeyId }),
+      () => kms.disableKey({ KeyId: md.KeyId }),
+      () => kms.scheduleKeyDeletion({ KeyId: md.KeyId }),
+      () => kms.updateKeyDescription({ KeyId: md.KeyId, Description: 'mine now' }),
+      () => kms.tagResource({ KeyId: md.KeyId, Tags: [{ TagKey: 'a', TagValue: 'b' }] }),
+      () => kms.createAlias({ AliasName: 'alias/my-s3', TargetKeyId: md.KeyId }),
     ]) {
-      expect(refused).toContain((await failure(call)).name);
+      expect(refused).toContain((await failure(call())).name);
     }
     const unchanged = (await kms.describeKey({ KeyId: md.KeyId })).KeyMetadata!;
     expect(unchanged).toEqual(md);

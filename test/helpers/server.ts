@@ -257,13 +257,20 @@ export async function failure(call: Promise<unknown>): Promise<Error & { $metada
 }
 
 /** SHA-256 / HMAC-SHA-256 in the shape @smithy/signature-v4 wants. */
+type SourceData = string | ArrayBuffer | ArrayBufferView;
+function toBuffer(data: SourceData): Buffer {
+  if (typeof data === 'string') return Buffer.from(data);
+  if (data instanceof ArrayBuffer) return Buffer.from(new Uint8Array(data));
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
 class NodeSha256 {
   private readonly h: Hash | Hmac;
-  constructor(secret?: string | Uint8Array) {
-    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', typeof secret === 'string' ? Buffer.from(secret) : secret);
+  constructor(secret?: SourceData) {
+    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', toBuffer(secret));
   }
-  update(data: string | Uint8Array): void {
-    this.h.update(typeof data === 'string' ? Buffer.from(data) : data);
+  update(data: SourceData): void {
+    this.h.update(toBuffer(data));
   }
   async digest(): Promise<Uint8Array> {
     return new Uint8Array(this.h.digest());

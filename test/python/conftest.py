@@ -130,24 +130,40 @@ class Server:
                 except ProcessLookupError:
                     pass
                 self.proc.wait(timeout=15)
-        # Children (tsx's node) may outlive the npx parent by a moment; wait for the group to end.
+        # Children (tsx's node) may outlive the npx parent by a moment; wait until no live
+        # process of the group is left (zombies awaiting their reaper do not count).
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                os.killpg(self.proc.pid, 0)
-            except ProcessLookupError:
+        while _live_group_members(self.proc.pid):
+            if time.monotonic() > deadline:
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
                 break
-            time.sleep(0.05)
-        else:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            time.sleep(0.02)
 
     def cleanup(self) -> None:
         self.stop()
         if self.owns_data_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+def _live_group_members(pgid: int) -> list[int]:
+    """Pids of non-zombie processes in process group pgid (Linux /proc)."""
+    live = []
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f'/proc/{entry}/stat') as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(')') + 2:].split()
+        state, pgrp = fields[0], int(fields[2])
+        if pgrp == pgid and state not in ('Z', 'X'):
+            live.append(int(entry))
+    return live
 
 
 def start_server(data_dir: str | None = None, **env_overrides: str) -> Server:

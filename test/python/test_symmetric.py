@@ -526,19 +526,25 @@ def test_management_operations_do_not_take_aliases(kms):
     assert kms.describe_key(KeyId=md['KeyId'])['KeyMetadata']['KeyState'] == 'Enabled'
 
 
-def test_raw_wire_blob_is_base64(server):
-    """The JSON 1.1 protocol itself: blobs are base64, timestamps epoch seconds, errors __type."""
+def test_raw_wire_protocol(server):
+    """The JSON 1.1 protocol itself, signed with SigV4 by hand: blobs are base64, timestamps
+    epoch seconds, errors {"__type", "message"}; an unsigned request is refused."""
     import json
     import urllib.error
     import urllib.request
 
-    def call(op, body):
-        req = urllib.request.Request(
-            server.url + '/',
-            data=json.dumps(body).encode(),
-            method='POST',
-            headers={'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': f'TrentService.{op}'},
-        )
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    def call(op, body, sign=True):
+        headers = {'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': f'TrentService.{op}'}
+        data = json.dumps(body).encode()
+        if sign:
+            req = AWSRequest(method='POST', url=server.url + '/', data=data, headers=headers)
+            SigV4Auth(Credentials('test', 'test'), 'kms', REGION).add_auth(req)
+            headers = dict(req.headers.items())
+        req = urllib.request.Request(server.url + '/', data=data, method='POST', headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=10) as r:
                 return r.status, json.loads(r.read())
@@ -554,4 +560,6 @@ def test_raw_wire_blob_is_base64(server):
     status, dec = call('Decrypt', {'CiphertextBlob': enc['CiphertextBlob']})
     assert status == 200 and base64.b64decode(dec['Plaintext']) == b'wire'
     status, err = call('DescribeKey', {'KeyId': str(uuid.uuid4())})
-    assert status == 400 and err['__type'] == 'NotFoundException'
+    assert status == 400 and err['__type'] == 'NotFoundException' and 'does not exist' in err['message']
+    status, err = call('DescribeKey', {'KeyId': key_id}, sign=False)
+    assert (status, err['__type']) == (403, 'MissingAuthenticationTokenException')

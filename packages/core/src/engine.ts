@@ -93,7 +93,7 @@ export class Engine implements Scope {
   readonly onDemandRotationLimit: number;
   readonly onInternalError: (error: unknown) => void;
   private readonly locks = new Map<string, Promise<unknown>>();
-  private readonly materialCache = new Map<string, Promise<OpenedMaterial | undefined>>();
+  private readonly materialCache = new Map<string, Promise<OpenedMaterial[]>>();
   private readonly materialCacheSize: number;
 
   constructor(options: KmsOptions = {}) {
@@ -211,16 +211,25 @@ export class Engine implements Scope {
     }
   }
 
-  /** The non-extractable CryptoKey of one version; versions are immutable, so they are cached. */
-  material(keyId: string, version: number): Promise<OpenedMaterial | undefined> {
+  /**
+   * The non-extractable CryptoKeys of one version: one, except in stores without compare-and-set
+   * where racing writers may have made several. Versions are immutable, so they are cached;
+   * `refresh` skips the cache (a racing writer may have added a candidate since).
+   */
+  materials(keyId: string, version: number, refresh = false): Promise<OpenedMaterial[]> {
     const id = `${keyId}/${version}`;
-    const hit = this.materialCache.get(id);
+    const hit = refresh ? undefined : this.materialCache.get(id);
     if (hit) return hit;
     const opening = (async () => {
-      const v = await this.store.getVersion(keyId, version);
-      if (!v) return undefined;
-      const key = await this.protector.open(v.Material, { keyId, version, keyMaterialId: v.KeyMaterialId });
-      return { key, keyMaterialId: v.KeyMaterialId };
+      const records = this.store.getVersionCandidates
+        ? await this.store.getVersionCandidates(keyId, version)
+        : [await this.store.getVersion(keyId, version)].filter((v): v is MaterialVersion => v !== undefined);
+      return Promise.all(
+        records.map(async (v) => ({
+          key: await this.protector.open(v.Material, { keyId, version, keyMaterialId: v.KeyMaterialId }),
+          keyMaterialId: v.KeyMaterialId,
+        })),
+      );
     })();
     if (this.materialCache.size >= this.materialCacheSize) {
       const oldest = this.materialCache.keys().next().value;
@@ -229,10 +238,20 @@ export class Engine implements Scope {
     this.materialCache.set(id, opening);
     // Only present versions stay cached; a miss or failure is asked again next time.
     opening.then(
-      (m) => m || this.materialCache.delete(id),
+      (m) => m.length > 0 || this.materialCache.delete(id),
       () => this.materialCache.delete(id),
     );
     return opening;
+  }
+
+  /** The material a key encrypts with now: its current version (the current candidate, if several). */
+  async currentMaterial(key: KeyRecord): Promise<OpenedMaterial> {
+    for (const refresh of [false, true]) {
+      const all = await this.materials(key.KeyId, key.CurrentVersion, refresh);
+      const m = all.length === 1 ? all[0] : all.find((x) => x.keyMaterialId === key.CurrentKeyMaterialId);
+      if (m) return m;
+    }
+    throw new Error(`current version ${key.CurrentVersion} of ${key.KeyId} is missing`);
   }
 
   forgetMaterial(keyId: string): void {

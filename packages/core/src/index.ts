@@ -2,7 +2,7 @@
  * @edge-kms/core: a WebCrypto-only KMS engine that speaks the AWS KMS (TrentService) protocol.
  * Every export is named here.
  */
-export { createKms, type Kms, type KmsOptions, type AuthenticationOptions, type HandleOptions, type MaintenanceReport } from './kms.js';
+export { createKms, type Kms, type KmsOptions, type AuthenticationOptions, type HandleOptions, type MaintenanceReport, type SeedKeyOptions } from './kms.js';
 export {
   Engine,
   DEFAULT_ACCOUNT_ID,
@@ -21,6 +21,7 @@ export { KmsError, StoreConflictError, isKmsError, kmsError, INVALID_CIPHERTEXT_
 export { createTestClock, systemClock, DAY_MS, type Clock, type TestClock } from './clock.js';
 export { createMemoryStore } from './store/memory-store.js';
 export { commitWrites, checkWrites, applyWrites, type SyncView } from './store/apply.js';
+export { createOrderedKvStore, versionKey, type OrderedKv, type OrderedKvStoreOptions } from './store/ordered-kv-store.js';
 export type { KmsStore, StoreWrite, ListPage } from './store/types.js';
 export {
   createCryptoKeyProtector,
@@ -55,6 +56,7 @@ export {
 } from './ciphertext.js';
 export { CONTENT_TYPE, toWire, errorResponse, handleProtocolRequest } from './protocol.js';
 export type { Caller, Identity, IdentityLookup } from './auth/types.js';
+export { parseIdentities } from './auth/identities.js';
 export { parsePolicy, evaluatePolicy, type Policy } from './auth/policy.js';
 export { authorize, isAllowed, type OperationContext, type AccessRequest } from './auth/authorize.js';
 export { OPERATIONS, isOperationName, type OperationName } from './operations/index.js';

@@ -8,7 +8,9 @@ import type { OperationContext } from './auth/authorize.js';
 import { createSigV4Verifier } from './auth/sigv4.js';
 import { systemClock } from './clock.js';
 import type { Caller, Identity, IdentityLookup } from './auth/types.js';
-import { Engine, isDeletionDue, isRotationDue, type KmsOptions as EngineOptions } from './engine.js';
+import { defaultKeyPolicy, Engine, isDeletionDue, isRotationDue, type KmsOptions as EngineOptions } from './engine.js';
+import { isUuid, randomUuid } from './bytes.js';
+import { keyMetadata } from './metadata.js';
 import { checkGrantTokens } from './operations/grants.js';
 import { internalError, isKmsError, KmsError } from './errors.js';
 import { isOperationName, OPERATIONS, type OperationName } from './operations/index.js';
@@ -61,6 +63,18 @@ export interface Kms {
   runMaintenance(): Promise<MaintenanceReport>;
   /** Removes every key, version and alias (test mode). */
   reset(): Promise<void>;
+  /**
+   * Creates a symmetric customer managed key with given key material (and optionally a given key
+   * id and alias), for reproducible tests and fixtures. The material is sealed like any other.
+   */
+  seedKey(options: SeedKeyOptions): Promise<Output>;
+}
+
+export interface SeedKeyOptions {
+  KeyMaterial: Uint8Array;
+  KeyId?: string;
+  Description?: string;
+  AliasName?: string;
 }
 
 export function createKms(options: KmsOptions = {}): Kms {
@@ -143,6 +157,35 @@ export function createKms(options: KmsOptions = {}): Kms {
     handle: (request, handleOptions) => handleProtocolRequest(kms, request, handleOptions),
     runMaintenance,
     reset: () => engine.store.clear(),
+    async seedKey(seed) {
+      if (!(seed.KeyMaterial instanceof Uint8Array) || seed.KeyMaterial.length !== 32) {
+        throw new KmsError('ValidationException', '"KeyMaterial" expected 32 bytes');
+      }
+      if (seed.KeyId !== undefined && !isUuid(seed.KeyId)) throw new KmsError('ValidationException', `"KeyId" expected a UUID, got ${seed.KeyId}`);
+      if (seed.AliasName !== undefined && !/^alias\/[a-zA-Z0-9/_-]+$/.test(seed.AliasName)) {
+        throw new KmsError('InvalidAliasNameException', `Invalid alias name ${seed.AliasName}`);
+      }
+      const keyId = seed.KeyId ?? randomUuid();
+      const now = engine.now();
+      const key = await engine.createKey(
+        {
+          Description: seed.Description ?? '',
+          KeyUsage: 'ENCRYPT_DECRYPT',
+          KeySpec: 'SYMMETRIC_DEFAULT',
+          Origin: 'AWS_KMS',
+          KeyManager: 'CUSTOMER',
+          KeyState: 'Enabled',
+          MultiRegion: false,
+          Rotation: { Enabled: false },
+          Tags: [],
+          Policy: defaultKeyPolicy(engine.accountId, engine.partition),
+        },
+        seed.AliasName ? [{ type: 'putAlias', alias: { AliasName: seed.AliasName, TargetKeyId: keyId, CreationDate: now, LastUpdatedDate: now }, expectTarget: null }] : [],
+        keyId,
+        seed.KeyMaterial,
+      );
+      return { KeyMetadata: keyMetadata(engine, key) };
+    },
   };
   return kms;
 }

@@ -28,8 +28,7 @@ export async function encryptUnder(
   plaintext: Uint8Array,
   context: Record<string, string> | undefined,
 ): Promise<Uint8Array> {
-  const m = await engine.material(key.KeyId, key.CurrentVersion);
-  if (!m) throw new Error(`current version ${key.CurrentVersion} of ${key.KeyId} is missing`);
+  const m = await engine.currentMaterial(key);
   return sealBlob(m.key, key.KeyId, key.CurrentVersion, plaintext, context);
 }
 
@@ -71,15 +70,22 @@ export async function decryptBlob(
   authorizeKey?.(key);
   requireEncryptKey(engine, key, algorithm);
   if (parsed.version > key.CurrentVersion) throw invalidCiphertext();
-  const m = await engine.material(key.KeyId, parsed.version);
-  if (!m) throw invalidCiphertext();
-  let plaintext: Uint8Array;
-  try {
-    plaintext = await openBlob(m.key, parsed, context);
-  } catch {
-    throw invalidCiphertext();
+  // Usually one candidate; several only where racing writers of a store without compare-and-set
+  // made more than one material under this version number (then a fresh read may find more).
+  const tried = new Set<string>();
+  for (const refresh of [false, true]) {
+    for (const m of await engine.materials(key.KeyId, parsed.version, refresh)) {
+      if (tried.has(m.keyMaterialId)) continue;
+      tried.add(m.keyMaterialId);
+      try {
+        return { key, plaintext: await openBlob(m.key, parsed, context), keyMaterialId: m.keyMaterialId };
+      } catch {
+        // not this one
+      }
+    }
+    if (!engine.store.getVersionCandidates) break;
   }
-  return { key, plaintext, keyMaterialId: m.keyMaterialId };
+  throw invalidCiphertext();
 }
 
 export function readGrantTokens(input: InputReader): string[] | undefined {

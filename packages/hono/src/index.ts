@@ -3,7 +3,7 @@
  * in test mode a few extra endpoints under /_edge-kms/ reset state, move the clock and run
  * maintenance. Unknown errors become a bare KMSInternalException; internals are logged only.
  */
-import { errorResponse, KmsError, type Kms, type TestClock } from '@edge-kms/core';
+import { errorResponse, fromBase64, isKmsError, KmsError, toWire, type Kms, type TestClock } from '@edge-kms/core';
 import { Hono, type Context } from 'hono';
 import { cors } from 'hono/cors';
 
@@ -23,7 +23,7 @@ export const CORS_EXPOSE_HEADERS = ['x-amzn-requestid', 'x-amzn-errortype'];
 
 export interface KmsAppOptions {
   kms: Kms;
-  /** Adds /_edge-kms/reset, /_edge-kms/clock and /_edge-kms/maintenance. Off by default. */
+  /** Adds /_edge-kms/reset, /_edge-kms/clock, /_edge-kms/seed and /_edge-kms/maintenance. Off by default. */
   testMode?: boolean;
   /** The clock that /_edge-kms/clock moves (test mode only). */
   testClock?: TestClock;
@@ -69,6 +69,16 @@ export function createKmsApp(options: KmsAppOptions): Hono {
     app.post('/_edge-kms/reset', async (c) => {
       await kms.reset();
       return c.json({ reset: true });
+    });
+    app.post('/_edge-kms/seed', async (c) => {
+      try {
+        const body = (await c.req.json()) as { KeyMaterial?: string; KeyId?: string; Description?: string; AliasName?: string };
+        const material = typeof body.KeyMaterial === 'string' ? fromBase64(body.KeyMaterial) : undefined;
+        if (!material) throw new KmsError('ValidationException', '"KeyMaterial" expected base64 of 32 bytes');
+        return c.json(toWire(await kms.seedKey({ ...body, KeyMaterial: material })) as object);
+      } catch (e) {
+        return errorResponse(isKmsError(e) ? e : new KmsError('SerializationException', 'The request body is not valid JSON.'));
+      }
     });
     app.post('/_edge-kms/maintenance', async (c) => c.json(await kms.runMaintenance()));
     app.get('/_edge-kms/clock', (c) => c.json({ now: kms.engine.clock.now() }));

@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import type { Identity, RotationPolicyName } from '@edge-kms/core';
 import { OpenModeRefused, startServer } from './server.js';
-import { parseIdentities } from './identities.js';
+import { parseIdentities } from '@edge-kms/core';
 
 function intEnv(name: string): number | undefined {
   const v = process.env[name];

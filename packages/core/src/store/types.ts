@@ -29,6 +29,12 @@ export interface KmsStore {
   /** Keys in ascending KeyId order, starting after `after`. */
   listKeys(options: { after?: string; limit: number }): Promise<ListPage<KeyRecord>>;
   getVersion(keyId: string, version: number): Promise<MaterialVersion | undefined>;
+  /**
+   * Stores without compare-and-set (Workers KV) may hold more than one material under one version
+   * number when two writers raced; they return every candidate here, and Decrypt tries each.
+   * Stores with atomic commits need not implement it.
+   */
+  getVersionCandidates?(keyId: string, version: number): Promise<MaterialVersion[]>;
   /** Versions in ascending order, starting after version `after` (0 for the first). */
   listVersions(keyId: string, options: { after: number; limit: number }): Promise<MaterialVersion[]>;
   getAlias(aliasName: string): Promise<AliasRecord | undefined>;

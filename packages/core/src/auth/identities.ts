@@ -3,7 +3,7 @@
  * `{ "accessKeyId", "secretAccessKey", "accountId", "arn" }`. Validated strictly so that a typo
  * cannot silently fall back to open mode.
  */
-import type { Identity } from '@edge-kms/core';
+import type { Identity } from './types.js';
 
 export function parseIdentities(text: string): Identity[] {
   let doc: unknown;

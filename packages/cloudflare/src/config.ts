@@ -1,0 +1,78 @@
+/**
+ * Builds an edge-kms from a Worker's environment: the root key from the KMS_ROOT_KEY secret
+ * (base64, 32 bytes; key material at rest is wrapped under it), identities from the
+ * KMS_IDENTITIES secret (JSON). Without identities the Worker refuses to serve unless
+ * KMS_ALLOW_OPEN=1 says open development mode is wanted: an edge is never "localhost only".
+ */
+import {
+  createKms,
+  createRootKeyProtector,
+  createTestClock,
+  fromBase64,
+  KmsError,
+  parseIdentities,
+  systemClock,
+  type Kms,
+  type KmsStore,
+  type RotationPolicyName,
+  type TestClock,
+} from '@edge-kms/core';
+
+export interface KmsEnv {
+  KMS_ROOT_KEY?: string;
+  KMS_IDENTITIES?: string;
+  KMS_ALLOW_OPEN?: string;
+  KMS_ACCOUNT_ID?: string;
+  KMS_REGION?: string;
+  KMS_ROTATION_POLICY?: string;
+  KMS_ON_DEMAND_ROTATION_LIMIT?: string;
+  KMS_CORS_ORIGINS?: string;
+  KMS_TEST_MODE?: string;
+}
+
+export class ConfigurationError extends Error {}
+
+export interface BuiltKms {
+  kms: Kms;
+  testClock?: TestClock;
+}
+
+export async function buildKms(env: KmsEnv, store: KmsStore): Promise<BuiltKms> {
+  const root = env.KMS_ROOT_KEY ? fromBase64(env.KMS_ROOT_KEY.trim()) : undefined;
+  if (!root || root.length !== 32) throw new ConfigurationError('KMS_ROOT_KEY must be a secret holding 32 random bytes, base64-encoded');
+  const protector = await createRootKeyProtector(root);
+  root.fill(0);
+  const identities = env.KMS_IDENTITIES ? parseIdentities(env.KMS_IDENTITIES) : [];
+  if (identities.length === 0 && env.KMS_ALLOW_OPEN !== '1') {
+    throw new ConfigurationError('No identities configured (KMS_IDENTITIES secret). Set KMS_ALLOW_OPEN=1 to run in open development mode.');
+  }
+  const limit = env.KMS_ON_DEMAND_ROTATION_LIMIT ? Number(env.KMS_ON_DEMAND_ROTATION_LIMIT) : undefined;
+  const testMode = env.KMS_TEST_MODE === '1';
+  const testClock = testMode ? createTestClock(Date.now()) : undefined;
+  const kms = createKms({
+    store,
+    protector,
+    accountId: env.KMS_ACCOUNT_ID || undefined,
+    region: env.KMS_REGION || undefined,
+    clock: testClock ?? systemClock,
+    rotationPolicy: (env.KMS_ROTATION_POLICY || undefined) as RotationPolicyName | undefined,
+    onDemandRotationLimit: limit,
+    authentication: identities.length ? { mode: 'verify', identities } : { mode: 'open' },
+  });
+  return { kms, testClock };
+}
+
+export function corsOrigins(env: KmsEnv): string[] | '*' | undefined {
+  const v = env.KMS_CORS_ORIGINS;
+  if (!v) return undefined;
+  return v === '*' ? '*' : v.split(',').map((o) => o.trim()).filter(Boolean);
+}
+
+export function configurationErrorResponse(e: unknown): Response {
+  console.error('edge-kms configuration error:', e instanceof Error ? e.message : e);
+  const err = new KmsError('KMSInternalException', 'The KMS is not configured. See the Worker logs.');
+  return new Response(JSON.stringify({ __type: err.code, message: err.message }), {
+    status: 500,
+    headers: { 'content-type': 'application/x-amz-json-1.1' },
+  });
+}
