@@ -5,6 +5,9 @@
 wrk.method = "POST"
 wrk.body = os.getenv("BENCH_BODY")
 for name, value in string.gmatch(os.getenv("BENCH_HEADERS"), "([^:\n]+): ([^\n]*)") do
+  -- wrk adds its own "Host" unless that exact key is set: a second host header would break the
+  -- signature.
+  if name == "host" then name = "Host" end
   wrk.headers[name] = value
 end
 

@@ -307,6 +307,10 @@ describe('GenerateDataKey, GenerateDataKeyWithoutPlaintext, GenerateRandom', () 
     const md = await newKey();
     const res = await kms.generateDataKeyWithoutPlaintext({ KeyId: md.KeyId, KeySpec: 'AES_256', EncryptionContext: { x: '1' } });
     expect((res as unknown as Record<string, unknown>).Plaintext).toBeUndefined();
+    // The SDK would drop an unexpected member; the wire body must not carry one.
+    const raw = await rawCall(server.url, 'TrentService.GenerateDataKeyWithoutPlaintext', JSON.stringify({ KeyId: md.KeyId, KeySpec: 'AES_256' }));
+    expect(raw.status).toBe(200);
+    expect(Object.keys((await raw.json()) as object).sort()).toEqual(['CiphertextBlob', 'KeyId', 'KeyMaterialId']);
     expect(res.KeyId).toBe(md.Arn);
     const dec = await kms.decrypt({ CiphertextBlob: res.CiphertextBlob, EncryptionContext: { x: '1' } });
     expect(dec.Plaintext!.length).toBe(32);

@@ -89,11 +89,13 @@ export async function runSmoke(): Promise<{ passed: string[] }> {
   async function step(name: (typeof SMOKE_STEPS)[number], body: () => Promise<void>): Promise<void> {
     try {
       await body();
-      check(internalErrors.length === 0, `internal error reported: ${String((internalErrors[0] as Error)?.stack ?? internalErrors[0])}`);
+      check(internalErrors.length === 0, 'the engine reported an internal error');
     } catch (e) {
       const detail = e instanceof SmokeFailure ? e.message : `threw ${e instanceof KmsError ? `KmsError ${e.code}` : (e as Error)?.name}: ${(e as Error)?.message ?? String(e)}`;
       const stack = e instanceof SmokeFailure || !(e as Error)?.stack ? '' : `\n${(e as Error).stack}`;
-      throw new Error(`edge-kms smoke step ${passed.length + 1} "${name}" failed: ${detail}${stack}`);
+      // A KMSInternalException hides its cause from the caller; onInternalError got it.
+      const internal = internalErrors.map((x) => `\ninternal error: ${String((x as Error)?.stack ?? x)}`).join('');
+      throw new Error(`edge-kms smoke step ${passed.length + 1} "${name}" failed: ${detail}${stack}${internal}`);
     }
     passed.push(name);
   }

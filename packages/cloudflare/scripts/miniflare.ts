@@ -3,7 +3,7 @@
  * persisted in a directory. Shared by `npm run dev:worker` and the workerd tests.
  */
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Miniflare } from 'miniflare';
 import { buildWorker } from './build.js';
 
@@ -29,6 +29,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const mf = new Miniflare({
     modules: true,
     scriptPath,
+    modulesRoot: dirname(scriptPath),
     compatibilityDate: '2025-04-01',
     durableObjects: { KMS: { className: 'KmsDurableObject', useSQLite: true } },
     kvNamespaces: ['KMS_KV'],
