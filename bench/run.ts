@@ -4,16 +4,17 @@
  *   1. HTTP throughput with wrk: edge-kms Node server vs moto_server vs a no-op Hono app (http.ts)
  *   2. In-process core Encrypt vs bare WebCrypto AES-256-GCM (inprocess.ts)
  *   3. Rotation: Decrypt across 1,000 versions, RotateKeyOnDemand latency (rotation.ts)
- * Installs wrk with apt-get if it is missing. `npm run bench -- --only=inprocess,rotation` runs
- * some sections and prints them without touching results.md (for working on the bench).
+ * Installs wrk with apt-get if it is missing, needs moto_server on PATH, and waits (up to a minute)
+ * for other processes to leave the CPU mostly idle. `npm run bench -- --only=inprocess,rotation`
+ * runs some sections and prints them without touching results.md (for working on the bench).
  */
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { runHttpBench } from './http.js';
 import { runInProcessBench } from './inprocess.js';
-import { log, table, yesNo, type Goal } from './lib.js';
+import { log, pct, sleep, table, yesNo, type Goal } from './lib.js';
 import { runRotationBench } from './rotation.js';
 
 const RESULTS = fileURLToPath(new URL('./results.md', import.meta.url));
@@ -37,6 +38,37 @@ function ensureWrk(): string | undefined {
   return 'wrk was not installed; this run installed it with `apt-get install -y wrk`.';
 }
 
+/** Share of all CPU time spent busy over `ms` (Linux /proc/stat); undefined elsewhere. */
+async function cpuBusy(ms: number): Promise<number | undefined> {
+  if (!existsSync('/proc/stat')) return undefined;
+  const sample = () => {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return { idle: f[3]! + (f[4] ?? 0), total: f.reduce((a, b) => a + b, 0) };
+  };
+  const a = sample();
+  await sleep(ms);
+  const b = sample();
+  return b.total === a.total ? 0 : 1 - (b.idle - a.idle) / (b.total - a.total);
+}
+
+/** Busier than this (all cores together) counts as a machine in use by something else. */
+const QUIET_CPU = 0.15;
+
+/**
+ * Other work on the machine skews every number here (wrk and the server need both cores). Waits
+ * up to `maxWaitMs` for the CPU to be mostly idle and says how busy it was when the bench started.
+ */
+async function waitForQuiet(maxWaitMs: number): Promise<string> {
+  const end = Date.now() + maxWaitMs;
+  let busy = await cpuBusy(2000);
+  if (busy === undefined) return 'unknown';
+  while (busy > QUIET_CPU && Date.now() < end) {
+    log(`other processes keep the CPU ${pct(busy)} busy; waiting for a quieter moment`);
+    busy = (await cpuBusy(5000))!;
+  }
+  return `${pct(busy)} busy just before the start${busy > QUIET_CPU ? ` (still above ${pct(QUIET_CPU)} after waiting ${maxWaitMs / 1000} s: expect lower, noisier numbers)` : ''}`;
+}
+
 function firstLine(cmd: string, args: string[]): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
   return `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n')[0]!.trim();
@@ -49,14 +81,15 @@ const onlyArg = process.argv.find((a) => a.startsWith('--only='));
 const only = onlyArg ? (onlyArg.slice('--only='.length).split(',') as Section[]) : [...SECTIONS];
 for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`unknown section ${s}; expected ${SECTIONS.join(', ')}`);
 
-const started = new Date();
-const loadBefore = loadavg()[0]!;
 const notes: string[] = [];
 if (only.includes('http')) {
   const wrkNote = ensureWrk();
   if (wrkNote) notes.push(wrkNote);
   if (!has('moto_server', ['--help'])) throw new Error('moto_server is not on PATH (pip install "moto[server]")');
 }
+const quiet = await waitForQuiet(60_000);
+const started = new Date();
+const loadBefore = loadavg()[0]!;
 
 const parts: string[] = [];
 const goals: Goal[] = [];
@@ -86,12 +119,12 @@ const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no',
 const moto = spawnSync('python3', ['-c', 'import moto; print(moto.__version__)'], { encoding: 'utf8' }).stdout?.trim() || 'unknown';
 const machine = `nproc ${availableParallelism()} (${cpus()[0]?.model ?? 'unknown CPU'})`;
 const markdown = [
-  '# edge-kms benchmark results',
+  `# edge-kms benchmark results: \`npm run bench${onlyArg ? ` -- ${onlyArg}` : ''}\``,
   '',
-  `Command: \`npm run bench\`${onlyArg ? ` (${onlyArg})` : ''}  `,
+  `Command: \`npm run bench${onlyArg ? ` -- ${onlyArg}` : ''}\` (node --import tsx bench/run.ts)  `,
   `Date: ${started.toISOString()}  `,
   `Node: ${process.version}  `,
-  `Machine: ${machine}; 1-minute load average ${loadBefore.toFixed(2)} at the start, ${loadAfter.toFixed(2)} at the end  `,
+  `Machine: ${machine}; CPU ${quiet}; 1-minute load average ${loadBefore.toFixed(2)} at the start, ${loadAfter.toFixed(2)} at the end  `,
   `Code: commit ${commit}${dirty ? ' with uncommitted changes under packages/' : ''}  `,
   `Tools: ${firstLine('wrk', ['--version']).split(' Copyright')[0]}, moto ${moto}  `,
   `Took: ${Math.round(seconds)} s`,

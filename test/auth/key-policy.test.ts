@@ -277,12 +277,9 @@ describe('one key, three principals', () => {
     expect(md.Arn).toBe(keyArn);
   });
 
-  // KNOWN BUG (reported): AWS resolves a bare key ID or alias name in the caller's own account, so
-  // carol (444455556666) naming this key by key ID or alias/shared gets NotFoundException; edge-kms
-  // resolves them in its one account and answers as if she had used the ARN. `it.fails` keeps
-  // the suite green while asserting AWS's behaviour; remove `.fails` once engine.resolve knows the
-  // caller's account.
-  it.fails('a bare key ID or alias name from another account is NotFoundException, as in AWS', async () => {
+  // AWS resolves a bare key ID or alias name in the caller's own account, so carol (444455556666)
+  // naming this key by key ID or alias/shared gets NotFoundException: she must use an ARN.
+  it('a bare key ID or alias name from another account is NotFoundException, as in AWS', async () => {
     expect((await rejection(carol.describeKey({ KeyId: keyId }))).name).toBe('NotFoundException');
     expect((await rejection(carol.describeKey({ KeyId: 'alias/shared' }))).name).toBe('NotFoundException');
   });

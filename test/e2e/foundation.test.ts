@@ -141,6 +141,17 @@ describe('ListKeys', () => {
     expect(pageSizes).toEqual([2, 2, 1]);
     expect(seen).toHaveLength(5);
     expect(new Set(seen)).toEqual(ids);
+
+    // A page that ends exactly at the last key is not truncated.
+    const exact = await kms.listKeys({ Limit: 5 });
+    expect(exact.Keys).toHaveLength(5);
+    expect(exact.Truncated).toBe(false);
+    expect(exact.NextMarker).toBeUndefined();
+    const first4 = await kms.listKeys({ Limit: 4 });
+    expect(first4.Truncated).toBe(true);
+    const last1 = await kms.listKeys({ Limit: 1, Marker: first4.NextMarker });
+    expect(last1.Keys).toHaveLength(1);
+    expect(last1.Truncated).toBe(false);
   });
 
   it('rejects a Limit out of range and a forged marker', async () => {
@@ -201,8 +212,9 @@ describe('Encrypt, Decrypt, ReEncrypt', () => {
     }
     expect(messages.size).toBe(1);
 
-    // A ciphertext made without a context does not decrypt with one.
+    // A ciphertext made without a context does not decrypt with one; an empty context is no context.
     const bare = await kms.encrypt({ KeyId: md.KeyId, Plaintext: utf8('bare') });
+    expect(text((await kms.decrypt({ CiphertextBlob: bare.CiphertextBlob, EncryptionContext: {} })).Plaintext)).toBe('bare');
     const err = await failure(kms.decrypt({ CiphertextBlob: bare.CiphertextBlob, EncryptionContext: { a: 'b' } }));
     expect(err.name).toBe(INVALID_CIPHERTEXT);
   });
@@ -613,6 +625,13 @@ describe('Aliases', () => {
     const p3 = await kms.listAliases({ KeyId: a.KeyId, Limit: 3 });
     expect(p3.Aliases).toHaveLength(3);
     expect(p3.Truncated).toBe(false);
+    expect(p3.NextMarker).toBeUndefined();
+    const exact = await kms.listAliases({ Limit: 7 });
+    expect(exact.Aliases).toHaveLength(7);
+    expect(exact.Truncated).toBe(false);
+    const q1 = await kms.listAliases({ KeyId: b.KeyId, Limit: 2 });
+    const q2 = await kms.listAliases({ KeyId: b.KeyId, Limit: 2, Marker: q1.NextMarker });
+    expect([q1.Aliases!.length, q1.Truncated, q2.Aliases!.length, q2.Truncated]).toEqual([2, true, 2, false]);
 
     const none = await kms.listAliases({ KeyId: (await newKey()).KeyId });
     expect(none.Aliases).toEqual([]);

@@ -224,8 +224,8 @@ describe('automatic rotation', () => {
       const { KeyMetadata } = await client.createKey({});
       await client.enableKeyRotation({ KeyId: KeyMetadata!.KeyId, RotationPeriodInDays: 90 });
       await timed.advanceDays(91);
-      // Any request on the key would rotate it itself; wait for the timer instead (20 ticks).
-      await new Promise((r) => setTimeout(r, 1000));
+      // Any request on the key would rotate it itself; wait for the timer instead (~40 ticks).
+      await new Promise((r) => setTimeout(r, 2000));
       // Had the timer not rotated it, this maintenance run would.
       expect((await timed.maintenance()).rotated).toEqual([]);
       const autos = (await client.listKeyRotations({ KeyId: KeyMetadata!.KeyId })).Rotations!;

@@ -275,6 +275,13 @@ def test_list_key_rotations_paging(many_rotations):
     assert [p['Truncated'] for p in pages] == [True, True, False]
     assert [r['KeyMaterialId'] for p in pages for r in p['Rotations']] == ids[1:]
 
+    # Pages that end exactly at the last rotation.
+    exact = kms.list_key_rotations(KeyId=md['KeyId'], Limit=25)
+    assert len(exact['Rotations']) == 25 and exact['Truncated'] is False and 'NextMarker' not in exact
+    first = kms.list_key_rotations(KeyId=md['KeyId'], Limit=20)
+    rest = kms.list_key_rotations(KeyId=md['KeyId'], Limit=5, Marker=first['NextMarker'])
+    assert len(rest['Rotations']) == 5 and rest['Truncated'] is False
+
     # ALL_KEY_MATERIAL also lists the original material, first, without a rotation date or type.
     pages, marker = [], None
     while True:

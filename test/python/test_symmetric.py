@@ -112,6 +112,13 @@ def test_list_keys_paging(kms, fresh):
     assert {k['KeyId'] for k in kms.list_keys()['Keys']} == created
     paged = [k['KeyId'] for p in kms.get_paginator('list_keys').paginate(PaginationConfig={'PageSize': 3}) for k in p['Keys']]
     assert sorted(paged) == sorted(created)
+    # A page that ends exactly at the last key is not truncated.
+    exact = kms.list_keys(Limit=5)
+    assert len(exact['Keys']) == 5
+    assert exact['Truncated'] is False and 'NextMarker' not in exact
+    last = kms.list_keys(Limit=4)
+    tail = kms.list_keys(Limit=1, Marker=last['NextMarker'])
+    assert len(tail['Keys']) == 1 and tail['Truncated'] is False
 
 
 def test_list_keys_bad_marker(kms_raw):
@@ -477,6 +484,8 @@ def test_list_aliases_paging(kms, fresh):
         marker = page['NextMarker']
     assert sizes == [3, 3, 1]
     assert got == names
+    exact = kms.list_aliases(KeyId=md['KeyId'], Limit=7)
+    assert len(exact['Aliases']) == 7 and exact['Truncated'] is False and 'NextMarker' not in exact
 
 
 # --- tags and description ------------------------------------------------------------------

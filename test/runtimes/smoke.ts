@@ -102,7 +102,7 @@ export async function runSmoke(): Promise<{ passed: string[] }> {
 
   let keyId = '';
   let firstMaterial = '';
-  let firstCiphertext = new Uint8Array();
+  let firstCiphertext: Uint8Array = new Uint8Array();
   const message = text('edge-kms smoke: héllo ✓');
 
   await step('CreateKey', async () => {

@@ -80,6 +80,11 @@ export interface ResolveOptions {
   allowAlias?: boolean;
   /** Create `alias/aws/<service>` keys on first reference. */
   createAwsManaged?: boolean;
+  /**
+   * The caller. A bare key id or alias name is looked up in the caller's own account, as AWS
+   * does: a caller from another account must name our keys by ARN.
+   */
+  caller?: { accountId: string };
 }
 
 export class Engine implements Scope {
@@ -153,6 +158,13 @@ export class Engine implements Scope {
    */
   async resolve(ref: string, options: ResolveOptions = {}): Promise<KeyRecord> {
     const parsed = parseKeyRef(this, ref, options.allowAlias ?? false);
+    const foreignCaller = options.caller && options.caller.accountId !== this.accountId ? options.caller.accountId : undefined;
+    if (foreignCaller && !ref.startsWith('arn:')) {
+      const scope = { partition: this.partition, region: this.region, accountId: foreignCaller };
+      throw parsed.kind === 'alias'
+        ? new KmsError('NotFoundException', `Alias ${aliasArn(scope, parsed.aliasName)} is not found.`)
+        : new KmsError('NotFoundException', `Key '${keyArn(scope, ref)}' does not exist`);
+    }
     let keyId: string;
     if (parsed.kind === 'foreign') {
       throw new KmsError('NotFoundException', parsed.ref.includes(':alias/') ? `Alias ${parsed.ref} is not found.` : `Key '${parsed.ref}' does not exist`);

@@ -49,11 +49,12 @@ export async function decryptBlob(
   keyRef: string | undefined,
   algorithm: string | undefined,
   authorizeKey?: (key: KeyRecord) => void,
+  caller?: { accountId: string },
 ): Promise<Decrypted> {
   const parsed = parseBlob(blob);
   let key: KeyRecord;
   if (keyRef !== undefined) {
-    key = await engine.resolve(keyRef, { allowAlias: true, createAwsManaged: true });
+    key = await engine.resolve(keyRef, { allowAlias: true, createAwsManaged: true, caller });
     if (!parsed) throw invalidCiphertext();
     if (parsed.keyId !== key.KeyId) {
       throw new KmsError('IncorrectKeyException', 'The key ID in the request does not identify a KMS key that can perform this operation.');

@@ -48,7 +48,7 @@ export async function createAlias(engine: Engine, input: InputReader, ctx: Opera
   const targetRef = readKeyId(input, 'TargetKeyId');
   input.done();
   checkCustomerAliasName(engine, name);
-  const target = await engine.resolve(targetRef);
+  const target = await engine.resolve(targetRef, { caller: ctx.caller });
   authorize(engine, ctx, { action: 'CreateAlias', key: target });
   checkTarget(engine, target);
   await commitAlias(engine, name, async (current) => {
@@ -64,7 +64,7 @@ export async function updateAlias(engine: Engine, input: InputReader, ctx: Opera
   const targetRef = readKeyId(input, 'TargetKeyId');
   input.done();
   checkCustomerAliasName(engine, name);
-  const target = await engine.resolve(targetRef);
+  const target = await engine.resolve(targetRef, { caller: ctx.caller });
   authorize(engine, ctx, { action: 'UpdateAlias', key: target });
   checkTarget(engine, target);
   await commitAlias(engine, name, async (current) => {
@@ -107,7 +107,7 @@ export async function listAliases(engine: Engine, input: InputReader, ctx: Opera
   input.done();
   const after = decodeMarker(marker, (p) => p.startsWith('alias/'));
   authorize(engine, ctx, { action: 'ListAliases' });
-  const keyId = ref === undefined ? undefined : (await engine.resolve(ref)).KeyId;
+  const keyId = ref === undefined ? undefined : (await engine.resolve(ref, { caller: ctx.caller })).KeyId;
   const items: AliasRecord[] = [];
   let cursor = after;
   let more = false;

@@ -9,7 +9,7 @@ import { readKeyId, type Output } from './shared.js';
 export async function cancelKeyDeletion(engine: Engine, input: InputReader, ctx: OperationContext): Promise<Output> {
   const ref = readKeyId(input);
   input.done();
-  const resolved = await engine.resolve(ref);
+  const resolved = await engine.resolve(ref, { caller: ctx.caller });
   authorize(engine, ctx, { action: 'CancelKeyDeletion', key: resolved });
   const { KeyId } = resolved;
   await engine.mutateKey(KeyId, (key) => {

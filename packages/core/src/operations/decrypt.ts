@@ -19,6 +19,7 @@ export async function decrypt(engine: Engine, input: InputReader, ctx: Operation
   }
   const out = await decryptBlob(engine, blob, context, ref, algorithm, (key) =>
     authorize(engine, ctx, { action: 'Decrypt', key, encryptionContext: context, requestAlias: ref && requestAliasOf(ref) }),
+    ctx.caller,
   );
   try {
     dryRun(input);

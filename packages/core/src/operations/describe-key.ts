@@ -10,7 +10,7 @@ export async function describeKey(engine: Engine, input: InputReader, ctx: Opera
   const ref = readKeyId(input);
   readGrantTokens(input);
   input.done();
-  const key = await engine.resolve(ref, { allowAlias: true, createAwsManaged: true });
+  const key = await engine.resolve(ref, { allowAlias: true, createAwsManaged: true, caller: ctx.caller });
   authorize(engine, ctx, { action: 'DescribeKey', key, requestAlias: requestAliasOf(ref) });
   return { KeyMetadata: keyMetadata(engine, key) };
 }

@@ -15,7 +15,7 @@ export async function enableKeyRotation(engine: Engine, input: InputReader, ctx:
   const ref = readKeyId(input);
   const period = input.int('RotationPeriodInDays', { min: 90, max: 2560 }) ?? DEFAULT_ROTATION_PERIOD_DAYS;
   input.done();
-  const resolved = await engine.resolve(ref);
+  const resolved = await engine.resolve(ref, { caller: ctx.caller });
   authorize(engine, ctx, { action: 'EnableKeyRotation', key: resolved, conditions: { 'kms:rotationperiodindays': String(period) } });
   const { KeyId } = resolved;
   await engine.mutateKey(KeyId, (key) => {

@@ -12,7 +12,7 @@ export async function encrypt(engine: Engine, input: InputReader, ctx: Operation
   readGrantTokens(input);
   const algorithm = input.enumValue('EncryptionAlgorithm', ENCRYPTION_ALGORITHMS);
   input.done();
-  const key = await engine.resolve(ref, { allowAlias: true, createAwsManaged: true });
+  const key = await engine.resolve(ref, { allowAlias: true, createAwsManaged: true, caller: ctx.caller });
   authorize(engine, ctx, { action: 'Encrypt', key, encryptionContext: context, requestAlias: requestAliasOf(ref), conditions: { 'kms:encryptionalgorithm': algorithm ?? 'SYMMETRIC_DEFAULT' } });
   requireEncryptKey(engine, key, algorithm);
   dryRun(input);

@@ -28,7 +28,7 @@ async function generate(engine: Engine, input: InputReader, ctx: OperationContex
   if (recipient !== undefined && recipient !== null) {
     throw new KmsError('UnsupportedOperationException', 'Recipient (attested enclave) requests are not supported by edge-kms.');
   }
-  const key = await engine.resolve(ref, { allowAlias: true, createAwsManaged: true });
+  const key = await engine.resolve(ref, { allowAlias: true, createAwsManaged: true, caller: ctx.caller });
   authorize(engine, ctx, { action: withPlaintext ? 'GenerateDataKey' : 'GenerateDataKeyWithoutPlaintext', key, encryptionContext: context, requestAlias: requestAliasOf(ref) });
   requireEncryptKey(engine, key, undefined);
   dryRun(input);

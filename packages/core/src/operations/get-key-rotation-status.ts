@@ -12,7 +12,7 @@ import { readKeyId, type Output } from './shared.js';
 export async function getKeyRotationStatus(engine: Engine, input: InputReader, ctx: OperationContext): Promise<Output> {
   const ref = readKeyId(input);
   input.done();
-  const key = await engine.resolve(ref);
+  const key = await engine.resolve(ref, { caller: ctx.caller });
   authorize(engine, ctx, { action: 'GetKeyRotationStatus', key });
   engine.requireNotPendingDeletion(key);
   const out: Output = { KeyId: engine.keyArn(key.KeyId), KeyRotationEnabled: key.Rotation.Enabled };

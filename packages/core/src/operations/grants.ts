@@ -106,7 +106,7 @@ export async function createGrant(engine: Engine, input: InputReader, ctx: Opera
   if (constraints && operations.some((o) => NO_CONSTRAINTS.includes(o))) {
     throw new KmsError('ValidationException', `Grant constraints are not allowed with the operations ${operations.filter((o) => NO_CONSTRAINTS.includes(o)).join(', ')}.`);
   }
-  const resolved = await engine.resolve(ref);
+  const resolved = await engine.resolve(ref, { caller: ctx.caller });
   const conditions = {
     'kms:grantoperations': operations as string[],
     'kms:granteeprincipal': grantee,
@@ -160,7 +160,7 @@ export async function listGrants(engine: Engine, input: InputReader, ctx: Operat
   const grantId = input.string('GrantId', { min: 1, max: 128 });
   const grantee = input.string('GranteePrincipal', { min: 1, max: 256, pattern: PRINCIPAL_PATTERN });
   input.done();
-  const key = await engine.resolve(ref);
+  const key = await engine.resolve(ref, { caller: ctx.caller });
   authorize(engine, ctx, { action: 'ListGrants', key });
   const all = (key.Grants ?? []).filter((g) => (grantId === undefined || g.GrantId === grantId) && (grantee === undefined || g.GranteePrincipal === grantee));
   const after = decodeMarker(marker, (p) => /^\d+$/.test(p) && Number(p) <= all.length);
@@ -228,7 +228,7 @@ export async function retireGrant(engine: Engine, input: InputReader, ctx: Opera
       throw new KmsError('ValidationException', 'Specify either GrantToken, or both KeyId and GrantId.');
     }
     if (!GRANT_ID_RE.test(grantIdIn)) throw new KmsError('InvalidGrantIdException', `The grant ID ${grantIdIn} is not valid.`);
-    keyId = (await engine.resolve(ref)).KeyId;
+    keyId = (await engine.resolve(ref, { caller: ctx.caller })).KeyId;
     grantId = grantIdIn;
   }
   if (!isUuid(keyId)) throw invalidToken();
@@ -245,7 +245,7 @@ export async function revokeGrant(engine: Engine, input: InputReader, ctx: Opera
   readGrantTokens(input);
   input.done();
   if (!GRANT_ID_RE.test(grantId)) throw new KmsError('InvalidGrantIdException', `The grant ID ${grantId} is not valid.`);
-  const key = await engine.resolve(ref);
+  const key = await engine.resolve(ref, { caller: ctx.caller });
   authorize(engine, ctx, { action: 'RevokeGrant', key });
   dryRun(input);
   await removeGrant(engine, key.KeyId, grantId, () => undefined);

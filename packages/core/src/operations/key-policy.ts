@@ -15,7 +15,7 @@ function readPolicyName(input: InputReader): void {
 export async function getKeyPolicy(engine: Engine, input: InputReader, ctx: OperationContext): Promise<Output> {
   const ref = readKeyId(input);
   readPolicyName(input);
-  const key = await engine.resolve(ref);
+  const key = await engine.resolve(ref, { caller: ctx.caller });
   authorize(engine, ctx, { action: 'GetKeyPolicy', key });
   return { Policy: key.Policy, PolicyName: 'default' };
 }
@@ -25,7 +25,7 @@ export async function putKeyPolicy(engine: Engine, input: InputReader, ctx: Oper
   const policy = readPolicy(input, 'Policy', true)!;
   const bypass = input.bool('BypassPolicyLockoutSafetyCheck') ?? false;
   readPolicyName(input);
-  const resolved = await engine.resolve(ref);
+  const resolved = await engine.resolve(ref, { caller: ctx.caller });
   authorize(engine, ctx, { action: 'PutKeyPolicy', key: resolved });
   checkNewPolicy(engine, ctx, policy, resolved.KeyId, bypass);
   await engine.mutateKey(resolved.KeyId, (key) => {
@@ -41,7 +41,7 @@ export async function listKeyPolicies(engine: Engine, input: InputReader, ctx: O
   input.int('Limit', { min: 1, max: 1000 });
   readMarker(input);
   input.done();
-  const key = await engine.resolve(ref);
+  const key = await engine.resolve(ref, { caller: ctx.caller });
   authorize(engine, ctx, { action: 'ListKeyPolicies', key });
   return { PolicyNames: ['default'], Truncated: false };
 }

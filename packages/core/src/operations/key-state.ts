@@ -8,7 +8,7 @@ import { readKeyId, type Output } from './shared.js';
 async function setState(engine: Engine, input: InputReader, ctx: OperationContext, op: string, state: 'Enabled' | 'Disabled'): Promise<Output> {
   const ref = readKeyId(input);
   input.done();
-  const resolved = await engine.resolve(ref);
+  const resolved = await engine.resolve(ref, { caller: ctx.caller });
   authorize(engine, ctx, { action: op, key: resolved });
   const { KeyId } = resolved;
   await engine.mutateKey(KeyId, (key) => {

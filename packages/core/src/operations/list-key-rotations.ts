@@ -15,7 +15,7 @@ export async function listKeyRotations(engine: Engine, input: InputReader, ctx: 
   const limit = input.int('Limit', { min: 1, max: 1000 }) ?? 100;
   const marker = readMarker(input);
   input.done();
-  const key = await engine.resolve(ref);
+  const key = await engine.resolve(ref, { caller: ctx.caller });
   authorize(engine, ctx, { action: 'ListKeyRotations', key });
   if (!supportsRotation(key)) {
     throw new KmsError('UnsupportedOperationException', `${engine.keyArn(key.KeyId)} does not support key rotations.`);

@@ -8,7 +8,7 @@ import { readKeyId, type Output } from './shared.js';
 export async function rotateKeyOnDemand(engine: Engine, input: InputReader, ctx: OperationContext): Promise<Output> {
   const ref = readKeyId(input);
   input.done();
-  const resolved = await engine.resolve(ref);
+  const resolved = await engine.resolve(ref, { caller: ctx.caller });
   authorize(engine, ctx, { action: 'RotateKeyOnDemand', key: resolved });
   const { KeyId } = resolved;
   await engine.rotate(KeyId, 'ON_DEMAND', (key) => requireConfigurableRotation(engine, key, 'RotateKeyOnDemand'));

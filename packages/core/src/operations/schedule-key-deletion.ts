@@ -9,7 +9,7 @@ export async function scheduleKeyDeletion(engine: Engine, input: InputReader, ct
   const ref = readKeyId(input);
   const days = input.int('PendingWindowInDays', { min: 7, max: 30 }) ?? 30;
   input.done();
-  const resolved = await engine.resolve(ref);
+  const resolved = await engine.resolve(ref, { caller: ctx.caller });
   authorize(engine, ctx, { action: 'ScheduleKeyDeletion', key: resolved, conditions: { 'kms:schedulekeydeletionpendingwindowindays': String(days) } });
   const { KeyId } = resolved;
   const key = await engine.mutateKey(KeyId, (key) => {

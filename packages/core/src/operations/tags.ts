@@ -9,7 +9,7 @@ export async function tagResource(engine: Engine, input: InputReader, ctx: Opera
   const tags = input.tags('Tags', { required: true })!;
   input.done();
   checkTags(tags);
-  const resolved = await engine.resolve(ref);
+  const resolved = await engine.resolve(ref, { caller: ctx.caller });
   authorize(engine, ctx, { action: 'TagResource', key: resolved, conditions: { 'aws:tagkeys': tags.map((t) => t.TagKey) } });
   await engine.mutateKey(resolved.KeyId, (key) => {
     engine.requireCustomerManaged(key, 'TagResource');
@@ -23,7 +23,7 @@ export async function untagResource(engine: Engine, input: InputReader, ctx: Ope
   const ref = readKeyId(input);
   const keys = input.stringList('TagKeys', { required: true, itemMin: 1, itemMax: 128 })!;
   input.done();
-  const resolved = await engine.resolve(ref);
+  const resolved = await engine.resolve(ref, { caller: ctx.caller });
   authorize(engine, ctx, { action: 'UntagResource', key: resolved, conditions: { 'aws:tagkeys': keys } });
   await engine.mutateKey(resolved.KeyId, (key) => {
     engine.requireCustomerManaged(key, 'UntagResource');
@@ -39,7 +39,7 @@ export async function listResourceTags(engine: Engine, input: InputReader, ctx: 
   const limit = input.int('Limit', { min: 1, max: 50 }) ?? 50;
   const marker = readMarker(input);
   input.done();
-  const key = await engine.resolve(ref);
+  const key = await engine.resolve(ref, { caller: ctx.caller });
   authorize(engine, ctx, { action: 'ListResourceTags', key });
   const sorted = [...key.Tags].sort((a, b) => (a.TagKey < b.TagKey ? -1 : a.TagKey > b.TagKey ? 1 : 0));
   const after = decodeMarker(marker, (p) => /^\d+$/.test(p) && Number(p) <= sorted.length);

@@ -8,7 +8,7 @@ export async function updateKeyDescription(engine: Engine, input: InputReader, c
   const ref = readKeyId(input);
   const description = input.string('Description', { required: true, min: 0, max: 8192 });
   input.done();
-  const resolved = await engine.resolve(ref);
+  const resolved = await engine.resolve(ref, { caller: ctx.caller });
   authorize(engine, ctx, { action: 'UpdateKeyDescription', key: resolved });
   const { KeyId } = resolved;
   await engine.mutateKey(KeyId, (key) => {
