@@ -199,6 +199,26 @@ describe('automatic rotation', () => {
     expect(types).toEqual(['ON_DEMAND', 'AUTOMATIC']);
   });
 
+  it('automatic rotations do not count against the on-demand limit', async () => {
+    const md = await newKey();
+    await kms.enableKeyRotation({ KeyId: md.KeyId, RotationPeriodInDays: 90 });
+    for (let i = 0; i < 2; i++) {
+      await server.advanceDays(90);
+      expect((await server.maintenance()).rotated).toContain(md.KeyId);
+    }
+    for (let i = 0; i < 10; i++) await kms.rotateKeyOnDemand({ KeyId: md.KeyId });
+    const err = await kms.rotateKeyOnDemand({ KeyId: md.KeyId }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(err?.name).toBe('LimitExceededException');
+    const types = (await kms.listKeyRotations({ KeyId: md.KeyId })).Rotations!.map((r) => r.RotationType);
+    expect(types).toEqual(['AUTOMATIC', 'AUTOMATIC', ...Array(10).fill('ON_DEMAND')]);
+    // And automatic rotation goes on after the on-demand limit is reached.
+    await server.advanceDays(90);
+    expect((await server.maintenance()).rotated).toContain(md.KeyId);
+  });
+
   it('keys that are disabled or have rotation disabled are not rotated automatically', async () => {
     const off = await newKey();
     const disabled = await newKey();
@@ -214,6 +234,21 @@ describe('automatic rotation', () => {
     await kms.enableKey({ KeyId: disabled.KeyId });
     expect((await server.maintenance()).rotated).toContain(disabled.KeyId);
     expect(await automaticRotations(disabled.KeyId!)).toHaveLength(1);
+  });
+
+  it('AWS managed keys rotate automatically every year', async () => {
+    await kms.encrypt({ KeyId: 'alias/aws/ebs', Plaintext: utf8('volume key') });
+    const md = (await kms.describeKey({ KeyId: 'alias/aws/ebs' })).KeyMetadata!;
+    expect(md.KeyManager).toBe('AWS');
+    await server.advanceDays(364);
+    expect((await server.maintenance()).rotated).not.toContain(md.KeyId);
+    await server.advanceDays(1);
+    expect((await server.maintenance()).rotated).toContain(md.KeyId);
+    const after = (await kms.describeKey({ KeyId: 'alias/aws/ebs' })).KeyMetadata!;
+    expect(after.CurrentKeyMaterialId).not.toBe(md.CurrentKeyMaterialId);
+    const now = await server.now();
+    const st = await kms.getKeyRotationStatus({ KeyId: md.KeyId });
+    expect(Math.abs(st.NextRotationDate!.getTime() - (now + 365 * DAY_MS))).toBeLessThan(1000);
   });
 
   it('the maintenance timer (KMS_MAINTENANCE_INTERVAL_MS) rotates due keys without any request', async () => {

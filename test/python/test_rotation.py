@@ -111,13 +111,44 @@ def test_rotation_needs_enabled_key(kms):
     kms.schedule_key_deletion(KeyId=md['KeyId'], PendingWindowInDays=7)
     for call in (
         lambda: kms.enable_key_rotation(KeyId=md['KeyId']),
-        lambda: kms.get_key_rotation_status(KeyId=md['KeyId']),
+        lambda: kms.disable_key_rotation(KeyId=md['KeyId']),
         lambda: kms.rotate_key_on_demand(KeyId=md['KeyId']),
-        lambda: kms.list_key_rotations(KeyId=md['KeyId']),
     ):
         with pytest.raises(ClientError) as ei:
             call()
-        assert error(ei)[0] == 'KMSInvalidStateException'
+        assert error(ei) == ('KMSInvalidStateException', f"{md['Arn']} is pending deletion.")
+
+
+def test_rotation_status_survives_disable_and_cancelled_deletion(kms):
+    md = new_key(kms)
+    kms.enable_key_rotation(KeyId=md['KeyId'], RotationPeriodInDays=120)
+    before = kms.get_key_rotation_status(KeyId=md['KeyId'])
+    # AWS: "The key rotation status does not change when you disable a KMS key."
+    kms.disable_key(KeyId=md['KeyId'])
+    while_disabled = kms.get_key_rotation_status(KeyId=md['KeyId'])
+    for field in ('KeyRotationEnabled', 'RotationPeriodInDays', 'NextRotationDate'):
+        assert while_disabled[field] == before[field], field
+    kms.enable_key(KeyId=md['KeyId'])
+    # AWS: "If you cancel the deletion, the original key rotation status returns to true."
+    kms.schedule_key_deletion(KeyId=md['KeyId'], PendingWindowInDays=7)
+    kms.cancel_key_deletion(KeyId=md['KeyId'])
+    after = kms.get_key_rotation_status(KeyId=md['KeyId'])
+    assert after['KeyRotationEnabled'] is True
+    assert after['RotationPeriodInDays'] == 120
+    assert after['NextRotationDate'] == before['NextRotationDate']
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason='product bug: GetKeyRotationStatus on a PendingDeletion key answers KMSInvalidStateException; '
+    'AWS documents "While a KMS key is pending deletion, its key rotation status is false"',
+)
+def test_rotation_status_is_false_while_pending_deletion(kms):
+    md = new_key(kms)
+    kms.enable_key_rotation(KeyId=md['KeyId'])
+    kms.schedule_key_deletion(KeyId=md['KeyId'], PendingWindowInDays=7)
+    status = kms.get_key_rotation_status(KeyId=md['KeyId'])
+    assert status['KeyRotationEnabled'] is False
 
 
 def test_rotation_operations_on_unknown_key(kms):
@@ -356,6 +387,7 @@ def test_automatic_rotation_over_three_years(server_factory):
     kms.enable_key_rotation(KeyId=disabled['KeyId'])
     kms.disable_key_rotation(KeyId=disabled['KeyId'])
     doomed = new_key(kms)
+    kms.create_alias(AliasName='alias/doomed', TargetKeyId=doomed['KeyId'])
     kms.schedule_key_deletion(KeyId=doomed['KeyId'], PendingWindowInDays=7)
 
     blobs = [(kms.encrypt(KeyId=md['KeyId'], Plaintext=b'year 0')['CiphertextBlob'], md['CurrentKeyMaterialId'])]
@@ -366,6 +398,7 @@ def test_automatic_rotation_over_three_years(server_factory):
         if year == 1:
             # The key scheduled for deletion 7 days after the start is gone.
             assert report['deleted'] == [doomed['KeyId']]
+            assert 'alias/doomed' not in [a['AliasName'] for a in kms.list_aliases()['Aliases']]
             with pytest.raises(ClientError) as ei:
                 kms.describe_key(KeyId=doomed['KeyId'])
             assert error(ei)[0] == 'NotFoundException'
@@ -392,6 +425,30 @@ def test_automatic_rotation_over_three_years(server_factory):
     for other in (idle, disabled):
         assert kms.list_key_rotations(KeyId=other['KeyId'])['Rotations'] == []
         assert kms.describe_key(KeyId=other['KeyId'])['KeyMetadata']['CurrentKeyMaterialId'] == other['CurrentKeyMaterialId']
+
+
+def test_disabled_and_pending_deletion_keys_do_not_rotate(server_factory):
+    s = server_factory(KMS_MAINTENANCE_INTERVAL_MS='0')
+    kms = s.client()
+    disabled, pending, control = new_key(kms), new_key(kms), new_key(kms)
+    for md in (disabled, pending, control):
+        kms.enable_key_rotation(KeyId=md['KeyId'], RotationPeriodInDays=90)
+    kms.disable_key(KeyId=disabled['KeyId'])
+    s.advance_days(85)
+    kms.schedule_key_deletion(KeyId=pending['KeyId'], PendingWindowInDays=30)  # deleted on day 115
+    s.advance_days(10)  # day 95: every key's rotation (day 90) is overdue
+    assert s.maintenance()['rotated'] == [control['KeyId']]
+    for md in (disabled, pending):
+        assert kms.describe_key(KeyId=md['KeyId'])['KeyMetadata']['CurrentKeyMaterialId'] == md['CurrentKeyMaterialId']
+    # Re-enabled with material older than the period: rotated at once.
+    kms.enable_key(KeyId=disabled['KeyId'])
+    kms.cancel_key_deletion(KeyId=pending['KeyId'])
+    kms.enable_key(KeyId=pending['KeyId'])
+    report = s.maintenance()
+    assert sorted(report['rotated']) == sorted([disabled['KeyId'], pending['KeyId']])
+    for md in (disabled, pending):
+        rotations = kms.list_key_rotations(KeyId=md['KeyId'])['Rotations']
+        assert [r['RotationType'] for r in rotations] == ['AUTOMATIC']
 
 
 def test_overdue_rotation_applies_on_use_without_maintenance(server_factory):

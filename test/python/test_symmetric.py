@@ -572,3 +572,30 @@ def test_raw_wire_protocol(server):
     assert status == 400 and err['__type'] == 'NotFoundException' and 'does not exist' in err['message']
     status, err = call('DescribeKey', {'KeyId': key_id}, sign=False)
     assert (status, err['__type']) == (403, 'MissingAuthenticationTokenException')
+
+
+def test_dry_run_and_wrong_algorithm(kms):
+    md = new_key(kms)
+    for call in (
+        lambda: kms.encrypt(KeyId=md['KeyId'], Plaintext=b'x', DryRun=True),
+        lambda: kms.generate_data_key(KeyId=md['KeyId'], KeySpec='AES_256', DryRun=True),
+    ):
+        with pytest.raises(ClientError) as ei:
+            call()
+        assert error(ei)[0] == 'DryRunOperationException'
+    blob = kms.encrypt(KeyId=md['KeyId'], Plaintext=b'x')['CiphertextBlob']
+    with pytest.raises(ClientError) as ei:
+        kms.decrypt(CiphertextBlob=blob, DryRun=True)
+    assert error(ei)[0] == 'DryRunOperationException'
+    with pytest.raises(ClientError) as ei:
+        kms.encrypt(KeyId=md['KeyId'], Plaintext=b'x', EncryptionAlgorithm='RSAES_OAEP_SHA_256')
+    assert error(ei)[0] == 'InvalidKeyUsageException'
+
+
+def test_tag_limit(kms):
+    md = new_key(kms, Tags=[{'TagKey': f'k{i}', 'TagValue': 'v'} for i in range(50)])
+    assert len(kms.list_resource_tags(KeyId=md['KeyId'])['Tags']) == 50
+    with pytest.raises(ClientError) as ei:
+        kms.tag_resource(KeyId=md['KeyId'], Tags=[{'TagKey': 'one-too-many', 'TagValue': 'v'}])
+    assert error(ei)[0] == 'LimitExceededException'
+    kms.tag_resource(KeyId=md['KeyId'], Tags=[{'TagKey': 'k0', 'TagValue': 'replaced'}])  # replacing is fine

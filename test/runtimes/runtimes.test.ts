@@ -150,7 +150,8 @@ describe('the bundle', () => {
     expect(bundleImports).toEqual([]);
     const outside = bundleInputs.filter((p) => !p.startsWith('packages/core/src/') && !p.startsWith('test/runtimes/'));
     expect(outside).toEqual([]);
-    expect(bundleInputs).toContain('packages/core/src/kms.ts');
+    // index.ts re-exports every module of the core, so the whole core went through this check.
+    expect(bundleInputs).toContain('packages/core/src/index.ts');
     for (const re of [/\brequire\s*\(/, /\bprocess\.\w/, /\bBuffer\b/, /\b__dirname\b/, /\bsetImmediate\b/, /["']node:/]) {
       expect(bundle, `the bundle matches ${re}`).not.toMatch(re);
     }

@@ -44,7 +44,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     url,
     mf,
     async scheduled() {
-      const worker = await mf.getWorker();
+      // Miniflare's Fetcher has scheduled() at run time; its typings omit it.
+      const worker = (await mf.getWorker()) as unknown as { scheduled(o: { cron: string }): Promise<unknown> };
       await worker.scheduled({ cron: '*/10 * * * *' });
     },
     dispose: () => mf.dispose(),

@@ -15,6 +15,15 @@ function page<T>(all: T[], name: (t: T) => string, after: string | undefined, li
   return more ? { items, next: name(items[items.length - 1]!) } : { items };
 }
 
+/**
+ * Copies a version. A CryptoKey is immutable and is kept by reference: some runtimes (workerd)
+ * cannot structured-clone CryptoKeys.
+ */
+function cloneVersion(v: MaterialVersion): MaterialVersion {
+  const m = v.Material;
+  return { ...v, Material: m.kind === 'cryptokey' ? { kind: 'cryptokey', key: m.key } : { kind: 'wrapped', alg: m.alg, data: m.data.slice() } };
+}
+
 export function createMemoryStore(): KmsStore {
   const keys = new Map<string, KeyRecord>();
   const versions = new Map<string, Map<number, MaterialVersion>>();
@@ -32,7 +41,7 @@ export function createMemoryStore(): KmsStore {
     putVersion: (v) => {
       let m = versions.get(v.KeyId);
       if (!m) versions.set(v.KeyId, (m = new Map()));
-      m.set(v.Version, structuredClone(v));
+      m.set(v.Version, cloneVersion(v));
     },
     putAlias: (a) => void aliases.set(a.AliasName, structuredClone(a)),
     deleteAlias: (n) => void aliases.delete(n),
@@ -49,7 +58,7 @@ export function createMemoryStore(): KmsStore {
     },
     async getVersion(keyId, version) {
       const v = versions.get(keyId)?.get(version);
-      return v && structuredClone(v);
+      return v && cloneVersion(v);
     },
     async listVersions(keyId, { after, limit }) {
       const m = versions.get(keyId);
@@ -58,7 +67,7 @@ export function createMemoryStore(): KmsStore {
       for (let n = after + 1; out.length < limit; n++) {
         const v = m.get(n);
         if (!v) break;
-        out.push(structuredClone(v));
+        out.push(cloneVersion(v));
       }
       return out;
     },

@@ -1,0 +1,538 @@
+/**
+ * Envelope encryption, format 1 (specified in docs/envelope-format.md, with known-answer vectors).
+ * Each message gets a fresh data key from GenerateDataKey (or a cached one, within hard limits);
+ * the body is cut into chunks, each sealed with AES-256-GCM under a per-message key
+ * HKDF-SHA256(data key, salt = message id), with the chunk index as nonce and the index and a
+ * final-chunk flag authenticated. Truncation, reordering, duplication and splicing chunks between
+ * messages are detected, and a chunk's plaintext is never released before its tag is checked.
+ *
+ *   key section   "EKE\x01" | u16 key id length | key id | u16 wrapped length | wrapped data key
+ *   body header   "EKB\x01" | 0x01 (AES-256-GCM, HKDF-SHA256) | u32 chunk size | 16-byte message id
+ *                 | u32 context length | encryption context (canonical encoding) | 16-byte header tag
+ *   chunks        full chunks: chunk size + 16 bytes; then one final chunk of 0..chunk size-1
+ *                 plaintext bytes + 16
+ *
+ * The key section can be replaced (a namespace key change re-wraps the data key) without touching
+ * a byte of the body.
+ */
+import type { KmsClient } from './client.js';
+import { EnvelopeError } from './errors.js';
+import type { EncryptionContext } from './types.js';
+
+export const DEFAULT_CHUNK_SIZE = 1 << 20;
+const MAX_CHUNK_SIZE = 1 << 26;
+const TAG = 16;
+const KEY_MAGIC = [0x45, 0x4b, 0x45, 0x01];
+const BODY_MAGIC = [0x45, 0x4b, 0x42, 0x01];
+const ALG_AES256GCM_HKDF = 0x01;
+const INFO = new TextEncoder().encode('edge-kms envelope v1');
+const HEADER_IV = new Uint8Array(12).fill(0xff);
+
+const enc = new TextEncoder();
+const dec = new TextDecoder('utf-8', { fatal: true });
+const bad = (why: string) => new EnvelopeError(`Invalid envelope: ${why}`);
+
+/** Canonical encryption context encoding (the same as the KMS ciphertext format's). */
+export function encodeContext(ctx: EncryptionContext = {}): Uint8Array {
+  const pairs = Object.keys(ctx)
+    .map((k) => [enc.encode(k), enc.encode(ctx[k]!)] as const)
+    .sort((a, b) => compare(a[0], b[0]));
+  const out = new Uint8Array(4 + pairs.reduce((n, [k, v]) => n + 8 + k.length + v.length, 0));
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, pairs.length);
+  let o = 4;
+  for (const [k, v] of pairs) {
+    dv.setUint32(o, k.length);
+    out.set(k, o + 4);
+    o += 4 + k.length;
+    dv.setUint32(o, v.length);
+    out.set(v, o + 4);
+    o += 4 + v.length;
+  }
+  return out;
+}
+
+function compare(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
+
+function decodeContext(b: Uint8Array): EncryptionContext {
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const ctx: EncryptionContext = {};
+  let o = 4;
+  for (let n = dv.getUint32(0); n > 0; n--) {
+    const kl = dv.getUint32(o);
+    const k = dec.decode(b.subarray(o + 4, o + 4 + kl));
+    o += 4 + kl;
+    const vl = dv.getUint32(o);
+    ctx[k] = dec.decode(b.subarray(o + 4, o + 4 + vl));
+    o += 4 + vl;
+  }
+  if (o !== b.length) throw bad('encryption context');
+  return ctx;
+}
+
+export interface KeySection {
+  keyId: string;
+  wrappedKey: Uint8Array;
+}
+
+export function encodeKeySection(s: KeySection): Uint8Array {
+  const id = enc.encode(s.keyId);
+  if (id.length > 0xffff || s.wrappedKey.length > 0xffff) throw bad('key section too large');
+  const out = new Uint8Array(8 + id.length + s.wrappedKey.length);
+  const dv = new DataView(out.buffer);
+  out.set(KEY_MAGIC);
+  dv.setUint16(4, id.length);
+  out.set(id, 6);
+  dv.setUint16(6 + id.length, s.wrappedKey.length);
+  out.set(s.wrappedKey, 8 + id.length);
+  return out;
+}
+
+/** Parses the key section at the start of a message; `length` is where the body starts. */
+export function decodeKeySection(m: Uint8Array): KeySection & { length: number } {
+  if (m.length < 8 || KEY_MAGIC.some((b, i) => m[i] !== b)) throw bad('not an edge-kms envelope message (format 1)');
+  const dv = new DataView(m.buffer, m.byteOffset, m.byteLength);
+  const il = dv.getUint16(4);
+  if (m.length < 8 + il) throw bad('truncated key section');
+  const keyId = dec.decode(m.subarray(6, 6 + il));
+  const wl = dv.getUint16(6 + il);
+  if (m.length < 8 + il + wl) throw bad('truncated key section');
+  return { keyId, wrappedKey: m.slice(8 + il, 8 + il + wl), length: 8 + il + wl };
+}
+
+interface BodyHeader {
+  chunkSize: number;
+  messageId: Uint8Array;
+  context: EncryptionContext;
+  /** Header bytes covered by the tag, then the tag. */
+  authenticated: Uint8Array;
+  tag: Uint8Array;
+  length: number;
+}
+
+function encodeBodyHeader(chunkSize: number, messageId: Uint8Array, ctx: Uint8Array): Uint8Array {
+  const out = new Uint8Array(29 + ctx.length);
+  const dv = new DataView(out.buffer);
+  out.set(BODY_MAGIC);
+  out[4] = ALG_AES256GCM_HKDF;
+  dv.setUint32(5, chunkSize);
+  out.set(messageId, 9);
+  dv.setUint32(25, ctx.length);
+  out.set(ctx, 29);
+  return out;
+}
+
+/** Parses a body header; undefined if more bytes are needed. */
+function decodeBodyHeader(b: Uint8Array): BodyHeader | undefined {
+  if (b.length < 29) return undefined;
+  if (BODY_MAGIC.some((x, i) => b[i] !== x) || b[4] !== ALG_AES256GCM_HKDF) throw bad('unknown body format or algorithm');
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const chunkSize = dv.getUint32(5);
+  if (chunkSize < 1 || chunkSize > MAX_CHUNK_SIZE) throw bad('chunk size');
+  const cl = dv.getUint32(25);
+  if (cl > 1 << 20) throw bad('encryption context too large');
+  if (b.length < 29 + cl + TAG) return undefined;
+  return {
+    chunkSize,
+    messageId: b.slice(9, 25),
+    context: decodeContext(b.subarray(29, 29 + cl)),
+    authenticated: b.slice(0, 29 + cl),
+    tag: b.slice(29 + cl, 29 + cl + TAG),
+    length: 29 + cl + TAG,
+  };
+}
+
+/** The per-message AES-256-GCM key: HKDF-SHA256(data key, salt = message id). */
+export async function messageKey(dataKey: Uint8Array, messageId: Uint8Array): Promise<CryptoKey> {
+  const ikm = await crypto.subtle.importKey('raw', dataKey as BufferSource, 'HKDF', false, ['deriveKey']);
+  return crypto.subtle.deriveKey(
+    { name: 'HKDF', hash: 'SHA-256', salt: messageId as BufferSource, info: INFO },
+    ikm,
+    { name: 'AES-GCM', length: 256 },
+    false,
+    ['encrypt', 'decrypt'],
+  );
+}
+
+function chunkParams(index: number, final: boolean): AesGcmParams {
+  const iv = new Uint8Array(12);
+  const aad = new Uint8Array(9);
+  const hi = Math.floor(index / 2 ** 32);
+  new DataView(iv.buffer).setUint32(4, hi);
+  new DataView(iv.buffer).setUint32(8, index >>> 0);
+  aad.set(iv.subarray(4), 0);
+  aad[8] = final ? 1 : 0;
+  return { name: 'AES-GCM', iv, additionalData: aad };
+}
+
+async function sealChunk(key: CryptoKey, index: number, final: boolean, plaintext: Uint8Array): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.encrypt(chunkParams(index, final), key, plaintext as BufferSource));
+}
+
+async function openChunk(key: CryptoKey, index: number, final: boolean, sealed: Uint8Array): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await crypto.subtle.decrypt(chunkParams(index, final), key, sealed as BufferSource));
+  } catch {
+    throw bad(`chunk ${index} failed authentication (tampered, reordered, truncated or from another message)`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data keys, with optional caching under hard limits.
+
+export interface DataKeyCacheOptions {
+  /** How long a data key may be reused, ms. */
+  maxAgeMs: number;
+  /** Messages per data key. */
+  maxMessages: number;
+  /** Plaintext bytes per data key. */
+  maxBytes: number;
+  /** Entries kept (default 100). */
+  capacity?: number;
+}
+
+interface CachedKey {
+  keyId: string;
+  plaintext: Uint8Array;
+  wrapped: Uint8Array;
+  created: number;
+  messages: number;
+  bytes: number;
+}
+
+export interface DataKeyCache {
+  readonly options: DataKeyCacheOptions;
+  /** Wipes every cached data key. */
+  clear(): void;
+  /** Entries currently held (for tests and metrics). */
+  readonly size: number;
+  /** @internal */
+  take(id: string, bytes: number, now: number): CachedKey | undefined;
+  /** @internal */
+  put(id: string, entry: CachedKey): void;
+}
+
+export function createDataKeyCache(options: DataKeyCacheOptions): DataKeyCache {
+  const entries = new Map<string, CachedKey>();
+  const capacity = options.capacity ?? 100;
+  const drop = (id: string) => {
+    entries.get(id)?.plaintext.fill(0);
+    entries.delete(id);
+  };
+  return {
+    options,
+    get size() {
+      return entries.size;
+    },
+    clear() {
+      for (const id of [...entries.keys()]) drop(id);
+    },
+    take(id, bytes, now) {
+      const e = entries.get(id);
+      if (!e) return undefined;
+      if (now - e.created >= options.maxAgeMs || e.messages + 1 > options.maxMessages || e.bytes + bytes > options.maxBytes) {
+        drop(id);
+        return undefined;
+      }
+      e.messages++;
+      e.bytes += bytes;
+      return e;
+    },
+    put(id, entry) {
+      if (entries.size >= capacity) drop(entries.keys().next().value!);
+      entries.set(id, entry);
+    },
+  };
+}
+
+export interface EncryptOptions {
+  keyId: string;
+  encryptionContext?: EncryptionContext;
+  chunkSize?: number;
+  cache?: DataKeyCache;
+}
+
+interface Sealer {
+  keySection: Uint8Array;
+  bodyHeader: Uint8Array;
+  chunkSize: number;
+  key: CryptoKey;
+}
+
+async function newSealer(kms: KmsClient, o: EncryptOptions, knownLength: number | undefined): Promise<Sealer> {
+  const chunkSize = o.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  if (!Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > MAX_CHUNK_SIZE) throw new EnvelopeError(`"chunkSize" expected 1..${MAX_CHUNK_SIZE}, got ${chunkSize}`);
+  const ctx = encodeContext(o.encryptionContext);
+  let dk: { keyId: string; plaintext: Uint8Array; wrapped: Uint8Array; cached: boolean };
+  const cacheId = `${o.keyId}\u0000${Array.from(ctx).join(',')}`;
+  // A stream of unknown length cannot be counted against a byte limit in advance: no cache.
+  const cached = o.cache && knownLength !== undefined ? o.cache.take(cacheId, knownLength, Date.now()) : undefined;
+  if (cached) {
+    dk = { keyId: cached.keyId, plaintext: cached.plaintext, wrapped: cached.wrapped, cached: true };
+  } else {
+    const out = await kms.generateDataKey({ KeyId: o.keyId, KeySpec: 'AES_256', EncryptionContext: o.encryptionContext });
+    dk = { keyId: out.KeyId, plaintext: out.Plaintext, wrapped: out.CiphertextBlob, cached: false };
+    if (o.cache && knownLength !== undefined && knownLength <= o.cache.options.maxBytes && o.cache.options.maxMessages >= 1) {
+      o.cache.put(cacheId, { keyId: out.KeyId, plaintext: out.Plaintext, wrapped: out.CiphertextBlob, created: Date.now(), messages: 1, bytes: knownLength });
+      dk.cached = true;
+    }
+  }
+  const messageId = crypto.getRandomValues(new Uint8Array(16));
+  const key = await messageKey(dk.plaintext, messageId);
+  if (!dk.cached) dk.plaintext.fill(0);
+  const header = encodeBodyHeader(chunkSize, messageId, ctx);
+  const tag = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv: HEADER_IV, additionalData: header }, key, new Uint8Array(0)));
+  const bodyHeader = new Uint8Array(header.length + TAG);
+  bodyHeader.set(header);
+  bodyHeader.set(tag, header.length);
+  return { keySection: encodeKeySection({ keyId: dk.keyId, wrappedKey: dk.wrapped }), bodyHeader, chunkSize, key };
+}
+
+/** Encrypts bytes into one envelope message. */
+export async function encryptBytes(kms: KmsClient, plaintext: Uint8Array, o: EncryptOptions): Promise<Uint8Array> {
+  const s = await newSealer(kms, o, plaintext.length);
+  const n = Math.floor(plaintext.length / s.chunkSize);
+  const out = new Uint8Array(s.keySection.length + s.bodyHeader.length + plaintext.length + (n + 1) * TAG);
+  out.set(s.keySection);
+  out.set(s.bodyHeader, s.keySection.length);
+  let o2 = s.keySection.length + s.bodyHeader.length;
+  // Seal a few chunks at a time: WebCrypto may run them in parallel, memory stays bounded.
+  const sealed: Promise<Uint8Array>[] = [];
+  for (let i = 0; i <= n; i++) {
+    const part = plaintext.subarray(i * s.chunkSize, Math.min(plaintext.length, (i + 1) * s.chunkSize));
+    sealed.push(sealChunk(s.key, i, i === n, part));
+    if (sealed.length === 4 || i === n) {
+      for (const c of await Promise.all(sealed)) {
+        out.set(c, o2);
+        o2 += c.length;
+      }
+      sealed.length = 0;
+    }
+  }
+  return out;
+}
+
+/** Buffers a byte stream into exact-size pieces without holding more than one piece. */
+class Reader {
+  private pending: Uint8Array[] = [];
+  private have = 0;
+  private done = false;
+  constructor(private readonly source: ReadableStreamDefaultReader<Uint8Array>) {}
+
+  /** Up to n bytes (fewer only at the end of the stream). */
+  async read(n: number): Promise<Uint8Array> {
+    while (this.have < n && !this.done) {
+      const r = await this.source.read();
+      if (r.done) this.done = true;
+      else if (r.value.length) {
+        this.pending.push(r.value);
+        this.have += r.value.length;
+      }
+    }
+    const take = Math.min(n, this.have);
+    const out = new Uint8Array(take);
+    let o = 0;
+    while (o < take) {
+      const head = this.pending[0]!;
+      const k = Math.min(head.length, take - o);
+      out.set(head.subarray(0, k), o);
+      o += k;
+      if (k === head.length) this.pending.shift();
+      else this.pending[0] = head.subarray(k);
+    }
+    this.have -= take;
+    return out;
+  }
+
+  cancel(reason?: unknown): Promise<void> {
+    return this.source.cancel(reason);
+  }
+}
+
+/** Encrypts a stream of any length with bounded memory (about two chunks). */
+export function encryptStream(kms: KmsClient, source: ReadableStream<Uint8Array>, o: EncryptOptions): ReadableStream<Uint8Array> {
+  const reader = new Reader(source.getReader());
+  let sealer: Sealer | undefined;
+  let index = 0;
+  let finished = false;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        if (!sealer) {
+          sealer = await newSealer(kms, o, undefined);
+          const head = new Uint8Array(sealer.keySection.length + sealer.bodyHeader.length);
+          head.set(sealer.keySection);
+          head.set(sealer.bodyHeader, sealer.keySection.length);
+          controller.enqueue(head);
+          return;
+        }
+        if (finished) return controller.close();
+        const part = await reader.read(sealer.chunkSize);
+        const final = part.length < sealer.chunkSize;
+        controller.enqueue(await sealChunk(sealer.key, index++, final, part));
+        part.fill(0);
+        if (final) {
+          finished = true;
+          controller.close();
+        }
+      },
+      cancel: (reason) => reader.cancel(reason),
+    },
+    { highWaterMark: 1 },
+  );
+}
+
+export interface Decrypted {
+  encryptionContext: EncryptionContext;
+  /** The KMS key that unwrapped the data key, and its key material version. */
+  keyId: string;
+  keyMaterialId?: string;
+}
+
+interface Opener extends Decrypted {
+  key: CryptoKey;
+  chunkSize: number;
+}
+
+async function newOpener(kms: KmsClient, ks: KeySection, header: BodyHeader): Promise<Opener> {
+  const out = await kms.decrypt({ CiphertextBlob: ks.wrappedKey, EncryptionContext: header.context, KeyId: ks.keyId });
+  const key = await messageKey(out.Plaintext, header.messageId);
+  out.Plaintext.fill(0);
+  try {
+    await crypto.subtle.decrypt({ name: 'AES-GCM', iv: HEADER_IV, additionalData: header.authenticated as BufferSource }, key, header.tag as BufferSource);
+  } catch {
+    throw bad('header failed authentication');
+  }
+  return { key, chunkSize: header.chunkSize, encryptionContext: header.context, keyId: out.KeyId, keyMaterialId: out.KeyMaterialId };
+}
+
+/** Decrypts one envelope message held in memory. */
+export async function decryptBytes(kms: KmsClient, message: Uint8Array): Promise<Decrypted & { plaintext: Uint8Array }> {
+  const ks = decodeKeySection(message);
+  const header = decodeBodyHeader(message.subarray(ks.length));
+  if (!header) throw bad('truncated header');
+  const op = await newOpener(kms, ks, header);
+  const body = message.subarray(ks.length + header.length);
+  const full = op.chunkSize + TAG;
+  const n = Math.floor(body.length / full);
+  const rest = body.length - n * full;
+  if (rest < TAG) throw bad('truncated: no final chunk');
+  const out = new Uint8Array(body.length - (n + 1) * TAG);
+  const opened: Promise<Uint8Array>[] = [];
+  let o = 0;
+  for (let i = 0; i <= n; i++) {
+    opened.push(openChunk(op.key, i, i === n, body.subarray(i * full, Math.min(body.length, (i + 1) * full))));
+    if (opened.length === 4 || i === n) {
+      for (const p of await Promise.all(opened)) {
+        out.set(p, o);
+        o += p.length;
+      }
+      opened.length = 0;
+    }
+  }
+  return { plaintext: out, encryptionContext: op.encryptionContext, keyId: op.keyId, keyMaterialId: op.keyMaterialId };
+}
+
+/**
+ * Decrypts a stream with bounded memory. `info` resolves once the header is authenticated; each
+ * chunk's plaintext is released only after that chunk's tag is verified, and a stream that ends
+ * without its final chunk errors.
+ */
+export function decryptStream(kms: KmsClient, source: ReadableStream<Uint8Array>): { stream: ReadableStream<Uint8Array>; info: Promise<Decrypted> } {
+  const reader = new Reader(source.getReader());
+  let opener: Opener | undefined;
+  let index = 0;
+  let resolveInfo!: (d: Decrypted) => void;
+  let rejectInfo!: (e: unknown) => void;
+  const info = new Promise<Decrypted>((res, rej) => {
+    resolveInfo = res;
+    rejectInfo = rej;
+  });
+  info.catch(() => undefined);
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          if (!opener) {
+            const fixed = await reader.read(8);
+            if (fixed.length < 8) throw bad('truncated key section');
+            const il = new DataView(fixed.buffer).getUint16(4);
+            const idAndLen = await reader.read(il + 2);
+            const wl = new DataView(idAndLen.buffer).getUint16(il);
+            const wrapped = await reader.read(wl);
+            const ks = decodeKeySection(concatBytes(fixed, idAndLen, wrapped));
+            const fixedHeader = await reader.read(29);
+            const cl = fixedHeader.length === 29 ? new DataView(fixedHeader.buffer).getUint32(25) : 0;
+            if (cl > 1 << 20) throw bad('encryption context too large');
+            const header = decodeBodyHeader(concatBytes(fixedHeader, await reader.read(cl + TAG)));
+            if (!header) throw bad('truncated header');
+            opener = await newOpener(kms, ks, header);
+            resolveInfo(opener);
+          }
+          const sealed = await reader.read(opener.chunkSize + TAG);
+          const final = sealed.length < opener.chunkSize + TAG;
+          if (final && sealed.length < TAG) throw bad('truncated: no final chunk');
+          controller.enqueue(await openChunk(opener.key, index++, final, sealed));
+          if (final) {
+            const extra = await reader.read(1);
+            if (extra.length) throw bad('data after the final chunk');
+            controller.close();
+          }
+        } catch (e) {
+          rejectInfo(e);
+          controller.error(e);
+          await reader.cancel(e).catch(() => undefined);
+        }
+      },
+      cancel: (reason) => reader.cancel(reason),
+    },
+    { highWaterMark: 1 },
+  );
+  return { stream, info };
+}
+
+function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** Splits a message into its replaceable key section and its immutable body. */
+export function splitMessage(message: Uint8Array): KeySection & { body: Uint8Array } {
+  const ks = decodeKeySection(message);
+  return { keyId: ks.keyId, wrappedKey: ks.wrappedKey, body: message.subarray(ks.length) };
+}
+
+export function joinMessage(section: KeySection, body: Uint8Array): Uint8Array {
+  return concatBytes(encodeKeySection(section), body);
+}
+
+/** Encrypt: bytes give bytes; a Blob (or File) gives a Blob; a ReadableStream gives a stream. */
+export function encrypt(kms: KmsClient, plaintext: Uint8Array, o: EncryptOptions): Promise<Uint8Array>;
+export function encrypt(kms: KmsClient, plaintext: Blob, o: EncryptOptions): Promise<Blob>;
+export function encrypt(kms: KmsClient, plaintext: ReadableStream<Uint8Array>, o: EncryptOptions): ReadableStream<Uint8Array>;
+export function encrypt(kms: KmsClient, plaintext: Uint8Array | Blob | ReadableStream<Uint8Array>, o: EncryptOptions): unknown {
+  if (plaintext instanceof Uint8Array) return encryptBytes(kms, plaintext, o);
+  if (typeof Blob !== 'undefined' && plaintext instanceof Blob) return new Response(encryptStream(kms, plaintext.stream(), o)).blob();
+  return encryptStream(kms, plaintext as ReadableStream<Uint8Array>, o);
+}
+
+/** Decrypt: bytes give bytes; a Blob gives a Blob; a stream gives a stream (see decryptStream). */
+export function decrypt(kms: KmsClient, message: Uint8Array): Promise<Decrypted & { plaintext: Uint8Array }>;
+export function decrypt(kms: KmsClient, message: Blob): Promise<Decrypted & { plaintext: Blob }>;
+export function decrypt(kms: KmsClient, message: ReadableStream<Uint8Array>): { stream: ReadableStream<Uint8Array>; info: Promise<Decrypted> };
+export function decrypt(kms: KmsClient, message: Uint8Array | Blob | ReadableStream<Uint8Array>): unknown {
+  if (message instanceof Uint8Array) return decryptBytes(kms, message);
+  if (typeof Blob !== 'undefined' && message instanceof Blob) {
+    const { stream, info } = decryptStream(kms, message.stream());
+    return Promise.all([new Response(stream).blob(), info]).then(([plaintext, d]) => ({ ...d, plaintext }));
+  }
+  return decryptStream(kms, message as ReadableStream<Uint8Array>);
+}
