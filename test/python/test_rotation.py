@@ -138,11 +138,7 @@ def test_rotation_status_survives_disable_and_cancelled_deletion(kms):
     assert after['NextRotationDate'] == before['NextRotationDate']
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='product bug: GetKeyRotationStatus on a PendingDeletion key answers KMSInvalidStateException; '
-    'AWS documents "While a KMS key is pending deletion, its key rotation status is false"',
-)
+# AWS documents "While a KMS key is pending deletion, its key rotation status is false".
 def test_rotation_status_is_false_while_pending_deletion(kms):
     md = new_key(kms)
     kms.enable_key_rotation(KeyId=md['KeyId'])

@@ -255,7 +255,7 @@ export interface EncryptOptions {
   cache?: DataKeyCache;
 }
 
-interface Sealer {
+export interface Sealer {
   keySection: Uint8Array;
   bodyHeader: Uint8Array;
   chunkSize: number;
@@ -281,19 +281,32 @@ async function newSealer(kms: KmsClient, o: EncryptOptions, knownLength: number 
     }
   }
   const messageId = crypto.getRandomValues(new Uint8Array(16));
-  const key = await messageKey(dk.plaintext, messageId);
-  if (!dk.cached) dk.plaintext.fill(0);
-  const header = encodeBodyHeader(chunkSize, messageId, ctx);
-  const tag = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv: HEADER_IV, additionalData: header }, key, new Uint8Array(0)));
+  try {
+    return await prepareSealer({ keyId: dk.keyId, wrappedKey: dk.wrapped }, dk.plaintext, messageId, chunkSize, o.encryptionContext);
+  } finally {
+    if (!dk.cached) dk.plaintext.fill(0);
+  }
+}
+
+/** Everything but the KMS call: deterministic given the data key and message id (known-answer tests). */
+export async function prepareSealer(
+  section: KeySection,
+  dataKey: Uint8Array,
+  messageId: Uint8Array,
+  chunkSize: number,
+  context: EncryptionContext | undefined,
+): Promise<Sealer> {
+  const key = await messageKey(dataKey, messageId);
+  const header = encodeBodyHeader(chunkSize, messageId, encodeContext(context));
+  const tag = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv: HEADER_IV, additionalData: header as BufferSource }, key, new Uint8Array(0)));
   const bodyHeader = new Uint8Array(header.length + TAG);
   bodyHeader.set(header);
   bodyHeader.set(tag, header.length);
-  return { keySection: encodeKeySection({ keyId: dk.keyId, wrappedKey: dk.wrapped }), bodyHeader, chunkSize, key };
+  return { keySection: encodeKeySection(section), bodyHeader, chunkSize, key };
 }
 
-/** Encrypts bytes into one envelope message. */
-export async function encryptBytes(kms: KmsClient, plaintext: Uint8Array, o: EncryptOptions): Promise<Uint8Array> {
-  const s = await newSealer(kms, o, plaintext.length);
+/** Seals bytes with a prepared sealer (the data key is already known). */
+export async function sealMessage(s: Sealer, plaintext: Uint8Array): Promise<Uint8Array> {
   const n = Math.floor(plaintext.length / s.chunkSize);
   const out = new Uint8Array(s.keySection.length + s.bodyHeader.length + plaintext.length + (n + 1) * TAG);
   out.set(s.keySection);
@@ -313,6 +326,11 @@ export async function encryptBytes(kms: KmsClient, plaintext: Uint8Array, o: Enc
     }
   }
   return out;
+}
+
+/** Encrypts bytes into one envelope message. */
+export async function encryptBytes(kms: KmsClient, plaintext: Uint8Array, o: EncryptOptions): Promise<Uint8Array> {
+  return sealMessage(await newSealer(kms, o, plaintext.length), plaintext);
 }
 
 /** Buffers a byte stream into exact-size pieces without holding more than one piece. */
@@ -457,8 +475,8 @@ export function decryptStream(kms: KmsClient, source: ReadableStream<Uint8Array>
       async pull(controller) {
         try {
           if (!opener) {
-            const fixed = await reader.read(8);
-            if (fixed.length < 8) throw bad('truncated key section');
+            const fixed = await reader.read(6);
+            if (fixed.length < 6) throw bad('truncated key section');
             const il = new DataView(fixed.buffer).getUint16(4);
             const idAndLen = await reader.read(il + 2);
             const wl = new DataView(idAndLen.buffer).getUint16(il);

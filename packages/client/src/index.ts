@@ -1,0 +1,44 @@
+/**
+ * @edge-kms/client: a small TrentService client (SigV4 over fetch, or an in-process edge-kms),
+ * streaming envelope encryption, and encrypted namespaces whose KMS key can be changed.
+ */
+export { createKmsClient, isRetryable, type KmsClient, type KmsClientOptions, type Credentials, type InProcessKms } from './client.js';
+export {
+  KmsClientError,
+  kmsClientError,
+  EnvelopeError,
+  NamespaceLockedError,
+  NotFoundException,
+  DisabledException,
+  KMSInvalidStateException,
+  InvalidCiphertextException,
+  IncorrectKeyException,
+  AccessDeniedException,
+  LimitExceededException,
+  ValidationException,
+  ThrottlingException,
+  UnsupportedOperationException,
+  KMSInternalException,
+  DependencyTimeoutException,
+} from './errors.js';
+export {
+  encrypt,
+  decrypt,
+  encryptBytes,
+  decryptBytes,
+  encryptStream,
+  decryptStream,
+  createDataKeyCache,
+  splitMessage,
+  joinMessage,
+  encodeContext,
+  DEFAULT_CHUNK_SIZE,
+  type EncryptOptions,
+  type Decrypted,
+  type DataKeyCache,
+  type DataKeyCacheOptions,
+  type KeySection,
+} from './envelope.js';
+export { openNamespace, type Namespace, type NamespaceOptions, type ChangeKeyOptions, type ChangeKeyProgress } from './namespace.js';
+export { createMemoryRecordStore, RecordStoreConflict, sameBytes, type RecordStore, type NamespaceRecord, type NamespaceMeta, type KeyChange } from './record-store.js';
+export type { KmsOperations, OperationName, InputOf, OutputOf, KeyMetadata, EncryptionContext, Tag, Grant } from './types.js';
