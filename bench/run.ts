@@ -10,7 +10,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg } from 'node:os';
+import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { runHttpBench } from './http.js';
 import { runInProcessBench } from './inprocess.js';
@@ -51,6 +51,19 @@ async function cpuBusy(ms: number): Promise<number | undefined> {
   return b.total === a.total ? 0 : 1 - (b.idle - a.idle) / (b.total - a.total);
 }
 
+/**
+ * CPU clock ticks so far: the machine's busy and total ticks (/proc/stat) and this process's own
+ * plus its waited-for children's (/proc/self/stat: the servers and wrk runs). Linux only.
+ */
+function cpuTicks(): { busy: number; total: number; ours: number } | undefined {
+  if (!existsSync('/proc/stat')) return undefined;
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  const self = readFileSync('/proc/self/stat', 'utf8');
+  const g = self.slice(self.lastIndexOf(')') + 2).split(' ').map(Number); // from field 3 (state) on
+  return { busy: total - f[3]! - (f[4] ?? 0), total, ours: g[11]! + g[12]! + g[13]! + g[14]! };
+}
+
 /** Busier than this (all cores together) counts as a machine in use by something else. */
 const QUIET_CPU = 0.15;
 
@@ -89,7 +102,7 @@ if (only.includes('http')) {
 }
 const quiet = await waitForQuiet(60_000);
 const started = new Date();
-const loadBefore = loadavg()[0]!;
+const ticksBefore = cpuTicks();
 
 const parts: string[] = [];
 const goals: Goal[] = [];
@@ -113,7 +126,11 @@ if (only.includes('rotation')) {
 }
 const seconds = (Date.now() - started.getTime()) / 1000;
 
-const loadAfter = loadavg()[0]!;
+const ticksAfter = cpuTicks();
+const othersShare =
+  ticksBefore && ticksAfter
+    ? Math.max(0, ticksAfter.busy - ticksBefore.busy - (ticksAfter.ours - ticksBefore.ours)) / (ticksAfter.total - ticksBefore.total)
+    : undefined;
 const commit = firstLine('git', ['rev-parse', '--short', 'HEAD']);
 const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no', '--', 'packages'], { encoding: 'utf8' }).stdout?.trim();
 const moto = spawnSync('python3', ['-c', 'import moto; print(moto.__version__)'], { encoding: 'utf8' }).stdout?.trim() || 'unknown';
@@ -124,7 +141,8 @@ const markdown = [
   `Command: \`npm run bench${onlyArg ? ` -- ${onlyArg}` : ''}\` (node --import tsx bench/run.ts)  `,
   `Date: ${started.toISOString()}  `,
   `Node: ${process.version}  `,
-  `Machine: ${machine}; CPU ${quiet}; 1-minute load average ${loadBefore.toFixed(2)} at the start, ${loadAfter.toFixed(2)} at the end  `,
+  `Machine: ${machine}  `,
+  `Other load: CPU ${quiet}; other processes used ${othersShare === undefined ? 'an unknown share' : pct(othersShare)} of the machine's CPU time during the run  `,
   `Code: commit ${commit}${dirty ? ' with uncommitted changes under packages/' : ''}  `,
   `Tools: ${firstLine('wrk', ['--version']).split(' Copyright')[0]}, moto ${moto}  `,
   `Took: ${Math.round(seconds)} s`,

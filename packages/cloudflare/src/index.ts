@@ -3,3 +3,4 @@ export { createDurableObjectStore } from './do-store.js';
 export { createKvStore, type KvStoreOptions } from './kv-store.js';
 export { buildKms, corsOrigins, ConfigurationError, type KmsEnv, type BuiltKms } from './config.js';
 export type { DurableObjectStorageLike, KVNamespaceLike } from './cf-types.js';
+export { createKvRecordStore } from './kv-record-store.js';
