@@ -1,0 +1,179 @@
+/**
+ * kmsHandlers(): MSW request handlers backed by a real edge-kms, serving the same protocol
+ * function as the server, so the mock and the server cannot drift. Imports only from `msw`: use
+ * the handlers with setupWorker (browser) or setupServer (Node), as you choose.
+ *
+ * Intercepted: POST https://kms.<region>.amazonaws.com/ for every region, the FIPS endpoints
+ * (kms-fips.<region>.amazonaws.com), the China and GovCloud partitions, and any custom endpoint
+ * URL given. Everything else is left alone (MSW passes it through, or warns as you configured).
+ */
+import {
+  createKms,
+  createMemoryStore,
+  createTestClock,
+  DAY_MS,
+  errorResponse,
+  KmsError,
+  type Kms,
+  type KmsErrorCode,
+  type KmsStore,
+  type RotationPolicyName,
+  type SeedKeyOptions,
+  type TestClock,
+} from '@edge-kms/core';
+import { delay, http, type RequestHandler } from 'msw';
+
+export const AWS_KMS_ENDPOINT = /^https:\/\/kms(-fips)?\.[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d\.amazonaws\.com(\.cn)?\/?$/;
+
+export interface Fault {
+  /** Only requests for this operation (e.g. 'Encrypt'); all operations when absent. */
+  operation?: string;
+  /** Answer with this AWS exception instead of serving the request. */
+  error?: Extract<KmsErrorCode, 'ThrottlingException' | 'DependencyTimeoutException' | 'KMSInternalException'> | KmsErrorCode;
+  message?: string;
+  /** Wait this long before answering (or before serving, with no error). */
+  delayMs?: number;
+  /** How many requests this fault applies to (default: every matching request until cleared). */
+  times?: number;
+}
+
+export interface KmsMockOptions {
+  accountId?: string;
+  /**
+   * Serve every endpoint as this one region. Without it (and without `store` or `kms`), each
+   * region gets its own KMS, named by the endpoint called (kms.eu-west-1.amazonaws.com ->
+   * eu-west-1), as in AWS; custom endpoints are us-east-1.
+   */
+  region?: string;
+  /** Where keys live: memory by default; pass createIdbStore() from @edge-kms/idb to survive reloads. */
+  store?: KmsStore | Promise<KmsStore>;
+  /** The clock the KMS reads; a test clock by default, so tests can move time forward. */
+  clock?: TestClock;
+  /** Keys with fixed key material, created on first use and again after reset(). */
+  seed?: SeedKeyOptions[];
+  /** Further endpoint URLs to intercept (for SDK clients configured with a custom endpoint). */
+  endpoints?: string[];
+  rotationPolicy?: RotationPolicyName;
+  onDemandRotationLimit?: number;
+  /** Use your own edge-kms instead (the other KMS options are then ignored). */
+  kms?: Kms;
+}
+
+export interface KmsMock extends Array<RequestHandler> {
+  /** The edge-kms behind the handlers (the default region's; for in-process checks and seedKey). */
+  readonly kms: Promise<Kms>;
+  /** The edge-kms serving one region. */
+  kmsFor(region: string): Promise<Kms>;
+  readonly clock: TestClock;
+  /** Moves the clock forward and runs the rotations and deletions that became due. */
+  advanceDays(days: number): Promise<void>;
+  /** Removes every key, alias and version, then re-creates the seeded keys. */
+  reset(): Promise<void>;
+  /** Makes matching requests fail or slow down (for testing retry logic). */
+  injectFault(fault: Fault): void;
+  clearFaults(): void;
+}
+
+export function kmsHandlers(options: KmsMockOptions = {}): KmsMock {
+  const clock = options.clock ?? createTestClock(Date.now());
+  const single = options.kms !== undefined || options.store !== undefined || options.region !== undefined;
+  const instances = new Map<string, { kms: Promise<Kms>; seeded?: Promise<void> }>();
+
+  function instance(region: string) {
+    const name = single ? '' : region;
+    let i = instances.get(name);
+    if (!i) {
+      const kms = (async () => {
+        if (options.kms) return options.kms;
+        const store = await (options.store ?? createMemoryStore());
+        return createKms({
+          store,
+          clock,
+          accountId: options.accountId,
+          region: options.region ?? region,
+          rotationPolicy: options.rotationPolicy,
+          onDemandRotationLimit: options.onDemandRotationLimit,
+          onInternalError: (e) => console.error('[edge-kms mock] internal error:', e),
+        });
+      })();
+      instances.set(name, (i = { kms }));
+    }
+    return i;
+  }
+
+  async function seed(kms: Kms): Promise<void> {
+    for (const s of options.seed ?? []) {
+      if (s.KeyId && (await kms.engine.store.getKey(s.KeyId))) continue;
+      await kms.seedKey(s);
+    }
+  }
+
+  const ready = async (region = options.region ?? 'us-east-1'): Promise<Kms> => {
+    const i = instance(region);
+    const kms = await i.kms;
+    i.seeded ??= seed(kms);
+    await i.seeded;
+    return kms;
+  };
+
+  const regionOf = (url: string) => /^https:\/\/kms(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com/.exec(url)?.[1] ?? options.region ?? 'us-east-1';
+
+  const faults: (Fault & { left: number })[] = [];
+
+  function takeFault(operation: string): Fault | undefined {
+    const i = faults.findIndex((f) => f.operation === undefined || f.operation === operation);
+    if (i < 0) return undefined;
+    const f = faults[i]!;
+    if (--f.left <= 0) faults.splice(i, 1);
+    return f;
+  }
+
+  const custom = new Set((options.endpoints ?? []).map((e) => new URL(e).href));
+  const matches = (url: string) => AWS_KMS_ENDPOINT.test(url) || custom.has(url) || custom.has(new URL(url).href);
+
+  const handler = http.post(
+    ({ request }) => matches(request.url),
+    async ({ request }) => {
+      const target = request.headers.get('x-amz-target') ?? '';
+      const fault = takeFault(target.replace(/^TrentService\./, ''));
+      if (fault?.delayMs) await delay(fault.delayMs);
+      if (fault?.error) return errorResponse(new KmsError(fault.error as KmsErrorCode, fault.message ?? defaultFaultMessage(fault.error)));
+      const kms = await ready(regionOf(request.url));
+      return kms.handle(request);
+    },
+  );
+
+  const mock = [handler] as unknown as KmsMock;
+  Object.defineProperties(mock, {
+    kms: { get: () => ready() },
+    kmsFor: { value: (region: string) => ready(region) },
+    clock: { value: clock },
+    advanceDays: {
+      value: async (days: number) => {
+        clock.advance(days * DAY_MS);
+        if (instances.size === 0) await ready();
+        for (const i of instances.values()) await (await i.kms).runMaintenance();
+      },
+    },
+    reset: {
+      value: async () => {
+        faults.length = 0;
+        for (const i of instances.values()) {
+          const kms = await i.kms;
+          await kms.reset();
+          i.seeded = seed(kms);
+          await i.seeded;
+        }
+      },
+    },
+    injectFault: { value: (f: Fault) => faults.push({ ...f, left: f.times ?? Infinity }) },
+    clearFaults: { value: () => void (faults.length = 0) },
+  });
+  return mock;
+}
+
+function defaultFaultMessage(code: string): string {
+  if (code === 'ThrottlingException') return 'Rate exceeded';
+  if (code === 'DependencyTimeoutException') return 'The system timed out while trying to fulfill the request.';
+  return 'An internal error occurred. Try again later.';
+}
