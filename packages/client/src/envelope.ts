@@ -61,13 +61,20 @@ function decodeContext(b: Uint8Array): EncryptionContext {
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const ctx: EncryptionContext = {};
   let o = 4;
-  for (let n = dv.getUint32(0); n > 0; n--) {
-    const kl = dv.getUint32(o);
-    const k = dec.decode(b.subarray(o + 4, o + 4 + kl));
-    o += 4 + kl;
-    const vl = dv.getUint32(o);
-    ctx[k] = dec.decode(b.subarray(o + 4, o + 4 + vl));
-    o += 4 + vl;
+  try {
+    for (let n = dv.getUint32(0); n > 0; n--) {
+      const kl = dv.getUint32(o);
+      if (o + 4 + kl > b.length) throw bad('encryption context');
+      const k = dec.decode(b.subarray(o + 4, o + 4 + kl));
+      o += 4 + kl;
+      const vl = dv.getUint32(o);
+      if (o + 4 + vl > b.length) throw bad('encryption context');
+      ctx[k] = dec.decode(b.subarray(o + 4, o + 4 + vl));
+      o += 4 + vl;
+    }
+  } catch (e) {
+    // A length past the end (RangeError) or bytes that are not UTF-8 (TypeError): malformed.
+    throw e instanceof EnvelopeError ? e : bad('encryption context');
   }
   if (o !== b.length) throw bad('encryption context');
   return ctx;
@@ -97,7 +104,12 @@ export function decodeKeySection(m: Uint8Array): KeySection & { length: number }
   const dv = new DataView(m.buffer, m.byteOffset, m.byteLength);
   const il = dv.getUint16(4);
   if (m.length < 8 + il) throw bad('truncated key section');
-  const keyId = dec.decode(m.subarray(6, 6 + il));
+  let keyId: string;
+  try {
+    keyId = dec.decode(m.subarray(6, 6 + il));
+  } catch {
+    throw bad('key id is not UTF-8');
+  }
   const wl = dv.getUint16(6 + il);
   if (m.length < 8 + il + wl) throw bad('truncated key section');
   return { keyId, wrappedKey: m.slice(8 + il, 8 + il + wl), length: 8 + il + wl };
@@ -479,6 +491,7 @@ export function decryptStream(kms: KmsClient, source: ReadableStream<Uint8Array>
             if (fixed.length < 6) throw bad('truncated key section');
             const il = new DataView(fixed.buffer).getUint16(4);
             const idAndLen = await reader.read(il + 2);
+            if (idAndLen.length < il + 2) throw bad('truncated key section');
             const wl = new DataView(idAndLen.buffer).getUint16(il);
             const wrapped = await reader.read(wl);
             const ks = decodeKeySection(concatBytes(fixed, idAndLen, wrapped));
