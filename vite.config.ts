@@ -42,6 +42,9 @@ export default defineConfig({
         },
       },
       {
+        // Serves test/msw/public/mockServiceWorker.js (MSW's service worker, from `npx msw init`)
+        // at /mockServiceWorker.js, where setupWorker().start() registers it with scope `/`.
+        publicDir: 'test/msw/public',
         test: {
           name: 'browser',
           include: BROWSER_TESTS,

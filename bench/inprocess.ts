@@ -15,7 +15,7 @@ export interface InProcessOptions {
   concurrencies: number[];
 }
 
-export const DEFAULT_INPROCESS_OPTIONS: InProcessOptions = { warmupMs: 500, rounds: 15, roundMs: 150, concurrencies: [1, 32] };
+export const DEFAULT_INPROCESS_OPTIONS: InProcessOptions = { warmupMs: 500, rounds: 30, roundMs: 80, concurrencies: [1, 32] };
 
 export async function runInProcessBench(o: InProcessOptions = DEFAULT_INPROCESS_OPTIONS): Promise<{ markdown: string; goals: Goal[] }> {
   const kms = createKms();

@@ -23,7 +23,7 @@ export interface RotationOptions {
   decryptRoundMs: number;
 }
 
-export const DEFAULT_ROTATION_OPTIONS: RotationOptions = { versions: 1000, encrypts: 100_000, rotationSamples: 200, decryptRounds: 15, decryptRoundMs: 150 };
+export const DEFAULT_ROTATION_OPTIONS: RotationOptions = { versions: 1000, encrypts: 100_000, rotationSamples: 200, decryptRounds: 40, decryptRoundMs: 60 };
 
 /** Decrypt calls in flight (a few, so thread pool wake-up jitter averages out). */
 const DECRYPT_CONCURRENCY = 8;

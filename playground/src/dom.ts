@@ -58,13 +58,11 @@ export function formatSeconds(s: number): string {
   return `${Math.round(s / 60)} min`;
 }
 
-/** The last characters of a key id, enough to tell keys apart. */
+/** The first characters of a key id, enough to tell keys apart. */
 export const shortId = (id: string): string => {
   const bare = id.slice(id.lastIndexOf('/') + 1);
   return bare.length > 13 ? `${bare.slice(0, 8)}…` : bare;
 };
-
-export const shortMaterial = (id: string | undefined): string => (id ? `${id.slice(0, 10)}…` : '—');
 
 /** A readable message for anything thrown: AWS errors carry their exception name. */
 export function errorMessage(e: unknown): { name: string; message: string } {

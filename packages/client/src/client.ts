@@ -91,7 +91,7 @@ export function createKmsClient(options: KmsClientOptions = {}): KmsClient {
       }
     }
     const c = typeof options.credentials === 'function' ? await options.credentials() : options.credentials;
-    if (!c) throw new KmsClientError('MissingAuthenticationTokenException', 'No credentials: pass `credentials` to createKmsClient.');
+    if (!c) throw kmsClientError('MissingAuthenticationTokenException', 'No credentials: pass `credentials` to createKmsClient.');
     const signed = await new AwsV4Signer({
       url: endpoint,
       method: 'POST',
@@ -105,7 +105,15 @@ export function createKmsClient(options: KmsClientOptions = {}): KmsClient {
     }).sign();
     const res = await doFetch(signed.url.toString(), { method: 'POST', headers: signed.headers, body: signed.body as string });
     const text = await res.text();
-    const body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    let body: Record<string, unknown> = {};
+    try {
+      if (text) body = JSON.parse(text) as Record<string, unknown>;
+    } catch (e) {
+      // A proxy or load balancer in front of KMS may answer an error with HTML or plain text: keep
+      // the status (so a 502/503 is still retried). A success that is not JSON is an error.
+      if (res.ok) throw e;
+      body = { message: text.slice(0, 200) };
+    }
     if (!res.ok) {
       const type = (body.__type as string) ?? res.headers.get('x-amzn-errortype') ?? `Http${res.status}`;
       throw kmsClientError(type, String(body.message ?? body.Message ?? res.statusText), res.status, res.headers.get('x-amzn-requestid') ?? undefined);

@@ -15,13 +15,19 @@ export class KmsClientError extends Error {
   }
 }
 
-function named(name: string): typeof KmsClientError {
+/** A class for one AWS exception: constructed with the message only (the name is fixed). */
+export interface KmsErrorClass {
+  new (message: string, status?: number, requestId?: string): KmsClientError;
+  readonly prototype: KmsClientError;
+}
+
+function named(name: string): KmsErrorClass {
   // Set the name explicitly: minifiers rename classes.
   return class extends KmsClientError {
     constructor(message: string, status?: number, requestId?: string) {
       super(name, message, status, requestId);
     }
-  } as unknown as typeof KmsClientError;
+  };
 }
 
 export const NotFoundException = named('NotFoundException');
@@ -36,8 +42,15 @@ export const ThrottlingException = named('ThrottlingException');
 export const UnsupportedOperationException = named('UnsupportedOperationException');
 export const KMSInternalException = named('KMSInternalException');
 export const DependencyTimeoutException = named('DependencyTimeoutException');
+export const AlreadyExistsException = named('AlreadyExistsException');
+export const InvalidArnException = named('InvalidArnException');
+/** Authentication: the signature does not match (wrong secret), is incomplete, the access key is unknown, or none was sent. */
+export const InvalidSignatureException = named('InvalidSignatureException');
+export const IncompleteSignatureException = named('IncompleteSignatureException');
+export const UnrecognizedClientException = named('UnrecognizedClientException');
+export const MissingAuthenticationTokenException = named('MissingAuthenticationTokenException');
 
-const CLASSES: Record<string, typeof KmsClientError> = {
+const CLASSES: Record<string, KmsErrorClass> = {
   NotFoundException,
   DisabledException,
   KMSInvalidStateException,
@@ -50,13 +63,19 @@ const CLASSES: Record<string, typeof KmsClientError> = {
   UnsupportedOperationException,
   KMSInternalException,
   DependencyTimeoutException,
+  AlreadyExistsException,
+  InvalidArnException,
+  InvalidSignatureException,
+  IncompleteSignatureException,
+  UnrecognizedClientException,
+  MissingAuthenticationTokenException,
 };
 
 /** Builds the error for an AWS exception name (`__type` may carry a namespace prefix). */
 export function kmsClientError(type: string, message: string, status?: number, requestId?: string): KmsClientError {
   const name = type.slice(type.lastIndexOf('#') + 1).split(':')[0]!;
   const C = CLASSES[name];
-  return C ? new (C as unknown as new (m: string, s?: number, r?: string) => KmsClientError)(message, status, requestId) : new KmsClientError(name, message, status, requestId);
+  return C ? new C(message, status, requestId) : new KmsClientError(name, message, status, requestId);
 }
 
 /** Errors raised by the envelope format and namespaces, not by KMS. */

@@ -6,6 +6,7 @@ export { createKmsClient, isRetryable, type KmsClient, type KmsClientOptions, ty
 export {
   KmsClientError,
   kmsClientError,
+  type KmsErrorClass,
   EnvelopeError,
   NamespaceLockedError,
   NotFoundException,
@@ -20,6 +21,12 @@ export {
   UnsupportedOperationException,
   KMSInternalException,
   DependencyTimeoutException,
+  AlreadyExistsException,
+  InvalidArnException,
+  InvalidSignatureException,
+  IncompleteSignatureException,
+  UnrecognizedClientException,
+  MissingAuthenticationTokenException,
 } from './errors.js';
 export {
   encrypt,

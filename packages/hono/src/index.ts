@@ -2,6 +2,7 @@
  * @edge-kms/hono: a Hono app around the core's protocol function. POST / serves TrentService;
  * in test mode a few extra endpoints under /_edge-kms/ reset state, move the clock and run
  * maintenance. Unknown errors become a bare KMSInternalException; internals are logged only.
+ * Optionally GET /playground/* serves the playground page.
  */
 import { errorResponse, fromBase64, isKmsError, KmsError, toWire, type Kms, type TestClock } from '@edge-kms/core';
 import { Hono, type Context } from 'hono';
@@ -31,6 +32,12 @@ export interface KmsAppOptions {
   corsOrigins?: string[] | '*';
   /** The client's IP for aws:SourceIp, from the runtime (e.g. getConnInfo on Node). */
   sourceIp?: (c: Context) => string | undefined;
+  /**
+   * Serves the playground page beside the KMS: GET /playground/<path> is answered by this function
+   * (`path` without the leading /playground/, '' for the page itself). The page then calls the KMS
+   * at its own origin, with no CORS. The Node server passes one that reads the build from disk.
+   */
+  playground?: (path: string, c: Context) => Response | Promise<Response>;
 }
 
 export function createKmsApp(options: KmsAppOptions): Hono {
@@ -64,6 +71,12 @@ export function createKmsApp(options: KmsAppOptions): Hono {
   app.get('/', (c) =>
     c.json({ service: 'edge-kms', protocol: 'TrentService (AWS JSON 1.1)', accountId: kms.accountId, region: kms.region }),
   );
+
+  const playground = options.playground;
+  if (playground) {
+    app.get('/playground', (c) => c.redirect('/playground/'));
+    app.get('/playground/*', (c) => playground(c.req.path.slice('/playground/'.length), c));
+  }
 
   if (options.testMode) {
     app.post('/_edge-kms/reset', async (c) => {

@@ -42,7 +42,8 @@ export interface KmsMockOptions {
   /**
    * Serve every endpoint as this one region. Without it (and without `store` or `kms`), each
    * region gets its own KMS, named by the endpoint called (kms.eu-west-1.amazonaws.com ->
-   * eu-west-1), as in AWS; custom endpoints are us-east-1.
+   * eu-west-1), as in AWS; custom endpoints are us-east-1. With `store` or `kms` there is one
+   * KMS for every endpoint, in this region (default us-east-1).
    */
   region?: string;
   /** Where keys live: memory by default; pass createIdbStore() from @edge-kms/idb to survive reloads. */
@@ -79,6 +80,10 @@ export function kmsHandlers(options: KmsMockOptions = {}): KmsMock {
   const single = options.kms !== undefined || options.store !== undefined || options.region !== undefined;
   const instances = new Map<string, { kms: Promise<Kms>; seeded?: Promise<void> }>();
 
+  // One KMS for every endpoint: its region is fixed up front, never taken from whichever request
+  // happens to come first (that made ARNs depend on call order, and differ across a reload).
+  const singleRegion = options.region ?? 'us-east-1';
+
   function instance(region: string) {
     const name = single ? '' : region;
     let i = instances.get(name);
@@ -90,7 +95,7 @@ export function kmsHandlers(options: KmsMockOptions = {}): KmsMock {
           store,
           clock,
           accountId: options.accountId,
-          region: options.region ?? region,
+          region: single ? singleRegion : region,
           rotationPolicy: options.rotationPolicy,
           onDemandRotationLimit: options.onDemandRotationLimit,
           onInternalError: (e) => console.error('[edge-kms mock] internal error:', e),
@@ -101,18 +106,36 @@ export function kmsHandlers(options: KmsMockOptions = {}): KmsMock {
     return i;
   }
 
+  /**
+   * Creates the seeded keys that are not there yet. A persistent store (IndexedDB across a page
+   * reload) already holds them: a seed is there when its KeyId is, or, for a seed without a KeyId,
+   * when its alias is (seeding that one again failed on the existing alias).
+   */
   async function seed(kms: Kms): Promise<void> {
+    const present = async (s: SeedKeyOptions): Promise<boolean> =>
+      s.KeyId ? Boolean(await kms.engine.store.getKey(s.KeyId)) : s.AliasName !== undefined && Boolean(await kms.engine.store.getAlias(s.AliasName));
     for (const s of options.seed ?? []) {
-      if (s.KeyId && (await kms.engine.store.getKey(s.KeyId))) continue;
-      await kms.seedKey(s);
+      if (await present(s)) continue;
+      try {
+        await kms.seedKey(s);
+      } catch (e) {
+        // Another tab on the same IndexedDB store seeded it at the same moment.
+        if (!(await present(s))) throw e;
+      }
     }
   }
 
-  const ready = async (region = options.region ?? 'us-east-1'): Promise<Kms> => {
+  const ready = async (region = singleRegion): Promise<Kms> => {
     const i = instance(region);
     const kms = await i.kms;
-    i.seeded ??= seed(kms);
-    await i.seeded;
+    const seeding = (i.seeded ??= seed(kms));
+    try {
+      await seeding;
+    } catch (e) {
+      // Not cached: the next request tries again instead of failing forever.
+      if (i.seeded === seeding) i.seeded = undefined;
+      throw e;
+    }
     return kms;
   };
 
@@ -166,7 +189,10 @@ export function kmsHandlers(options: KmsMockOptions = {}): KmsMock {
         }
       },
     },
-    injectFault: { value: (f: Fault) => faults.push({ ...f, left: f.times ?? Infinity }) },
+    injectFault: {
+      // `times: 0` applies to no request (it used to apply to one).
+      value: (f: Fault) => void ((f.times ?? 1) > 0 && faults.push({ ...f, left: f.times ?? Infinity })),
+    },
     clearFaults: { value: () => void (faults.length = 0) },
   });
   return mock;

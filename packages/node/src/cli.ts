@@ -5,7 +5,8 @@
  * KMS_TEST_MODE=1 (or --test-mode), KMS_ROTATION_POLICY (aws | rotate-by-default),
  * KMS_ON_DEMAND_ROTATION_LIMIT, KMS_MAINTENANCE_INTERVAL_MS, KMS_IDENTITIES_FILE or
  * KMS_IDENTITIES (JSON list of {accessKeyId, secretAccessKey, accountId, arn}),
- * KMS_ALLOW_OPEN_NETWORK=1 (or --allow-open-network), KMS_CORS_ORIGINS (comma-separated, or *).
+ * KMS_ALLOW_OPEN_NETWORK=1 (or --allow-open-network), KMS_CORS_ORIGINS (comma-separated, or *),
+ * KMS_PLAYGROUND=0 (do not serve the playground at /playground/).
  */
 import { readFileSync } from 'node:fs';
 import type { Identity, RotationPolicyName } from '@edge-kms/core';
@@ -36,6 +37,12 @@ try {
 }
 const cors = process.env.KMS_CORS_ORIGINS;
 
+// The playground (playground/ in this repository) at /playground/: built with Vite into a temporary
+// directory once, on the first request for it, or right away when a person watches the terminal.
+const playground = process.env.KMS_PLAYGROUND !== '0';
+let playgroundBuild: Promise<string> | undefined;
+const playgroundDir = () => (playgroundBuild ??= import('../../../playground/build.js').then((m) => m.buildPlaygroundToTemp()));
+
 const server = await startServer({
   port: intEnv('PORT') ?? 4599,
   hostname: process.env.HOST ?? '127.0.0.1',
@@ -50,6 +57,7 @@ const server = await startServer({
   identities,
   allowOpenNetwork: args.has('--allow-open-network') || process.env.KMS_ALLOW_OPEN_NETWORK === '1',
   corsOrigins: cors === '*' ? '*' : cors ? cors.split(',').map((o) => o.trim()).filter(Boolean) : undefined,
+  playgroundDir: playground ? playgroundDir : undefined,
 }).catch((e) => {
   if (e instanceof OpenModeRefused) {
     console.error(e.message);
@@ -71,6 +79,10 @@ if (server.authMode === 'open') {
 console.log(`edge-kms listening on ${server.url} (account ${server.kms.accountId}, region ${server.kms.region})`);
 console.log(`  data: ${process.env.KMS_DATA_DIR ?? '.kms-data'}${testMode ? '  [TEST MODE: /_edge-kms/reset, /_edge-kms/clock enabled]' : ''}`);
 console.log(`  try: aws kms --endpoint-url ${server.url} create-key`);
+if (playground) {
+  console.log(`  playground: ${server.url}/playground/  (KMS in the browser; ${server.url}/playground/?endpoint=/ uses this server)`);
+  if (process.stdout.isTTY) playgroundDir().catch((e) => console.warn(`  playground not available: ${(e as Error).message}`));
+}
 
 let closing = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -3,7 +3,8 @@
  * on @hono/node-server, with a maintenance timer that rotates due keys and deletes due keys.
  */
 import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { extname, resolve, sep } from 'node:path';
 import {
   createKms,
   createRootKeyProtector,
@@ -38,6 +39,11 @@ export interface ServerOptions {
   allowOpenNetwork?: boolean;
   /** Browser origins allowed by CORS. */
   corsOrigins?: string[] | '*';
+  /**
+   * Serves the playground at /playground/ from the directory this resolves to (its Vite build).
+   * Called on the first request for the page, so a build can wait until someone asks for it.
+   */
+  playgroundDir?: () => Promise<string>;
 }
 
 export function isLoopback(host: string): boolean {
@@ -88,6 +94,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     testClock,
     corsOrigins: options.corsOrigins,
     sourceIp: (c) => getConnInfo(c).remote.address,
+    playground: options.playgroundDir && staticFiles(options.playgroundDir),
   });
   const server: ServerType = await new Promise((resolveServer) => {
     const s = serve({ fetch: app.fetch, port: options.port ?? 4599, hostname }, () => resolveServer(s));
@@ -114,5 +121,40 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       await new Promise<void>((r) => server.close(() => r()));
       await store.close?.();
     },
+  };
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+};
+
+/** Answers GET /playground/<path> with the file at <path> in the directory (index.html for ''). */
+function staticFiles(dir: () => Promise<string>): (path: string) => Promise<Response> {
+  return async (path) => {
+    let root: string;
+    try {
+      root = await dir();
+    } catch (e) {
+      return new Response(`The playground could not be built: ${(e as Error).message}`, { status: 503 });
+    }
+    let file: string;
+    try {
+      file = resolve(root, decodeURIComponent(path) || 'index.html');
+    } catch {
+      return new Response('Bad path', { status: 400 });
+    }
+    if (!file.startsWith(root + sep)) return new Response('Not found', { status: 404 });
+    try {
+      return new Response(await readFile(file), {
+        headers: { 'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-cache' },
+      });
+    } catch {
+      return new Response('Not found', { status: 404 });
+    }
   };
 }

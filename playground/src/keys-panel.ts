@@ -1,0 +1,70 @@
+/** The key list: create a key, and every key with its state, spec and rotation at a glance. */
+import type { App } from './app.js';
+import { ON_DEMAND_LIMIT } from './backend.js';
+import { formatDate, h, mount, shortId } from './dom.js';
+import { keyLabel, type KeyView } from './keys.js';
+
+export function keysPanel(app: App): HTMLElement {
+  const description = h('input', { id: 'new-key-description', type: 'text', placeholder: 'Description (optional)', 'aria-label': 'New key description' });
+  const create = h('button', { id: 'create-key', type: 'submit', class: 'primary' }, 'Create key');
+  const onSubmit = (e: Event) => {
+    e.preventDefault();
+    void app.run(create, async () => {
+      const { KeyMetadata } = await app.backend.kms.createKey({ Description: description.value.trim() || undefined });
+      app.selectedKeyId = KeyMetadata.KeyId;
+      description.value = '';
+      return `Created key ${KeyMetadata.KeyId}.`;
+    });
+  };
+
+  const body = h('tbody');
+  const empty = h('p', { class: 'empty' }, 'No keys yet: create one.');
+  const table = h(
+    'table',
+    { class: 'keys', id: 'keys-table' },
+    h('thead', null, h('tr', null, ...['Key', 'State', 'Spec', 'Rotation', 'Next rotation', 'On-demand left'].map((t) => h('th', { scope: 'col' }, t)))),
+    body,
+  );
+
+  app.onRender(() => {
+    mount(body, app.keys.map((k) => row(app, k)));
+    empty.hidden = app.keys.length > 0;
+    table.hidden = app.keys.length === 0;
+  });
+
+  return h(
+    'section',
+    { class: 'panel', id: 'keys-panel', 'aria-labelledby': 'keys-title' },
+    h('h2', { id: 'keys-title' }, 'Keys'),
+    h('form', { class: 'row', onsubmit: onSubmit }, description, create),
+    h('div', { class: 'table-wrap' }, table),
+    empty,
+  );
+}
+
+function row(app: App, k: KeyView): HTMLTableRowElement {
+  const m = k.meta;
+  const selected = m.KeyId === app.selectedKeyId;
+  const rotation = k.rotation
+    ? k.rotation.enabled
+      ? `On · ${k.rotation.periodDays ?? 365} d`
+      : 'Off'
+    : '—';
+  const tr = h(
+    'tr',
+    { class: selected ? 'selected' : '', dataset: { keyId: m.KeyId }, tabIndex: 0, 'aria-selected': String(selected) },
+    h('td', null, h('div', { class: 'key-name' }, keyLabel(k)), h('code', { class: 'key-id', title: m.Arn ?? m.KeyId }, shortId(m.KeyId)), m.KeyManager === 'AWS' ? h('span', { class: 'tag' }, 'AWS managed') : null),
+    h('td', null, stateBadge(m.KeyState ?? 'Unknown')),
+    h('td', { class: 'spec' }, m.KeySpec ?? '—'),
+    h('td', { class: 'rotation' }, rotation),
+    h('td', { class: 'next-rotation' }, k.rotation?.enabled ? formatDate(k.rotation.next) : m.KeyState === 'PendingDeletion' ? `deleted ${formatDate(m.DeletionDate)}` : '—'),
+    h('td', { class: 'on-demand-left' }, k.onDemandLeft === undefined ? '—' : `${k.onDemandLeft} of ${ON_DEMAND_LIMIT}`),
+  );
+  tr.addEventListener('click', () => app.select(m.KeyId));
+  tr.addEventListener('keydown', (e) => (e.key === 'Enter' || e.key === ' ') && app.select(m.KeyId));
+  return tr;
+}
+
+export function stateBadge(state: string): HTMLElement {
+  return h('span', { class: `badge state-${state.toLowerCase()}` }, state === 'PendingDeletion' ? 'Pending deletion' : state);
+}

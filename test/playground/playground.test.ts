@@ -1,0 +1,212 @@
+/**
+ * The playground as a user drives it, in real Chromium (playwright-core with Debian's Chromium;
+ * no browser is downloaded):
+ *  - from the Vite dev server, in the default in-browser mode (MSW + IndexedDB): create a key,
+ *    encrypt a file, rotate, decrypt the old ciphertext under its older KeyMaterialId, watch an
+ *    automatic rotation on the test clock, see an AWS error, fill a namespace and change its key
+ *    to completion under the lock, reload and find everything still there;
+ *  - from the real `npm start` server (its build, at /playground/), in remote mode against that
+ *    server at the same origin: create a key there.
+ * Screenshots go to test/artifacts/playground.png (in-browser) and playground-remote.png.
+ * Run: npx vitest run test/playground
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { createServer, type ViteDevServer } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, CHROMIUM_ARGS } from '../../vite.config.js';
+import { REPO_ROOT, spawnKmsServer, type KmsServer } from '../helpers/server.js';
+
+const ARTIFACTS = join(REPO_ROOT, 'test/artifacts');
+
+let vite: ViteDevServer;
+let browser: Browser;
+let devUrl: string;
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  vite = await createServer({
+    configFile: join(REPO_ROOT, 'playground/vite.config.ts'),
+    logLevel: 'silent',
+    // No file watching: other work on the repository must not reload the page mid-test.
+    server: { port: 0, host: '127.0.0.1', watch: null, hmr: false },
+  });
+  await vite.listen();
+  const address = vite.httpServer!.address();
+  devUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/playground/`;
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await vite?.close();
+});
+
+/** Opens a fresh profile (empty IndexedDB, no service worker) on the page; page errors fail the test. */
+async function openPage(url: string, mode: 'mock' | 'remote'): Promise<{ page: Page; errors: string[]; close(): Promise<void> }> {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(url);
+  await page.waitForSelector(`body[data-ready="${mode}"]`, { timeout: 30_000 });
+  return { page, errors, close: () => context.close() };
+}
+
+const text = async (page: Page, selector: string) => ((await page.textContent(selector)) ?? '').trim();
+
+const keyRow = (page: Page, description: string) => page.locator('#keys-table tbody tr', { hasText: description });
+
+/** The newest message; fails with the page's error message if the last action failed. */
+async function lastMessage(page: Page): Promise<string> {
+  const first = page.locator('#messages li').first();
+  await first.waitFor();
+  const msg = ((await first.textContent()) ?? '').replace(/×$/, '');
+  if ((await first.getAttribute('class'))?.includes('error')) throw new Error(`the page reported: ${msg}`);
+  return msg;
+}
+
+/** Clicks a button and waits until the action it started has finished (the button is no longer busy). */
+async function act(page: Page, selector: string): Promise<void> {
+  const button = page.locator(selector);
+  await button.click();
+  await page.waitForFunction((s) => !document.querySelector(s)?.hasAttribute('aria-busy'), selector, { timeout: 30_000 });
+}
+
+describe('playground', () => {
+  it('in the browser (MSW + IndexedDB): keys, rotation history, envelope encryption, namespace key change', async () => {
+    const { page, errors, close } = await openPage(devUrl, 'mock');
+
+    // Create a key.
+    await page.fill('#new-key-description', 'documents');
+    await act(page, '#create-key');
+    const row = keyRow(page, 'documents');
+    await row.waitFor();
+    expect(await row.locator('td').allTextContents()).toEqual([expect.stringContaining('documents'), 'Enabled', 'SYMMETRIC_DEFAULT', 'Off', '—', '10 of 10']);
+    expect(await page.locator('#timeline .version').count()).toBe(1);
+
+    // Automatic rotation every 365 days.
+    await act(page, '#enable-rotation');
+    expect(await row.locator('.rotation').textContent()).toBe('On · 365 d');
+    expect(await row.locator('.next-rotation').textContent()).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+
+    // Encrypt a file under it (envelope encryption in the page).
+    const content = 'Quarterly numbers: 42, 17, 99.\n'.repeat(20);
+    await page.setInputFiles('#file-to-encrypt', { name: 'report.txt', mimeType: 'text/plain', buffer: Buffer.from(content) });
+    await act(page, '#encrypt-file');
+    expect(await lastMessage(page)).toContain('Encrypted report.txt');
+    const v1 = await page.getAttribute('#timeline .version[data-version="1"]', 'data-key-material-id');
+    expect(v1).toMatch(/^[0-9a-f]{64}$/);
+
+    // Rotate on demand: a second version becomes current; one on-demand rotation used.
+    await act(page, '#rotate-now');
+    await page.waitForSelector('#timeline .version.current[data-version="2"]');
+    expect(await text(page, '#timeline .version[data-version="2"] .badge')).toBe('ON_DEMAND');
+    expect(await row.locator('.on-demand-left').textContent()).toBe('9 of 10');
+
+    // Decrypt the file encrypted before the rotation: the older key material did it.
+    const sealed = page.locator('.sealed-item[data-name="report.txt"]');
+    await act(page, '.sealed-item[data-name="report.txt"] .decrypt');
+    const by = sealed.locator('.decrypted-by');
+    await by.waitFor();
+    expect(await by.getAttribute('data-key-material-id')).toBe(v1);
+    expect(await by.textContent()).toContain('key material v1 of 2 (not current');
+    expect(await sealed.locator('.preview').textContent()).toBe(content);
+
+    // The ciphertext downloads as a .ekms file, which decrypts again once picked.
+    const [download] = await Promise.all([page.waitForEvent('download'), sealed.locator('a.button').click()]);
+    expect(download.suggestedFilename()).toBe('report.txt.ekms');
+    const downloads = mkdtempSync(join(tmpdir(), 'edge-kms-playground-test-'));
+    await download.saveAs(join(downloads, download.suggestedFilename()));
+    await page.setInputFiles('#file-to-decrypt', join(downloads, download.suggestedFilename()));
+    const again = page.locator('.sealed-item[data-name="report.txt"]').first().locator('.decrypted-by');
+    await again.waitFor();
+    rmSync(downloads, { recursive: true, force: true });
+    expect(await again.getAttribute('data-key-material-id')).toBe(v1);
+
+    // A year later on the test clock, automatic rotation has happened.
+    await act(page, '#advance-365');
+    expect(await lastMessage(page)).toContain('1 automatic rotation happened');
+    await page.waitForSelector('#timeline .version.current[data-version="3"]');
+    expect(await text(page, '#timeline .version[data-version="3"] .badge')).toBe('AUTOMATIC');
+    expect(await text(page, '#clock-now')).toContain('(+365 d)');
+
+    // An error from KMS reads as the AWS exception and its message.
+    await act(page, '#cancel-deletion');
+    expect(await text(page, '#messages li.error .error-name')).toBe('KMSInvalidStateException');
+    await page.click('#messages li.error .dismiss');
+
+    // A namespace under this key, filled with a few hundred records.
+    await act(page, '#create-namespace');
+    await act(page, '#fill-namespace');
+    expect(await text(page, '#namespace-count')).toBe('300');
+
+    // Change its key: the lock shows while it runs, the progress bar reaches 100%, the lock goes.
+    await page.fill('#new-key-description', 'archive');
+    await act(page, '#create-key');
+    const archiveId = (await keyRow(page, 'archive').getAttribute('data-key-id'))!;
+    await page.selectOption('#namespace-target-key', { label: `archive (${archiveId.slice(0, 8)}…)` });
+    await page.click('#change-key');
+    await page.waitForSelector('#lock-banner', { state: 'visible' });
+    expect(await page.isDisabled('#fill-namespace')).toBe(true);
+    expect(await page.isDisabled('#put-record')).toBe(true);
+    await page.waitForFunction(() => document.querySelector('#lock-banner')?.hasAttribute('hidden'), null, { timeout: 30_000 });
+    expect(await page.getAttribute('#progress', 'aria-valuenow')).toBe('100');
+    expect(await text(page, '#progress-text')).toMatch(/^Re-wrapping: 300 \/ 300 records · \d+ records\/s · ETA done$/);
+    expect(await lastMessage(page)).toContain('300 records re-wrapped');
+    expect(await page.getAttribute('#namespace-key', 'data-key-arn')).toContain(archiveId);
+    expect(await page.isEnabled('#fill-namespace')).toBe(true);
+    await page.click('#records li:first-child button');
+    await page.waitForFunction(() => document.querySelector('#record-value')?.textContent?.startsWith('note-0001: Note 0001'));
+
+    await page.click('#keys-table tbody tr:has-text("documents")');
+    await page.waitForSelector('#timeline .version[data-version="3"]');
+    await page.screenshot({ path: join(ARTIFACTS, 'playground.png'), fullPage: true });
+
+    // Everything is in IndexedDB: a reload finds the keys, their history and the namespace.
+    await page.reload();
+    await page.waitForSelector('body[data-ready="mock"]');
+    await keyRow(page, 'archive').waitFor();
+    await page.click('#keys-table tbody tr:has-text("documents")');
+    await page.waitForSelector('#timeline .version.current[data-version="3"]');
+    expect(await text(page, '#namespace-count')).toBe('300');
+    expect(await text(page, '#clock-now')).toContain('(+365 d)');
+
+    expect(errors).toEqual([]);
+    await close();
+  }, 60_000);
+
+  it('served by `npm start` at /playground/, remote mode against that server', async () => {
+    let server: KmsServer | undefined;
+    try {
+      server = await spawnKmsServer({ testMode: false });
+      const announced = `playground: ${server.url}/playground/`;
+      for (let i = 0; i < 100 && !server.output.includes(announced); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(server.output).toContain(announced);
+      // The built page works on its own (in-browser mode), then switches to the server it came from.
+      const { page, errors, close } = await openPage(`${server.url}/playground/`, 'mock');
+      expect(await page.inputValue('#endpoint')).toBe(`${server.url}/`);
+      await page.click('#connect');
+      await page.waitForSelector('body[data-ready="remote"]', { timeout: 30_000 });
+      expect(page.url()).toBe(`${server.url}/playground/?endpoint=${encodeURIComponent(`${server.url}/`)}`);
+      expect(await page.isVisible('#clock')).toBe(false);
+      expect(await text(page, '#mode')).toBe('Remote KMS');
+
+      await page.fill('#new-key-description', 'made on the server');
+      await act(page, '#create-key');
+      const keyId = await keyRow(page, 'made on the server').getAttribute('data-key-id');
+      expect(keyId).toBeTruthy();
+      await page.screenshot({ path: join(ARTIFACTS, 'playground-remote.png') });
+
+      // The key is in the server's KMS, not in the page.
+      const { KeyMetadata } = await server.client().describeKey({ KeyId: keyId! });
+      expect(KeyMetadata?.Description).toBe('made on the server');
+      expect(errors).toEqual([]);
+      await close();
+    } finally {
+      await server?.dispose();
+    }
+  }, 60_000);
+});
