@@ -58,15 +58,23 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
-function startChild(cmd: string, args: string[], env: Record<string, string>, name: string): { child: ChildProcess; output: () => string; exited: Promise<void> } {
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<void>;
+  hasExited: () => boolean;
+}
+
+function startChild(cmd: string, args: string[], env: Record<string, string>, name: string): Started {
   const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   live.add(child);
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<void>((r) => child.on('exit', () => (live.delete(child), r())));
+  let gone = false;
+  const exited = new Promise<void>((r) => child.on('close', () => ((gone = true), live.delete(child), r())));
   child.on('error', (e) => (out += `\n${name}: ${e.message}`));
-  return { child, output: () => out, exited };
+  return { child, output: () => out, exited, hasExited: () => gone };
 }
 
 async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<void> {
@@ -78,21 +86,23 @@ async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<vo
   }
 }
 
-async function waitFor<T>(what: string, output: () => string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+/** Polls `probe` until it answers; fails at once if the server exits first. */
+async function waitFor<T>(what: string, started: Started, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
+    if (started.hasExited()) throw new Error(`${what} exited during start-up:\n${started.output()}`);
     const v = await probe().catch(() => undefined);
     if (v !== undefined) return v;
     await sleep(100);
   }
-  throw new Error(`${what} did not start within ${timeoutMs / 1000}s:\n${output()}`);
+  throw new Error(`${what} did not start within ${timeoutMs / 1000}s:\n${started.output()}`);
 }
 
 /** Starts a Node child that prints "... listening on http://127.0.0.1:PORT" once it serves. */
 async function startNodeServer(name: string, script: string, env: Record<string, string>): Promise<Child> {
-  const { child, output, exited } = startChild(process.execPath, ['--import', 'tsx', script], { PORT: '0', ...env }, name);
-  const url = await waitFor(name, output, async () => /listening on (http:\/\/[\d.:]+)/.exec(output())?.[1]);
-  return { url, stop: () => stopChild(child, exited) };
+  const started = startChild(process.execPath, ['--import', 'tsx', script], { PORT: '0', ...env }, name);
+  const url = await waitFor(name, started, async () => /listening on (http:\/\/[\d.:]+)/.exec(started.output())?.[1]);
+  return { url, stop: () => stopChild(started.child, started.exited) };
 }
 
 function startEdgeKms(verify: boolean): Promise<Child> {
@@ -121,10 +131,10 @@ function freePort(): Promise<number> {
 
 async function startMoto(): Promise<Child> {
   const port = await freePort();
-  const { child, output, exited } = startChild('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {}, 'moto_server');
+  const started = startChild('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {}, 'moto_server');
   const url = `http://127.0.0.1:${port}`;
-  await waitFor('moto_server', output, async () => ((await call(url, 'ListKeys', {})) ? true : undefined));
-  return { url, stop: () => stopChild(child, exited) };
+  await waitFor('moto_server', started, async () => ((await call(url, 'ListKeys', {})) ? true : undefined));
+  return { url, stop: () => stopChild(started.child, started.exited) };
 }
 
 const START: Record<ServerName, () => Promise<Child>> = {

@@ -336,7 +336,7 @@ describe('fault injection', () => {
     expect(performance.now() - t).toBeGreaterThanOrEqual(390);
     t = performance.now();
     await kms.send(new DescribeKeyCommand({ KeyId: keyId }));
-    expect(performance.now() - t).toBeLessThan(300);
+    expect(performance.now() - t).toBeLessThan(390); // the fault was used up
   });
 
   it('a delay longer than the client will wait: the request times out', async () => {
