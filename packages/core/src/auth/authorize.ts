@@ -107,7 +107,7 @@ export function policyDecision(engine: Engine, caller: Caller, req: AccessReques
     caller,
     action: `kms:${req.action}`,
     resource: engine.keyArn(req.key.KeyId),
-    context: buildContext(engine, caller, req),
+    context: () => buildContext(engine, caller, req),
   });
 }
 

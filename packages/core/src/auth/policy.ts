@@ -152,7 +152,8 @@ export interface PolicyRequest {
   caller: Caller;
   action: string;
   resource: string;
-  context: RequestContext;
+  /** The request context, or a function that builds it (only called if a condition needs it). */
+  context: RequestContext | (() => RequestContext);
 }
 
 function statementApplies(s: Statement, req: PolicyRequest): boolean {
@@ -162,7 +163,10 @@ function statementApplies(s: Statement, req: PolicyRequest): boolean {
   if (s.notAction && s.notAction.some((a) => globMatch(a, req.action, true))) return false;
   if (s.resource && !s.resource.some((r) => globMatch(r, req.resource))) return false;
   if (s.notResource && s.notResource.some((r) => globMatch(r, req.resource))) return false;
-  return s.conditions.every((c) => evaluateOperator(c.op, c.block, req.context));
+  if (s.conditions.length === 0) return true;
+  if (typeof req.context === 'function') req.context = req.context();
+  const context = req.context;
+  return s.conditions.every((c) => evaluateOperator(c.op, c.block, context));
 }
 
 /** 'Deny' (explicit), 'Allow', or 'None' (implicit deny). */

@@ -1,6 +1,8 @@
 /**
  * The in-memory store: the default for tests, the MSW mock and the browser without persistence.
- * Records are cloned on the way in and out, so no caller can change stored state behind a commit.
+ * Key records and aliases are cloned and deep-frozen when committed and handed out as they are
+ * (reads copy nothing: this is the hot path of every operation); versions are copied. Either way
+ * no caller can change stored state behind a commit.
  */
 import type { AliasRecord, KeyRecord, MaterialVersion } from '../model.js';
 import { commitWrites, type SyncView } from './apply.js';
@@ -24,6 +26,17 @@ function cloneVersion(v: MaterialVersion): MaterialVersion {
   return { ...v, Material: m.kind === 'cryptokey' ? { kind: 'cryptokey', key: m.key } : { kind: 'wrapped', alg: m.alg, data: m.data.slice() } };
 }
 
+function frozen<T>(value: T): T {
+  const copy = structuredClone(value);
+  const freeze = (o: unknown): void => {
+    if (!o || typeof o !== 'object' || ArrayBuffer.isView(o)) return;
+    Object.freeze(o);
+    for (const v of Object.values(o)) freeze(v);
+  };
+  freeze(copy);
+  return copy;
+}
+
 export function createMemoryStore(): KmsStore {
   const keys = new Map<string, KeyRecord>();
   const versions = new Map<string, Map<number, MaterialVersion>>();
@@ -33,7 +46,7 @@ export function createMemoryStore(): KmsStore {
     getKey: (id) => keys.get(id),
     hasVersion: (id, v) => versions.get(id)?.has(v) ?? false,
     getAlias: (n) => aliases.get(n),
-    putKey: (k) => void keys.set(k.KeyId, structuredClone(k)),
+    putKey: (k) => void keys.set(k.KeyId, frozen(k)),
     deleteKey: (id) => {
       keys.delete(id);
       versions.delete(id);
@@ -43,18 +56,17 @@ export function createMemoryStore(): KmsStore {
       if (!m) versions.set(v.KeyId, (m = new Map()));
       m.set(v.Version, cloneVersion(v));
     },
-    putAlias: (a) => void aliases.set(a.AliasName, structuredClone(a)),
+    putAlias: (a) => void aliases.set(a.AliasName, frozen(a)),
     deleteAlias: (n) => void aliases.delete(n),
   };
 
   return {
     async getKey(keyId) {
-      const k = keys.get(keyId);
-      return k && structuredClone(k);
+      return keys.get(keyId);
     },
     async listKeys({ after, limit }) {
       const p = page([...keys.values()], (k) => k.KeyId, after, limit);
-      return { ...p, items: p.items.map((k) => structuredClone(k)) };
+      return p;
     },
     async getVersion(keyId, version) {
       const v = versions.get(keyId)?.get(version);
@@ -72,12 +84,11 @@ export function createMemoryStore(): KmsStore {
       return out;
     },
     async getAlias(name) {
-      const a = aliases.get(name);
-      return a && structuredClone(a);
+      return aliases.get(name);
     },
     async listAliases({ after, limit }) {
       const p = page([...aliases.values()], (a) => a.AliasName, after, limit);
-      return { ...p, items: p.items.map((a) => structuredClone(a)) };
+      return p;
     },
     async commit(writes: StoreWrite[]) {
       commitWrites(view, writes);
