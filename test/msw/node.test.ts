@@ -164,12 +164,15 @@ describe('seeded keys', () => {
     const kms = sdk();
     const enc = await kms.send(new EncryptCommand({ KeyId: 'alias/seeded', Plaintext: utf8('fixture data'), EncryptionContext: { v: '1' } }));
     expect(enc.KeyId).toBe(`arn:aws:kms:us-east-1:111122223333:key/${SEEDED_ID}`);
+    const materialId = (await kms.send(new DescribeKeyCommand({ KeyId: 'alias/seeded' }))).KeyMetadata!.CurrentKeyMaterialId;
 
     const fresh = kmsHandlers({ seed: [SEED] });
     use(fresh);
     const dec = await kms.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob, EncryptionContext: { v: '1' } }));
     expect(text(dec.Plaintext)).toBe('fixture data');
     expect(dec.KeyId).toBe(enc.KeyId);
+    // The same seed gives the same KeyMaterialId (reproducible fixtures).
+    expect(dec.KeyMaterialId).toBe(materialId);
     expect((await kms.send(new DescribeKeyCommand({ KeyId: 'alias/seeded' }))).KeyMetadata).toMatchObject({ KeyId: SEEDED_ID, Description: 'fixture' });
 
     // A mock with other material for the same KeyId cannot decrypt it.

@@ -3,7 +3,7 @@
  * and retried commits, rotation and deletion. Operations (one per file under operations/) use it.
  */
 import { aliasArn, keyArn, parseKeyRef, type Scope } from './arn.js';
-import { randomBytes, randomUuid, toHex, wipe } from './bytes.js';
+import { concat, randomBytes, randomUuid, toHex, utf8, wipe } from './bytes.js';
 import { DAY_MS, type Clock, systemClock } from './clock.js';
 import { KmsError, StoreConflictError } from './errors.js';
 import { createCryptoKeyProtector, type MaterialProtector } from './material.js';
@@ -273,7 +273,11 @@ export class Engine implements Scope {
   /** Makes fresh key material for a version and seals it for the store; the raw bytes are wiped. */
   async newVersion(keyId: string, version: number, origin: MaterialVersion['Origin'], raw?: Uint8Array): Promise<MaterialVersion> {
     const material = raw ? raw.slice() : randomBytes(32);
-    const keyMaterialId = toHex(randomBytes(32));
+    // Given material (seeded keys) gets a reproducible id: a hash bound to the key id; fresh
+    // material a random one.
+    const keyMaterialId = raw
+      ? toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', concat(utf8('edge-kms key material id\u0000'), utf8(keyId), new Uint8Array([0]), raw) as BufferSource)))
+      : toHex(randomBytes(32));
     try {
       const sealed = await this.protector.seal(material, { keyId, version, keyMaterialId });
       return { KeyId: keyId, Version: version, KeyMaterialId: keyMaterialId, CreationDate: this.now(), Origin: origin, Material: sealed };
