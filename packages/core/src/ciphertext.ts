@@ -16,6 +16,7 @@
  * header names the key and the version, so Decrypt needs no KeyId and finds the material in O(1).
  */
 import { concat, isUuid, utf8, uuidFromBytes, uuidToBytes } from './bytes.js';
+import { webCryptoProvider, type CryptoProvider } from './crypto-provider.js';
 
 export const BLOB_MAGIC_0 = 0x45;
 export const BLOB_MAGIC_1 = 0x4b;
@@ -35,8 +36,21 @@ export interface ParsedBlob {
   sealed: Uint8Array;
 }
 
+// Key id bytes by key id: encodeHeader runs on every Encrypt, and parsing a UUID is its main cost.
+const keyIdBytes = new Map<string, Uint8Array>();
+
+function uuidBytes(keyId: string): Uint8Array {
+  let b = keyIdBytes.get(keyId);
+  if (!b) {
+    if (!isUuid(keyId)) throw new TypeError(`"keyId" expected a UUID, got ${keyId}`);
+    if (keyIdBytes.size >= 10_000) keyIdBytes.clear();
+    keyIdBytes.set(keyId, (b = uuidToBytes(keyId)));
+  }
+  return b;
+}
+
 export function encodeHeader(keyId: string, version: number, iv: Uint8Array): Uint8Array {
-  if (!isUuid(keyId)) throw new TypeError(`"keyId" expected a UUID, got ${keyId}`);
+  const id = uuidBytes(keyId);
   if (!Number.isInteger(version) || version < 1 || version > 0xffffffff) throw new RangeError(`"version" expected 1..2^32-1, got ${version}`);
   if (iv.length !== IV_LENGTH) throw new RangeError(`"iv" expected ${IV_LENGTH} bytes, got ${iv.length}`);
   const h = new Uint8Array(HEADER_LENGTH);
@@ -44,7 +58,7 @@ export function encodeHeader(keyId: string, version: number, iv: Uint8Array): Ui
   h[1] = BLOB_MAGIC_1;
   h[2] = BLOB_FORMAT_V1;
   h[3] = KEY_ID_KIND_UUID;
-  h.set(uuidToBytes(keyId), 4);
+  h.set(id, 4);
   new DataView(h.buffer).setUint32(20, version, false);
   h.set(iv, 24);
   return h;
@@ -72,7 +86,8 @@ export function parseBlob(blob: Uint8Array): ParsedBlob | undefined {
  * An absent and an empty context encode the same (as in AWS KMS).
  */
 export function encodeEncryptionContext(ctx: Record<string, string> | undefined): Uint8Array {
-  const entries = ctx ? Object.entries(ctx).map(([k, v]) => [utf8(k), utf8(v)] as const) : [];
+  if (!ctx) return new Uint8Array(4);
+  const entries = Object.entries(ctx).map(([k, v]) => [utf8(k), utf8(v)] as const);
   entries.sort((a, b) => compareBytes(a[0], b[0]));
   let size = 4;
   for (const [k, v] of entries) size += 8 + k.length + v.length;
@@ -98,6 +113,12 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
 }
 
 export function additionalData(header: Uint8Array, ctx: Record<string, string> | undefined): Uint8Array {
+  if (!ctx || Object.keys(ctx).length === 0) {
+    // Header plus an empty context (a zero pair count): no encoding work on the common path.
+    const out = new Uint8Array(header.length + 4);
+    out.set(header);
+    return out;
+  }
   return concat(header, encodeEncryptionContext(ctx));
 }
 
@@ -109,11 +130,10 @@ export async function sealBlob(
   plaintext: Uint8Array,
   ctx: Record<string, string> | undefined,
   iv: Uint8Array = crypto.getRandomValues(new Uint8Array(IV_LENGTH)),
+  provider: CryptoProvider = webCryptoProvider,
 ): Promise<Uint8Array> {
   const header = encodeHeader(keyId, version, iv);
-  const sealed = new Uint8Array(
-    await crypto.subtle.encrypt({ name: 'AES-GCM', iv: iv as BufferSource, additionalData: additionalData(header, ctx) as BufferSource, tagLength: 128 }, key, plaintext as BufferSource),
-  );
+  const sealed = await provider.aesGcmEncrypt(key, iv, additionalData(header, ctx), plaintext);
   const out = new Uint8Array(HEADER_LENGTH + sealed.length);
   out.set(header, 0);
   out.set(sealed, HEADER_LENGTH);
@@ -121,12 +141,11 @@ export async function sealBlob(
 }
 
 /** Opens a parsed blob; throws (any error) when authentication fails. */
-export async function openBlob(key: CryptoKey, parsed: ParsedBlob, ctx: Record<string, string> | undefined): Promise<Uint8Array> {
-  return new Uint8Array(
-    await crypto.subtle.decrypt(
-      { name: 'AES-GCM', iv: parsed.iv as BufferSource, additionalData: additionalData(parsed.header, ctx) as BufferSource, tagLength: 128 },
-      key,
-      parsed.sealed as BufferSource,
-    ),
-  );
+export async function openBlob(
+  key: CryptoKey,
+  parsed: ParsedBlob,
+  ctx: Record<string, string> | undefined,
+  provider: CryptoProvider = webCryptoProvider,
+): Promise<Uint8Array> {
+  return provider.aesGcmDecrypt(key, parsed.iv, additionalData(parsed.header, ctx), parsed.sealed);
 }

@@ -6,6 +6,7 @@ import { aliasArn, keyArn, parseKeyRef, type Scope } from './arn.js';
 import { concat, randomBytes, randomUuid, toHex, utf8, wipe } from './bytes.js';
 import { DAY_MS, type Clock, systemClock } from './clock.js';
 import { KmsError, StoreConflictError } from './errors.js';
+import { webCryptoProvider, type CryptoProvider } from './crypto-provider.js';
 import { createCryptoKeyProtector, type MaterialProtector } from './material.js';
 import type { KeyRecord, MaterialVersion, RotationType } from './model.js';
 import { createMemoryStore } from './store/memory-store.js';
@@ -41,6 +42,8 @@ export interface KmsOptions {
   onInternalError?: (error: unknown) => void;
   /** Upper bound of the in-memory cache of opened key material versions. */
   materialCacheSize?: number;
+  /** Hot-path primitives; WebCrypto by default (the Node server injects node:crypto). */
+  crypto?: CryptoProvider;
 }
 
 export const DEFAULT_ACCOUNT_ID = '111122223333';
@@ -97,6 +100,7 @@ export class Engine implements Scope {
   readonly rotationPolicy: RotationPolicy;
   readonly onDemandRotationLimit: number;
   readonly onInternalError: (error: unknown) => void;
+  readonly crypto: CryptoProvider;
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly materialCache = new Map<string, Promise<OpenedMaterial[]>>();
   private readonly materialCacheSize: number;
@@ -116,6 +120,7 @@ export class Engine implements Scope {
     }
     this.onInternalError = options.onInternalError ?? ((e) => console.error('edge-kms internal error:', e));
     this.materialCacheSize = options.materialCacheSize ?? 10_000;
+    this.crypto = options.crypto ?? webCryptoProvider;
     if (!/^\d{12}$/.test(this.accountId)) throw new TypeError(`"accountId" expected 12 digits, got ${this.accountId}`);
   }
 

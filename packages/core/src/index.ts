@@ -18,6 +18,7 @@ export {
   type RotationPolicyName,
 } from './engine.js';
 export { KmsError, StoreConflictError, isKmsError, kmsError, INVALID_CIPHERTEXT_MESSAGE, INTERNAL_MESSAGE, type KmsErrorCode } from './errors.js';
+export { webCryptoProvider, type CryptoProvider } from './crypto-provider.js';
 export { createTestClock, systemClock, DAY_MS, type Clock, type TestClock } from './clock.js';
 export { createMemoryStore } from './store/memory-store.js';
 export { commitWrites, checkWrites, applyWrites, type SyncView } from './store/apply.js';
@@ -54,8 +55,8 @@ export {
   HEADER_LENGTH,
   type ParsedBlob,
 } from './ciphertext.js';
-export { CONTENT_TYPE, toWire, errorResponse, handleProtocolRequest } from './protocol.js';
-export type { Caller, Identity, IdentityLookup } from './auth/types.js';
+export { CONTENT_TYPE, MAX_BODY_BYTES, toWire, errorResponse, handleProtocolRequest, handleProtocolMessage, type ProtocolMessage, type ProtocolResult } from './protocol.js';
+export type { Caller, Identity, IdentityLookup, RequestLike } from './auth/types.js';
 export { parseIdentities } from './auth/identities.js';
 export { parsePolicy, evaluatePolicy, type Policy } from './auth/policy.js';
 export { authorize, isAllowed, type OperationContext, type AccessRequest } from './auth/authorize.js';

@@ -7,7 +7,7 @@
 import type { OperationContext } from './auth/authorize.js';
 import { createSigV4Verifier } from './auth/sigv4.js';
 import { systemClock } from './clock.js';
-import type { Caller, Identity, IdentityLookup } from './auth/types.js';
+import type { Caller, Identity, IdentityLookup, RequestLike } from './auth/types.js';
 import { defaultKeyPolicy, Engine, isDeletionDue, isRotationDue, type KmsOptions as EngineOptions } from './engine.js';
 import { isUuid, randomUuid } from './bytes.js';
 import { keyMetadata } from './metadata.js';
@@ -15,7 +15,7 @@ import { checkGrantTokens } from './operations/grants.js';
 import { internalError, isKmsError, KmsError } from './errors.js';
 import { isOperationName, OPERATIONS, type OperationName } from './operations/index.js';
 import type { Output } from './operations/shared.js';
-import { handleProtocolRequest } from './protocol.js';
+import { handleProtocolMessage, handleProtocolRequest, type ProtocolMessage, type ProtocolResult } from './protocol.js';
 import { InputReader } from './validate.js';
 
 /**
@@ -57,8 +57,10 @@ export interface Kms {
   execute(operation: OperationName | string, input?: unknown, context?: OperationContext): Promise<Output>;
   /** The TrentService JSON 1.1 protocol: one Request in, one Response out. */
   handle(request: Request, options?: HandleOptions): Promise<Response>;
+  /** The same protocol over plain data, for shells that avoid building fetch Requests (Node). */
+  handleMessage(message: ProtocolMessage, options?: HandleOptions): Promise<ProtocolResult>;
   /** Authenticates a request (SigV4 per the authentication mode); throws KmsError. */
-  authenticate(request: Request, body: Uint8Array, options?: HandleOptions): Promise<Caller>;
+  authenticate(request: RequestLike, body: Uint8Array, options?: HandleOptions): Promise<Caller>;
   /** Rotates every key whose automatic rotation is due and deletes keys whose deletion is due. */
   runMaintenance(): Promise<MaintenanceReport>;
   /** Removes every key, version and alias (test mode). */
@@ -91,6 +93,7 @@ export function createKms(options: KmsOptions = {}): Kms {
           // Clients sign with the real time: X-Amz-Date is checked against the system clock, not
           // the engine's clock (a test clock may be frozen or moved years ahead).
           clock: systemClock,
+          crypto: engine.crypto,
           openCaller: rootCaller,
           lookup:
             auth.mode === 'verify'
@@ -100,12 +103,12 @@ export function createKms(options: KmsOptions = {}): Kms {
               : undefined,
         });
 
-  async function authenticate(request: Request, body: Uint8Array, handleOptions: HandleOptions = {}): Promise<Caller> {
+  async function authenticate(request: RequestLike, body: Uint8Array, handleOptions: HandleOptions = {}): Promise<Caller> {
     const caller = verifier ? await verifier(request, body) : rootCaller;
     return {
       ...caller,
       sourceIp: handleOptions.sourceIp,
-      secureTransport: new URL(request.url).protocol === 'https:',
+      secureTransport: request.url.startsWith('https:'),
     };
   }
 
@@ -155,6 +158,7 @@ export function createKms(options: KmsOptions = {}): Kms {
     execute,
     authenticate,
     handle: (request, handleOptions) => handleProtocolRequest(kms, request, handleOptions),
+    handleMessage: (message, handleOptions) => handleProtocolMessage(kms, message, handleOptions),
     runMaintenance,
     reset: () => engine.store.clear(),
     async seedKey(seed) {

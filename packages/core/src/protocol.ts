@@ -6,6 +6,7 @@
  */
 import { randomUuid, toBase64 } from './bytes.js';
 import { internalError, isKmsError, KmsError } from './errors.js';
+import type { RequestLike } from './auth/types.js';
 import type { HandleOptions, Kms } from './kms.js';
 import { fromUtf8 } from './bytes.js';
 
@@ -27,18 +28,34 @@ export function toWire(value: unknown): unknown {
   return value;
 }
 
-function headers(requestId: string): Headers {
-  return new Headers({ 'content-type': CONTENT_TYPE, 'x-amzn-requestid': requestId });
+const JSON_HEADERS = (requestId: string): Record<string, string> => ({ 'content-type': CONTENT_TYPE, 'x-amzn-requestid': requestId });
+
+/** One protocol exchange without the fetch API: what a runtime shell reads and writes. */
+export interface ProtocolMessage extends RequestLike {
+  body: Uint8Array;
+}
+
+export interface ProtocolResult {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+function errorResult(error: KmsError, requestId: string): ProtocolResult {
+  return {
+    status: error.status,
+    headers: { ...JSON_HEADERS(requestId), 'x-amzn-errortype': `${error.code}:` },
+    body: JSON.stringify({ __type: error.code, message: error.message }),
+  };
 }
 
 export function errorResponse(error: KmsError, requestId: string = randomUuid()): Response {
-  const h = headers(requestId);
-  h.set('x-amzn-errortype', `${error.code}:`);
-  return new Response(JSON.stringify({ __type: error.code, message: error.message }), { status: error.status, headers: h });
+  const r = errorResult(error, requestId);
+  return new Response(r.body, { status: r.status, headers: r.headers });
 }
 
 /** The operation named by X-Amz-Target, or a KmsError. */
-export function operationOf(request: Request): string {
+export function operationOf(request: RequestLike): string {
   const target = request.headers.get('x-amz-target');
   if (!target) throw new KmsError('UnknownOperationException', 'Missing X-Amz-Target header.');
   if (!target.startsWith(TARGET_PREFIX)) throw new KmsError('UnknownOperationException', `Unknown operation ${target}`);
@@ -48,9 +65,7 @@ export function operationOf(request: Request): string {
 export async function readBody(request: Request): Promise<Uint8Array> {
   const length = Number(request.headers.get('content-length') ?? '0');
   if (length > MAX_BODY_BYTES) throw new KmsError('SerializationException', `The request body exceeds ${MAX_BODY_BYTES} bytes.`);
-  const bytes = new Uint8Array(await request.arrayBuffer());
-  if (bytes.length > MAX_BODY_BYTES) throw new KmsError('SerializationException', `The request body exceeds ${MAX_BODY_BYTES} bytes.`);
-  return bytes;
+  return new Uint8Array(await request.arrayBuffer());
 }
 
 export function parseJsonBody(bytes: Uint8Array): unknown {
@@ -68,20 +83,32 @@ export function parseJsonBody(bytes: Uint8Array): unknown {
   }
 }
 
-export async function handleProtocolRequest(kms: Kms, request: Request, options: HandleOptions = {}): Promise<Response> {
+/** The protocol over a message: authenticate, parse, run, answer. Never throws. */
+export async function handleProtocolMessage(kms: Kms, message: ProtocolMessage, options: HandleOptions = {}): Promise<ProtocolResult> {
   const requestId = randomUuid();
   try {
-    if (request.method !== 'POST') throw new KmsError('UnknownOperationException', `The TrentService protocol expects POST, got ${request.method}.`);
-    const bytes = await readBody(request);
+    if (message.method !== 'POST') throw new KmsError('UnknownOperationException', `The TrentService protocol expects POST, got ${message.method}.`);
+    if (message.body.length > MAX_BODY_BYTES) throw new KmsError('SerializationException', `The request body exceeds ${MAX_BODY_BYTES} bytes.`);
     // Authentication comes first: an unsigned or badly signed request learns nothing else.
-    const caller = await kms.authenticate(request, bytes, options);
-    const operation = operationOf(request);
-    const body = parseJsonBody(bytes);
-    const output = await kms.execute(operation, body, { caller });
-    return new Response(JSON.stringify(toWire(output)), { status: 200, headers: headers(requestId) });
+    const caller = await kms.authenticate(message, message.body, options);
+    const operation = operationOf(message);
+    const output = await kms.execute(operation, parseJsonBody(message.body), { caller });
+    return { status: 200, headers: JSON_HEADERS(requestId), body: JSON.stringify(toWire(output)) };
   } catch (e) {
-    if (isKmsError(e)) return errorResponse(e, requestId);
+    if (isKmsError(e)) return errorResult(e, requestId);
     kms.engine.onInternalError(e);
-    return errorResponse(internalError(), requestId);
+    return errorResult(internalError(), requestId);
   }
+}
+
+/** The protocol as one pure function: Request in, Response out. */
+export async function handleProtocolRequest(kms: Kms, request: Request, options: HandleOptions = {}): Promise<Response> {
+  let body: Uint8Array;
+  try {
+    body = await readBody(request);
+  } catch (e) {
+    return errorResponse(isKmsError(e) ? e : new KmsError('SerializationException', 'The request body could not be read.'));
+  }
+  const r = await handleProtocolMessage(kms, { method: request.method, url: request.url, headers: request.headers, body }, options);
+  return new Response(r.body, { status: r.status, headers: r.headers });
 }

@@ -29,7 +29,7 @@ export async function encryptUnder(
   context: Record<string, string> | undefined,
 ): Promise<Uint8Array> {
   const m = await engine.currentMaterial(key);
-  return sealBlob(m.key, key.KeyId, key.CurrentVersion, plaintext, context);
+  return sealBlob(m.key, key.KeyId, key.CurrentVersion, plaintext, context, undefined, engine.crypto);
 }
 
 export interface Decrypted {
@@ -79,7 +79,7 @@ export async function decryptBlob(
       if (tried.has(m.keyMaterialId)) continue;
       tried.add(m.keyMaterialId);
       try {
-        return { key, plaintext: await openBlob(m.key, parsed, context), keyMaterialId: m.keyMaterialId };
+        return { key, plaintext: await openBlob(m.key, parsed, context, engine.crypto), keyMaterialId: m.keyMaterialId };
       } catch {
         // not this one
       }

@@ -4,7 +4,7 @@
  * maintenance. Unknown errors become a bare KMSInternalException; internals are logged only.
  * Optionally GET /playground/* serves the playground page.
  */
-import { errorResponse, fromBase64, isKmsError, KmsError, toWire, type Kms, type TestClock } from '@edge-kms/core';
+import { errorResponse, fromBase64, isKmsError, KmsError, toWire, type Kms, type ProtocolMessage, type TestClock } from '@edge-kms/core';
 import { Hono, type Context } from 'hono';
 import { cors } from 'hono/cors';
 
@@ -30,6 +30,11 @@ export interface KmsAppOptions {
   testClock?: TestClock;
   /** Origins allowed to call from a browser (CORS); '*' for any. None by default. */
   corsOrigins?: string[] | '*';
+  /**
+   * Reads a request as plain data without building a fetch Request; the Node server passes one
+   * that reads the IncomingMessage directly (a web Request costs more than the KMS work itself).
+   */
+  readMessage?: (c: Context) => Promise<ProtocolMessage>;
   /** The client's IP for aws:SourceIp, from the runtime (e.g. getConnInfo on Node). */
   sourceIp?: (c: Context) => string | undefined;
   /**
@@ -65,7 +70,15 @@ export function createKmsApp(options: KmsAppOptions): Hono {
     } catch {
       sourceIp = undefined;
     }
-    return kms.handle(c.req.raw, { sourceIp });
+    if (!options.readMessage) return kms.handle(c.req.raw, { sourceIp });
+    // A runtime shell that can read the request without a fetch Request (Node) answers faster.
+    return options.readMessage(c).then(
+      async (message) => {
+        const r = await kms.handleMessage(message, { sourceIp });
+        return c.body(r.body, r.status as 200, r.headers);
+      },
+      () => errorResponse(new KmsError('SerializationException', 'The request body could not be read.')),
+    );
   });
 
   app.get('/', (c) =>

@@ -4,3 +4,4 @@ export { loadRootKey } from './root-key.js';
 export { startServer, isLoopback, OpenModeRefused, type ServerOptions, type RunningServer } from './server.js';
 export { parseIdentities } from '@edge-kms/core';
 export { createLmdbRecordStore } from './lmdb-record-store.js';
+export { createNodeCryptoProvider } from './node-crypto.js';

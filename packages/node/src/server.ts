@@ -17,6 +17,8 @@ import {
 import { createKmsApp } from '@edge-kms/hono';
 import { serve, type ServerType } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
+import { readIncoming } from './read-message.js';
+import { createNodeCryptoProvider } from './node-crypto.js';
 import type { Identity } from '@edge-kms/core';
 import { createLmdbStore } from './lmdb-store.js';
 import { loadRootKey } from './root-key.js';
@@ -87,6 +89,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     rotationPolicy: options.rotationPolicy,
     onDemandRotationLimit: options.onDemandRotationLimit,
     authentication: open ? { mode: 'open' } : { mode: 'verify', identities: options.identities! },
+    crypto: createNodeCryptoProvider(),
   });
   const app = createKmsApp({
     kms,
@@ -94,6 +97,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     testClock,
     corsOrigins: options.corsOrigins,
     sourceIp: (c) => getConnInfo(c).remote.address,
+    readMessage: readIncoming,
     playground: options.playgroundDir && staticFiles(options.playgroundDir),
   });
   const server: ServerType = await new Promise((resolveServer) => {

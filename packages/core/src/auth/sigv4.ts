@@ -19,7 +19,8 @@ import { constantTimeEqual, toHex, utf8, wipe } from '../bytes.js';
 import { systemClock, type Clock } from '../clock.js';
 import { DEFAULT_ACCOUNT_ID } from '../engine.js';
 import { KmsError } from '../errors.js';
-import type { Caller, IdentityLookup } from './types.js';
+import { webCryptoProvider, type CryptoProvider } from '../crypto-provider.js';
+import type { Caller, IdentityLookup, RequestLike } from './types.js';
 
 export interface SigV4VerifierOptions {
   /** The KMS's region; the credential scope must name it. */
@@ -38,9 +39,11 @@ export interface SigV4VerifierOptions {
   clock?: Clock;
   /** How far X-Amz-Date may be from the clock, either way. Default 15 minutes. */
   maxSkewMs?: number;
+  /** SHA-256 and HMAC; WebCrypto by default. */
+  crypto?: CryptoProvider;
 }
 
-export type SigV4Verifier = (request: Request, body: Uint8Array) => Promise<Caller>;
+export type SigV4Verifier = (request: RequestLike, body: Uint8Array) => Promise<Caller>;
 
 export const SIGV4_ALGORITHM = 'AWS4-HMAC-SHA256';
 export const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
@@ -124,7 +127,7 @@ function formatDuration(ms: number): string {
 }
 
 /** The Authorization header form. */
-function parseHeaderClaim(request: Request, header: string): SignatureClaim {
+function parseHeaderClaim(request: RequestLike, header: string): SignatureClaim {
   const m = /^(\S+)(?:\s+([\s\S]*))?$/.exec(header);
   const algorithm = m?.[1] ?? '';
   const rest = m?.[2] ?? '';
@@ -304,8 +307,8 @@ export function canonicalHeaderValue(value: string): string {
   return value.replace(/[\t ]+/g, ' ').trim();
 }
 
-async function sha256Hex(data: Uint8Array): Promise<string> {
-  return toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', data as BufferSource)));
+async function sha256Hex(data: Uint8Array, provider: CryptoProvider): Promise<string> {
+  return toHex(await provider.sha256(data));
 }
 
 async function hmacKey(raw: Uint8Array): Promise<CryptoKey> {
@@ -341,6 +344,7 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
   const clock = options.clock ?? systemClock;
   const maxSkewMs = options.maxSkewMs ?? DEFAULT_MAX_SKEW_MS;
   const lookup = options.lookup;
+  const provider = options.crypto ?? webCryptoProvider;
   if (mode !== 'verify' && mode !== 'open') throw new TypeError(`sigv4: unknown mode ${String(mode)}`);
   if (mode === 'verify' && !lookup) throw new TypeError('sigv4: verify mode needs an identity lookup');
   const openCaller: Caller = options.openCaller ?? {
@@ -371,7 +375,7 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
     return key;
   }
 
-  return async function verifySigV4(request: Request, body: Uint8Array): Promise<Caller> {
+  return async function verifySigV4(request: RequestLike, body: Uint8Array): Promise<Caller> {
     const url = new URL(request.url);
     const query = url.searchParams;
     const authorization = request.headers.get('authorization') || null;
@@ -407,7 +411,7 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
     // Payload hash: x-amz-content-sha256 (header, or hoisted into the query of a presigned URL) when
     // present, and then it must be the body's; UNSIGNED-PAYLOAD only for a presigned URL, which may
     // also have been signed with UNSIGNED-PAYLOAD without saying so (the S3 convention).
-    const bodyHash = await sha256Hex(body);
+    const bodyHash = await sha256Hex(body, provider);
     const claimedHash =
       request.headers.get('x-amz-content-sha256') ?? (claim.form === 'query' ? queryParamIgnoringCase(query, QUERY.contentSha256) : null);
     let payloadHashes: string[];
@@ -442,8 +446,8 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
     let ok = false;
     for (const payloadHash of payloadHashes) {
       const canonicalRequest = `${prefix}\n${payloadHash}`;
-      const stringToSign = [SIGV4_ALGORITHM, claim.amzDate, scope.scope, await sha256Hex(utf8(canonicalRequest))].join('\n');
-      const expected = utf8(toHex(await hmac(key, stringToSign)));
+      const stringToSign = [SIGV4_ALGORITHM, claim.amzDate, scope.scope, await sha256Hex(utf8(canonicalRequest), provider)].join('\n');
+      const expected = utf8(toHex(await provider.hmacSha256(key, utf8(stringToSign))));
       // Every candidate is computed and compared: the time taken does not depend on which matched.
       if (constantTimeEqual(expected, given)) ok = true;
     }

@@ -23,3 +23,10 @@ export interface Caller {
 }
 
 export type IdentityLookup = (accessKeyId: string) => Identity | undefined | Promise<Identity | undefined>;
+
+/** What authentication reads of a request: a fetch Request satisfies it, and so does a Node shell. */
+export interface RequestLike {
+  method: string;
+  url: string;
+  headers: { get(name: string): string | null };
+}

@@ -1,0 +1,32 @@
+/**
+ * The node:crypto provider produces exactly what WebCrypto produces, on the same non-extractable
+ * keys, and fails where WebCrypto fails. Run: npx vitest run packages/node/src/node-crypto.test.ts
+ */
+import { webCryptoProvider } from '@edge-kms/core';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { createNodeCryptoProvider } from './node-crypto.js';
+
+const node = createNodeCryptoProvider();
+const web = webCryptoProvider;
+
+describe('node:crypto provider', () => {
+  it('AES-256-GCM and HMAC-SHA256 match WebCrypto on non-extractable keys; SHA-256 matches', async () => {
+    const aes = await crypto.subtle.importKey('raw', crypto.getRandomValues(new Uint8Array(32)), 'AES-GCM', false, ['encrypt', 'decrypt']);
+    const mac = await crypto.subtle.importKey('raw', crypto.getRandomValues(new Uint8Array(32)), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 5000 }), fc.uint8Array({ maxLength: 100 }), fc.uint8Array({ minLength: 12, maxLength: 12 }), async (pt, aad, iv) => {
+        const a = await node.aesGcmEncrypt(aes, iv, aad, pt);
+        expect(a).toEqual(await web.aesGcmEncrypt(aes, iv, aad, pt));
+        expect(await node.aesGcmDecrypt(aes, iv, aad, a)).toEqual(pt);
+        expect(await node.sha256(pt)).toEqual(await web.sha256(pt));
+        expect(await node.hmacSha256(mac, pt)).toEqual(await web.hmacSha256(mac, pt));
+        const bad = a.slice();
+        bad[bad.length - 1]! ^= 1;
+        expect(() => node.aesGcmDecrypt(aes, iv, aad, bad)).toThrow();
+      }),
+      { numRuns: 100 },
+    );
+    expect(aes.extractable).toBe(false);
+  });
+});
