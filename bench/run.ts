@@ -1,9 +1,14 @@
 /**
- * `npm run bench` (node --import tsx bench/run.ts): runs the three benchmark sections side by
- * side in one process tree and writes bench/results.md (also printed to stdout).
- *   1. HTTP throughput with wrk: edge-kms Node server vs moto_server vs a no-op Hono app (http.ts)
+ * `npm run bench` (node --import tsx bench/run.ts): runs the benchmark sections side by side in
+ * one process tree and writes bench/results.md (also printed to stdout).
+ *   1. HTTP throughput with wrk: edge-kms Node server vs moto_server vs a no-op Hono app, and with
+ *      SigV4 verification on (http.ts)
  *   2. In-process core Encrypt vs bare WebCrypto AES-256-GCM (inprocess.ts)
  *   3. Rotation: Decrypt across 1,000 versions, RotateKeyOnDemand latency (rotation.ts)
+ *   4. The Worker in workerd vs the Node server, with wrk (edge.ts)
+ *   5. Chromium: core with the IndexedDB store vs the memory store, opening a large database (browser.ts)
+ *   6. Envelope encryption: MB/s vs bare AES-GCM and the AWS Encryption SDK, streaming memory,
+ *      browser bundle size, namespace key change rate (envelope.ts)
  * Installs wrk with apt-get if it is missing, needs moto_server on PATH, and waits (up to a minute)
  * for other processes to leave the CPU mostly idle. `npm run bench -- --only=inprocess,rotation`
  * runs some sections and prints them without touching results.md (for working on the bench).
@@ -16,6 +21,9 @@ import { runHttpBench } from './http.js';
 import { runInProcessBench } from './inprocess.js';
 import { log, pct, sleep, table, yesNo, type Goal } from './lib.js';
 import { runRotationBench } from './rotation.js';
+import { runEdgeBench } from './edge.js';
+import { runBrowserBench } from './browser.js';
+import { runEnvelopeBench } from './envelope.js';
 
 const RESULTS = fileURLToPath(new URL('./results.md', import.meta.url));
 
@@ -87,7 +95,7 @@ function firstLine(cmd: string, args: string[]): string {
   return `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n')[0]!.trim();
 }
 
-const SECTIONS = ['http', 'inprocess', 'rotation'] as const;
+const SECTIONS = ['http', 'inprocess', 'rotation', 'edge', 'browser', 'envelope'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const onlyArg = process.argv.find((a) => a.startsWith('--only='));
@@ -95,9 +103,11 @@ const only = onlyArg ? (onlyArg.slice('--only='.length).split(',') as Section[])
 for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`unknown section ${s}; expected ${SECTIONS.join(', ')}`);
 
 const notes: string[] = [];
-if (only.includes('http')) {
+if (only.includes('http') || only.includes('edge')) {
   const wrkNote = ensureWrk();
   if (wrkNote) notes.push(wrkNote);
+}
+if (only.includes('http')) {
   if (!has('moto_server', ['--help'])) throw new Error('moto_server is not on PATH (pip install "moto[server]")');
 }
 const quiet = await waitForQuiet(60_000);
@@ -122,6 +132,24 @@ if (only.includes('rotation')) {
   log('section 3: rotation');
   const r = await runRotationBench();
   parts.push('## 3. Rotation', '', r.markdown, '');
+  goals.push(...r.goals);
+}
+if (only.includes('edge')) {
+  log('section 4: the Worker in workerd');
+  const r = await runEdgeBench();
+  parts.push('## 4. The Worker in workerd vs the Node server', '', r.markdown, '');
+  goals.push(...r.goals);
+}
+if (only.includes('browser')) {
+  log('section 5: Chromium, IndexedDB');
+  const r = await runBrowserBench();
+  parts.push('## 5. In the browser: IndexedDB store vs memory store, opening a large database', '', r.markdown, '');
+  goals.push(...r.goals);
+}
+if (only.includes('envelope')) {
+  log('section 6: envelope encryption and namespaces');
+  const r = await runEnvelopeBench();
+  parts.push('## 6. Envelope encryption and namespaces', '', r.markdown, '');
   goals.push(...r.goals);
 }
 const seconds = (Date.now() - started.getTime()) / 1000;

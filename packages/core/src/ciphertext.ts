@@ -15,7 +15,7 @@
  * the encryption context, so neither the header nor the context can be changed undetected. The
  * header names the key and the version, so Decrypt needs no KeyId and finds the material in O(1).
  */
-import { concat, isUuid, utf8, uuidFromBytes, uuidToBytes } from './bytes.js';
+import { concat, isUuid, publicRandomBytes, utf8, uuidFromBytes, uuidToBytes } from './bytes.js';
 import { webCryptoProvider, type CryptoProvider } from './crypto-provider.js';
 
 export const BLOB_MAGIC_0 = 0x45;
@@ -129,7 +129,7 @@ export async function sealBlob(
   version: number,
   plaintext: Uint8Array,
   ctx: Record<string, string> | undefined,
-  iv: Uint8Array = crypto.getRandomValues(new Uint8Array(IV_LENGTH)),
+  iv: Uint8Array = publicRandomBytes(IV_LENGTH),
   provider: CryptoProvider = webCryptoProvider,
 ): Promise<Uint8Array> {
   const header = encodeHeader(keyId, version, iv);

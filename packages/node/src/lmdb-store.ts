@@ -13,15 +13,41 @@ function toBytes(b: Uint8Array): Uint8Array {
   return new Uint8Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 }
 
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !ArrayBuffer.isView(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
+}
+
 export interface LmdbStoreOptions {
   path: string;
 }
 
 export function createLmdbStore(options: LmdbStoreOptions): KmsStore & { db: RootDatabase } {
   const db: RootDatabase = open({ path: options.path, encoding: 'msgpack', compression: false });
+  // Key records are read on every request. Decoding one costs more than comparing its stored
+  // bytes, so the last decoded (frozen) record is kept with its bytes and reused while they are
+  // unchanged: always the committed value, never a stale one.
+  const decoded = new Map<string, { bytes: Buffer; value: unknown }>();
+  const get = (key: string): unknown => {
+    if (!key.startsWith('k:')) return db.get(key);
+    const raw = db.getBinary(key);
+    if (raw === undefined) {
+      decoded.delete(key);
+      return undefined;
+    }
+    const hit = decoded.get(key);
+    if (hit && hit.bytes.equals(raw)) return hit.value;
+    const value = deepFreeze(db.get(key));
+    if (decoded.size >= 10_000) decoded.clear();
+    decoded.set(key, { bytes: raw, value });
+    return value;
+  };
   const store = createOrderedKvStore({
     kv: {
-      get: (key) => db.get(key),
+      get,
       put: (key, value) => void db.put(key, value),
       delete: (key) => void db.remove(key),
       range: (start, end, limit) => {

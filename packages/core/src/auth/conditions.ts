@@ -10,7 +10,19 @@ export type RequestContext = Map<string, ContextValue>;
 
 type Matcher = (actual: string, expected: string) => boolean;
 
+const globCache = new Map<string, RegExp>();
+
 function globToRegExp(pattern: string, caseInsensitive = false): RegExp {
+  const id = `${caseInsensitive ? 'i' : 's'}${pattern}`;
+  let re = globCache.get(id);
+  if (re) return re;
+  if (globCache.size > 2000) globCache.clear();
+  re = compileGlob(pattern, caseInsensitive);
+  globCache.set(id, re);
+  return re;
+}
+
+function compileGlob(pattern: string, caseInsensitive: boolean): RegExp {
   const src = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
   return new RegExp(`^${src}$`, caseInsensitive ? 'is' : 's');
 }

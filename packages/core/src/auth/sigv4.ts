@@ -110,7 +110,10 @@ export function parseAmzDate(s: string): number {
   if (!m) return NaN;
   const [y, mo, d, h, mi, se] = m.slice(1).map(Number) as [number, number, number, number, number, number];
   const ms = Date.UTC(y, mo - 1, d, h, mi, se);
-  return formatAmzDate(ms) === s ? ms : NaN;
+  // A real calendar date: Date.UTC rolls 2024-02-30 over into March, so check it round-trips.
+  const t = new Date(ms);
+  const real = t.getUTCFullYear() === y && t.getUTCMonth() === mo - 1 && t.getUTCDate() === d && t.getUTCHours() === h && t.getUTCMinutes() === mi && t.getUTCSeconds() === se;
+  return real ? ms : NaN;
 }
 
 /** Epoch ms -> YYYYMMDDTHHMMSSZ (seconds truncated). */
@@ -218,16 +221,16 @@ function parseQueryClaim(query: URLSearchParams): SignatureClaim {
  * is instead valid from (date - maxSkew) until (date + expires).
  */
 function checkTime(claim: SignatureClaim, now: number, maxSkewMs: number): void {
-  const nowStr = formatAmzDate(now);
+  const nowStr = () => formatAmzDate(now);
   const pastWindow = claim.expiresSeconds !== undefined ? claim.expiresSeconds * 1000 : maxSkewMs;
   if (claim.dateMs < now - pastWindow) {
     throw invalid(
-      `Signature expired: ${claim.amzDate} is now earlier than ${formatAmzDate(now - pastWindow)} (${nowStr} - ${formatDuration(pastWindow)})`,
+      `Signature expired: ${claim.amzDate} is now earlier than ${formatAmzDate(now - pastWindow)} (${nowStr()} - ${formatDuration(pastWindow)})`,
     );
   }
   if (claim.dateMs > now + maxSkewMs) {
     throw invalid(
-      `Signature not yet current: ${claim.amzDate} is still later than ${formatAmzDate(now + maxSkewMs)} (${nowStr} + ${formatDuration(maxSkewMs)})`,
+      `Signature not yet current: ${claim.amzDate} is still later than ${formatAmzDate(now + maxSkewMs)} (${nowStr()} + ${formatDuration(maxSkewMs)})`,
     );
   }
 }
@@ -375,9 +378,11 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
     return key;
   }
 
+  const NO_QUERY = new URLSearchParams();
   return async function verifySigV4(request: RequestLike, body: Uint8Array): Promise<Caller> {
-    const url = new URL(request.url);
-    const query = url.searchParams;
+    // Parse the URL only when it has a query (the presigned form); KMS calls are POST / (the verify
+    // path below parses it for the canonical request).
+    const query = request.url.includes('?') ? new URL(request.url).searchParams : NO_QUERY;
     const authorization = request.headers.get('authorization') || null;
     const queryParam = query.has(QUERY.algorithm) ? QUERY.algorithm : query.has(QUERY.signature) ? QUERY.signature : null;
 
@@ -426,6 +431,7 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
       throw mismatch();
     }
 
+    const url = new URL(request.url);
     const canonicalHeaders: string[] = [];
     for (const name of signedHeaders) {
       if (!HEADER_NAME_RE.test(name)) throw mismatch();

@@ -1,0 +1,16 @@
+import { spawn } from 'node:child_process';
+import { signedHeaders } from './sigv4.js';
+const port = 4677;
+const url = `http://127.0.0.1:${port}/`;
+const srv = spawn(process.execPath, ['--cpu-prof', '--cpu-prof-dir=/tmp/srvprof', '--import', 'tsx', 'packages/node/src/cli.ts'], { env: { ...process.env, PORT: String(port), KMS_DATA_DIR: '/tmp/prof-data', KMS_PLAYGROUND: '0' }, stdio: 'ignore' });
+await new Promise((r) => setTimeout(r, 3000));
+const call = async (target: string, body: string) => (await fetch(url, { method: 'POST', headers: signedHeaders(url, target, body), body })).json();
+const key = (await call('TrentService.CreateKey', '{}')) as any;
+const body = JSON.stringify({ KeyId: key.KeyMetadata.KeyId, Plaintext: Buffer.alloc(64).toString('base64') });
+const h = signedHeaders(url, 'TrentService.Encrypt', body);
+process.env.BENCH_BODY = body;
+process.env.BENCH_HEADERS = Object.entries(h).map(([k, v]) => `${k}: ${v}`).join('\n');
+const w = spawn('wrk', ['-t1', '-c32', '-d6s', '-s', 'bench/post.lua', url], { stdio: 'inherit' });
+await new Promise((r) => w.on('exit', r));
+srv.kill('SIGINT');
+await new Promise((r) => srv.on('exit', r));

@@ -1,0 +1,1 @@
+export async function runBrowserBench() { return { markdown: 'todo', goals: [] }; }

@@ -1,0 +1,1 @@
+export async function runEnvelopeBench() { return { markdown: 'todo', goals: [] }; }
