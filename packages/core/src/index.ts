@@ -20,7 +20,7 @@ export {
 export { KmsError, StoreConflictError, isKmsError, kmsError, INVALID_CIPHERTEXT_MESSAGE, INTERNAL_MESSAGE, type KmsErrorCode } from './errors.js';
 export { webCryptoProvider, type CryptoProvider } from './crypto-provider.js';
 export { createTestClock, systemClock, DAY_MS, type Clock, type TestClock } from './clock.js';
-export { createMemoryStore } from './store/memory-store.js';
+export { createMemoryStore, deepFreeze } from './store/memory-store.js';
 export { commitWrites, checkWrites, applyWrites, type SyncView } from './store/apply.js';
 export { createOrderedKvStore, versionKey, type OrderedKv, type OrderedKvStoreOptions } from './store/ordered-kv-store.js';
 export type { KmsStore, StoreWrite, ListPage } from './store/types.js';

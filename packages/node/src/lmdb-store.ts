@@ -5,20 +5,12 @@
  * serialize on LMDB's write lock, so a commit's precondition check and its writes run in one
  * transaction. Key material is kept wrapped only (CryptoKeys cannot be persisted here).
  */
-import { createOrderedKvStore, type KmsStore, type MaterialVersion } from '@edge-kms/core';
+import { createOrderedKvStore, deepFreeze, type KmsStore, type MaterialVersion } from '@edge-kms/core';
 import { open, type RootDatabase } from 'lmdb';
 
 function toBytes(b: Uint8Array): Uint8Array {
   // lmdb returns Buffers; hand out plain Uint8Arrays.
   return new Uint8Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-}
-
-function deepFreeze<T>(o: T): T {
-  if (o && typeof o === 'object' && !ArrayBuffer.isView(o)) {
-    Object.freeze(o);
-    for (const v of Object.values(o)) deepFreeze(v);
-  }
-  return o;
 }
 
 export interface LmdbStoreOptions {

@@ -26,16 +26,16 @@ function cloneVersion(v: MaterialVersion): MaterialVersion {
   return { ...v, Material: m.kind === 'cryptokey' ? { kind: 'cryptokey', key: m.key } : { kind: 'wrapped', alg: m.alg, data: m.data.slice() } };
 }
 
-function frozen<T>(value: T): T {
-  const copy = structuredClone(value);
-  const freeze = (o: unknown): void => {
-    if (!o || typeof o !== 'object' || ArrayBuffer.isView(o)) return;
+/** Freezes a record and everything in it (byte arrays cannot be frozen and are left as they are). */
+export function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !ArrayBuffer.isView(o)) {
     Object.freeze(o);
-    for (const v of Object.values(o)) freeze(v);
-  };
-  freeze(copy);
-  return copy;
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
 }
+
+const frozen = <T>(value: T): T => deepFreeze(structuredClone(value));
 
 export function createMemoryStore(): KmsStore {
   const keys = new Map<string, KeyRecord>();
