@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { runHttpBench } from './http.js';
 import { runInProcessBench } from './inprocess.js';
 import { log, pct, sleep, table, yesNo, type Goal } from './lib.js';
+import { unreapedTicks } from './proc.js';
 import { runRotationBench } from './rotation.js';
 import { runEdgeBench } from './edge.js';
 import { runBrowserBench } from './browser.js';
@@ -157,7 +158,7 @@ const seconds = (Date.now() - started.getTime()) / 1000;
 const ticksAfter = cpuTicks();
 const othersShare =
   ticksBefore && ticksAfter
-    ? Math.max(0, ticksAfter.busy - ticksBefore.busy - (ticksAfter.ours - ticksBefore.ours)) / (ticksAfter.total - ticksBefore.total)
+    ? Math.max(0, ticksAfter.busy - ticksBefore.busy - (ticksAfter.ours - ticksBefore.ours) - unreapedTicks.value) / (ticksAfter.total - ticksBefore.total)
     : undefined;
 const commit = firstLine('git', ['rev-parse', '--short', 'HEAD']);
 const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no', '--', 'packages'], { encoding: 'utf8' }).stdout?.trim();
