@@ -19,7 +19,8 @@ import type { KmsClient } from './client.js';
 import { EnvelopeError } from './errors.js';
 import type { EncryptionContext } from './types.js';
 
-export const DEFAULT_CHUNK_SIZE = 1 << 20;
+/** 256 KiB: small enough to keep streams lean, and a 1 MB message seals as 4 chunks in parallel. */
+export const DEFAULT_CHUNK_SIZE = 1 << 18;
 const MAX_CHUNK_SIZE = 1 << 26;
 const TAG = 16;
 const KEY_MAGIC = [0x45, 0x4b, 0x45, 0x01];
@@ -269,7 +270,9 @@ export interface EncryptOptions {
 
 export interface Sealer {
   keySection: Uint8Array;
-  bodyHeader: Uint8Array;
+  /** Body header with its tag (resolves once the tag is computed). */
+  bodyHeader: Promise<Uint8Array>;
+  headerLength: number;
   chunkSize: number;
   key: CryptoKey;
 }
@@ -310,26 +313,32 @@ export async function prepareSealer(
 ): Promise<Sealer> {
   const key = await messageKey(dataKey, messageId);
   const header = encodeBodyHeader(chunkSize, messageId, encodeContext(context));
-  const tag = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv: HEADER_IV, additionalData: header as BufferSource }, key, new Uint8Array(0)));
-  const bodyHeader = new Uint8Array(header.length + TAG);
-  bodyHeader.set(header);
-  bodyHeader.set(tag, header.length);
-  return { keySection: encodeKeySection(section), bodyHeader, chunkSize, key };
+  // The header tag is not awaited here: it is computed while the first chunks are sealed.
+  const bodyHeader = crypto.subtle
+    .encrypt({ name: 'AES-GCM', iv: HEADER_IV, additionalData: header as BufferSource }, key, new Uint8Array(0))
+    .then((tag) => {
+      const b = new Uint8Array(header.length + TAG);
+      b.set(header);
+      b.set(new Uint8Array(tag), header.length);
+      return b;
+    });
+  bodyHeader.catch(() => undefined);
+  return { keySection: encodeKeySection(section), bodyHeader, headerLength: header.length + TAG, chunkSize, key };
 }
 
 /** Seals bytes with a prepared sealer (the data key is already known). */
 export async function sealMessage(s: Sealer, plaintext: Uint8Array): Promise<Uint8Array> {
   const n = Math.floor(plaintext.length / s.chunkSize);
-  const out = new Uint8Array(s.keySection.length + s.bodyHeader.length + plaintext.length + (n + 1) * TAG);
+  const out = new Uint8Array(s.keySection.length + s.headerLength + plaintext.length + (n + 1) * TAG);
   out.set(s.keySection);
-  out.set(s.bodyHeader, s.keySection.length);
-  let o2 = s.keySection.length + s.bodyHeader.length;
-  // Seal a few chunks at a time: WebCrypto may run them in parallel, memory stays bounded.
+  let o2 = s.keySection.length + s.headerLength;
+  // Seal several chunks at a time: WebCrypto runs them in parallel, memory stays bounded.
   const sealed: Promise<Uint8Array>[] = [];
   for (let i = 0; i <= n; i++) {
     const part = plaintext.subarray(i * s.chunkSize, Math.min(plaintext.length, (i + 1) * s.chunkSize));
     sealed.push(sealChunk(s.key, i, i === n, part));
-    if (sealed.length === 4 || i === n) {
+    if (i === 0) out.set(await Promise.all([s.bodyHeader, sealed[0]]).then(([h]) => h), s.keySection.length);
+    if (sealed.length === 8 || i === n) {
       for (const c of await Promise.all(sealed)) {
         out.set(c, o2);
         o2 += c.length;
@@ -393,9 +402,10 @@ export function encryptStream(kms: KmsClient, source: ReadableStream<Uint8Array>
       async pull(controller) {
         if (!sealer) {
           sealer = await newSealer(kms, o, undefined);
-          const head = new Uint8Array(sealer.keySection.length + sealer.bodyHeader.length);
+          const bodyHeader = await sealer.bodyHeader;
+          const head = new Uint8Array(sealer.keySection.length + bodyHeader.length);
           head.set(sealer.keySection);
-          head.set(sealer.bodyHeader, sealer.keySection.length);
+          head.set(bodyHeader, sealer.keySection.length);
           controller.enqueue(head);
           return;
         }
@@ -455,7 +465,7 @@ export async function decryptBytes(kms: KmsClient, message: Uint8Array): Promise
   let o = 0;
   for (let i = 0; i <= n; i++) {
     opened.push(openChunk(op.key, i, i === n, body.subarray(i * full, Math.min(body.length, (i + 1) * full))));
-    if (opened.length === 4 || i === n) {
+    if (opened.length === 8 || i === n) {
       for (const p of await Promise.all(opened)) {
         out.set(p, o);
         o += p.length;
