@@ -84,6 +84,7 @@ describe('workers kv: racing writers', () => {
     // Every material any writer committed is still there, whichever pointer won.
     for (const id of written) expect(all).toContain(id);
     expect(all).toContain(final.CurrentKeyMaterialId);
-    expect(written.length).toBeGreaterThan(8);
+    // At least one rotation a round landed; how many rounds raced (both landing) depends on timing.
+    expect(written.length).toBeGreaterThanOrEqual(8);
   });
 });
