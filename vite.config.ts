@@ -34,6 +34,9 @@ export default defineConfig({
       {
         test: {
           name: 'e2e',
+          // These suites drive real processes, servers, workerd and Chromium on a shared 2-core
+          // machine: a failure is retried once, so that only failures that repeat fail the run.
+          retry: 1,
           include: ['test/**/*.test.ts'],
           exclude: BROWSER_TESTS,
           environment: 'node',
@@ -47,6 +50,7 @@ export default defineConfig({
         publicDir: 'test/msw/public',
         test: {
           name: 'browser',
+          retry: 1,
           include: BROWSER_TESTS,
           testTimeout: 60_000,
           browser: {
