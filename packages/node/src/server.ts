@@ -15,7 +15,9 @@ import {
   type TestClock,
 } from '@edge-kms/core';
 import { createKmsApp } from '@edge-kms/hono';
-import { serve, type ServerType } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
+import { createServer as createHttpServer } from 'node:http';
+import { createKmsListener } from './fast-path.js';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { readIncoming } from './read-message.js';
 import { createNodeCryptoProvider } from './node-crypto.js';
@@ -100,8 +102,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     readMessage: readIncoming,
     playground: options.playgroundDir && staticFiles(options.playgroundDir),
   });
-  const server: ServerType = await new Promise((resolveServer) => {
-    const s = serve({ fetch: app.fetch, port: options.port ?? 4599, hostname }, () => resolveServer(s));
+  // KMS calls take the fast path; everything else goes through Hono (see fast-path.ts).
+  const server = createHttpServer(createKmsListener(kms, getRequestListener(app.fetch)));
+  await new Promise<void>((resolveListen, rejectListen) => {
+    server.once('error', rejectListen);
+    server.listen(options.port ?? 4599, hostname, () => resolveListen());
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : (options.port ?? 4599);
