@@ -310,8 +310,10 @@ export function canonicalHeaderValue(value: string): string {
   return value.replace(/[\t ]+/g, ' ').trim();
 }
 
-async function sha256Hex(data: Uint8Array, provider: CryptoProvider): Promise<string> {
-  return toHex(await provider.sha256(data));
+/** SHA-256 as hex; synchronous when the provider is (node:crypto), so no microtask is spent. */
+function sha256Hex(data: Uint8Array, provider: CryptoProvider): string | Promise<string> {
+  const h = provider.sha256(data);
+  return h instanceof Promise ? h.then(toHex) : toHex(h);
 }
 
 async function hmacKey(raw: Uint8Array): Promise<CryptoKey> {
@@ -410,13 +412,15 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
       return { ...openCaller, accessKeyId: openCaller.accessKeyId ?? scope.accessKeyId };
     }
 
-    const identity = await lookup!(scope.accessKeyId);
+    const found = lookup!(scope.accessKeyId);
+    const identity = found instanceof Promise ? await found : found;
     if (!identity || identity.accessKeyId !== scope.accessKeyId || !identity.secretAccessKey) throw unrecognized();
 
     // Payload hash: x-amz-content-sha256 (header, or hoisted into the query of a presigned URL) when
     // present, and then it must be the body's; UNSIGNED-PAYLOAD only for a presigned URL, which may
     // also have been signed with UNSIGNED-PAYLOAD without saying so (the S3 convention).
-    const bodyHash = await sha256Hex(body, provider);
+    const bodyHashed = sha256Hex(body, provider);
+    const bodyHash = typeof bodyHashed === 'string' ? bodyHashed : await bodyHashed;
     const claimedHash =
       request.headers.get('x-amz-content-sha256') ?? (claim.form === 'query' ? queryParamIgnoringCase(query, QUERY.contentSha256) : null);
     let payloadHashes: string[];
@@ -431,7 +435,9 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
       throw mismatch();
     }
 
-    const url = new URL(request.url);
+    // KMS requests go to "<scheme>://<host>/": read host and path without a URL parser then.
+    const simple = /^https?:\/\/([^/?#]+)\/$/.exec(request.url);
+    const url = simple ? { host: simple[1]!, pathname: '/' } : new URL(request.url);
     const canonicalHeaders: string[] = [];
     for (const name of signedHeaders) {
       if (!HEADER_NAME_RE.test(name)) throw mismatch();
@@ -452,8 +458,10 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
     let ok = false;
     for (const payloadHash of payloadHashes) {
       const canonicalRequest = `${prefix}\n${payloadHash}`;
-      const stringToSign = [SIGV4_ALGORITHM, claim.amzDate, scope.scope, await sha256Hex(utf8(canonicalRequest), provider)].join('\n');
-      const expected = utf8(toHex(await provider.hmacSha256(key, utf8(stringToSign))));
+      const hashed = sha256Hex(utf8(canonicalRequest), provider);
+      const stringToSign = `${SIGV4_ALGORITHM}\n${claim.amzDate}\n${scope.scope}\n${typeof hashed === 'string' ? hashed : await hashed}`;
+      const mac = provider.hmacSha256(key, utf8(stringToSign));
+      const expected = utf8(toHex(mac instanceof Promise ? await mac : mac));
       // Every candidate is computed and compared: the time taken does not depend on which matched.
       if (constantTimeEqual(expected, given)) ok = true;
     }
