@@ -6,12 +6,11 @@
  * complete record, and both keys stay able to decrypt until the change is done.
  */
 import { RecordStoreConflict, sameBytes, type NamespaceMeta, type NamespaceRecord, type RecordStore } from '@edge-kms/client';
-import { fromBase64, toBase64 } from '@edge-kms/core';
 import type { KVNamespaceLike } from './cf-types.js';
+import { decodeValue, encodeJson } from './json-bytes.js';
 
-const encode = (v: unknown) => JSON.stringify(v, (_k, x) => (x instanceof Uint8Array ? { $b: toBase64(x) } : x));
-const decode = <T>(t: string | null): T | undefined =>
-  t === null ? undefined : (JSON.parse(t, (_k, x) => (x && typeof x === 'object' && typeof x.$b === 'string' ? fromBase64(x.$b) : x)) as T);
+const encode = encodeJson;
+const decode = decodeValue;
 
 export function createKvRecordStore(kv: KVNamespaceLike, options: { prefix?: string } = {}): RecordStore {
   const p = options.prefix ?? 'ns/';

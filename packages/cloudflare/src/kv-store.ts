@@ -15,19 +15,14 @@
  * Use the Durable Object store when several writers, strict limits or read-after-write across
  * locations matter. Values are JSON; bytes travel as {"$b": base64}. Key material is kept wrapped.
  */
-import { fromBase64, StoreConflictError, toBase64, type AliasRecord, type KeyRecord, type KmsStore, type ListPage, type MaterialVersion, type StoreWrite } from '@edge-kms/core';
+import { StoreConflictError, type AliasRecord, type KeyRecord, type KmsStore, type ListPage, type MaterialVersion, type StoreWrite } from '@edge-kms/core';
 import type { KVNamespaceLike } from './cf-types.js';
+import { decodeValue, encodeJson } from './json-bytes.js';
 
 const pad = (n: number) => String(n).padStart(10, '0');
 
-function encode(value: unknown): string {
-  return JSON.stringify(value, (_k, v) => (v instanceof Uint8Array ? { $b: toBase64(v) } : v));
-}
-
-function decode<T>(text: string | null): T | undefined {
-  if (text === null) return undefined;
-  return JSON.parse(text, (_k, v) => (v && typeof v === 'object' && typeof v.$b === 'string' && Object.keys(v).length === 1 ? fromBase64(v.$b) : v)) as T;
-}
+const encode = encodeJson;
+const decode = decodeValue;
 
 export interface KvStoreOptions {
   /** Prefix for every KV key, so one namespace can hold several KMSs. */

@@ -3,17 +3,12 @@
  * store conformance suite (which runs in Node) can exercise the real Durable Object and KV stores
  * inside workerd. Bytes travel as {"$b": base64}. Never enabled outside KMS_TEST_MODE=1.
  */
-import { fromBase64, StoreConflictError, toBase64, type KmsStore } from '@edge-kms/core';
+import { StoreConflictError, type KmsStore } from '@edge-kms/core';
+import { decodeJson, encodeJson } from './json-bytes.js';
 
 const METHODS = new Set(['getKey', 'listKeys', 'getVersion', 'getVersionCandidates', 'listVersions', 'getAlias', 'listAliases', 'commit', 'clear']);
 
-export function encodeJson(value: unknown): string {
-  return JSON.stringify(value ?? null, (_k, v) => (v instanceof Uint8Array ? { $b: toBase64(v) } : v));
-}
-
-export function decodeJson(text: string): unknown {
-  return JSON.parse(text, (_k, v) => (v && typeof v === 'object' && typeof v.$b === 'string' && Object.keys(v).length === 1 ? fromBase64(v.$b) : v));
-}
+export { decodeJson, encodeJson };
 
 export async function handleStoreProxy(request: Request, store: KmsStore): Promise<Response> {
   const { method, args } = decodeJson(await request.text()) as { method: string; args: unknown[] };

@@ -8,50 +8,30 @@
  * work (bench/results.md).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { MAX_BODY_BYTES, type Kms } from '@edge-kms/core';
+import { INTERNAL_MESSAGE, type Kms } from '@edge-kms/core';
+import { BodyTooLarge, readIncomingMessage } from './read-message.js';
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 
-function headerGetter(h: IncomingMessage['headers']) {
-  return {
-    get(name: string): string | null {
-      const v = h[name.toLowerCase()];
-      return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
-    },
-  };
+function answerError(res: ServerResponse, status: number, type: string, message: string): void {
+  res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': `${type}:` });
+  res.end(JSON.stringify({ __type: type, message }));
 }
 
 export function createKmsListener(kms: Kms, fallback: Listener): Listener {
   return (req, res) => {
     if (req.method !== 'POST' || req.url !== '/' || req.headers.origin !== undefined) return fallback(req, res);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) tooLarge = true;
-      else chunks.push(chunk);
-    });
-    req.on('end', () => {
-      const buf = tooLarge ? Buffer.alloc(MAX_BODY_BYTES + 1) : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-      kms
-        .handleMessage(
-          {
-            method: 'POST',
-            url: `http://${req.headers.host ?? 'localhost'}/`,
-            headers: headerGetter(req.headers),
-            body: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength),
-          },
-          { sourceIp: req.socket.remoteAddress },
-        )
-        .then((r) => {
+    readIncomingMessage(req)
+      .then((message) => kms.handleMessage(message, { sourceIp: req.socket.remoteAddress }))
+      .then(
+        (r) => {
           res.writeHead(r.status, r.headers);
           res.end(r.body);
-        }, () => {
-          res.writeHead(500, { 'content-type': 'application/x-amz-json-1.1' });
-          res.end('{"__type":"KMSInternalException","message":"An internal error occurred. Try again later."}');
-        });
-    });
-    req.on('error', () => res.destroy());
+        },
+        (e) => {
+          if (e instanceof BodyTooLarge) answerError(res, 400, 'SerializationException', e.message);
+          else if (!res.headersSent) answerError(res, 500, 'KMSInternalException', INTERNAL_MESSAGE);
+        },
+      );
   };
 }

@@ -2,14 +2,15 @@
  * Reads a KMS request straight from Node's IncomingMessage, without building a fetch Request:
  * on Node 20 a web Request and its body stream cost more than the KMS work itself (see
  * bench/results.md). The message carries what the protocol needs: method, URL, a header getter
- * and the body bytes (at most MAX_BODY_BYTES).
+ * and the body bytes (at most MAX_BODY_BYTES; a larger body rejects with BodyTooLarge).
  */
 import type { IncomingMessage } from 'node:http';
 import { MAX_BODY_BYTES, type ProtocolMessage } from '@edge-kms/core';
 import type { Context } from 'hono';
 
-export function readIncoming(c: Context): Promise<ProtocolMessage> {
-  const incoming = (c.env as { incoming: IncomingMessage }).incoming;
+export class BodyTooLarge extends Error {}
+
+export function readIncomingMessage(incoming: IncomingMessage): Promise<ProtocolMessage> {
   const h = incoming.headers;
   const headers = {
     get(name: string): string | null {
@@ -23,17 +24,18 @@ export function readIncoming(c: Context): Promise<ProtocolMessage> {
     let size = 0;
     incoming.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        incoming.pause();
-        reject(new Error('request body too large'));
-        return;
-      }
-      chunks.push(chunk);
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
     });
     incoming.on('end', () => {
+      if (size > MAX_BODY_BYTES) return reject(new BodyTooLarge(`The request body exceeds ${MAX_BODY_BYTES} bytes.`));
       const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
       resolve({ method: incoming.method ?? 'GET', url, headers, body: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength) });
     });
     incoming.on('error', reject);
   });
+}
+
+/** The same, for the Hono app's `readMessage` option. */
+export function readIncoming(c: Context): Promise<ProtocolMessage> {
+  return readIncomingMessage((c.env as { incoming: IncomingMessage }).incoming);
 }

@@ -27,7 +27,7 @@ export interface OrderedKvStoreOptions {
   transaction(fn: () => void): void;
   /** Called before reading mutable records, e.g. to drop a stale read snapshot. */
   beforeRead?(): void;
-  /** Normalizes a stored version (e.g. Buffer -> Uint8Array). */
+  /** Normalizes a stored version (e.g. the backend's byte type to a plain Uint8Array). */
   readVersion?(v: MaterialVersion): MaterialVersion;
   /** Refuses material the backend must not keep (e.g. CryptoKeys where only bytes persist). */
   checkVersion?(v: MaterialVersion): void;
