@@ -229,29 +229,34 @@ export interface Parsed {
   chunks: Uint8Array[];
 }
 
-/** Cuts a well-formed message into its head and its chunks (the last one is the final chunk). */
+/**
+ * Cuts a well-formed message into its head and its chunks (the last one is the final chunk).
+ * Format 2 (written now): no header tag, and the final chunk may be full. Format 1: a header tag,
+ * and the final chunk is the first piece shorter than a full chunk.
+ */
 export function parse(m: Uint8Array, chunkSize: number): Parsed {
   const dv = new DataView(m.buffer, m.byteOffset, m.byteLength);
   const il = dv.getUint16(4);
   const wl = dv.getUint16(6 + il);
   const ks = 8 + il + wl;
+  const format = m[ks + 3];
   const cl = dv.getUint32(ks + 25);
-  const headLength = ks + 29 + cl + 16;
+  const headLength = ks + 29 + cl + (format === 1 ? 16 : 0);
   const chunks: Uint8Array[] = [];
   let o = headLength;
   for (;;) {
     const c = m.subarray(o, Math.min(m.length, o + chunkSize + 16));
     chunks.push(c);
     o += c.length;
-    if (c.length < chunkSize + 16) break;
+    if (format === 1 ? c.length < chunkSize + 16 : o >= m.length) break;
   }
   return { head: m.subarray(0, headLength), keySectionLength: ks, chunks };
 }
 
 /**
  * Every way a message can be tampered with that the format must catch. `a` has `chunks` full
- * chunks and a non-empty final chunk; `aligned` is a message whose length is a multiple of the
- * chunk size (so its final chunk is empty); `b` is another message of the same length, key and
+ * chunks and a shorter final chunk; `aligned` is a message whose length is a multiple of the
+ * chunk size (so its final chunk is full); `b` is another message of the same length, key and
  * context. `source` names the genuine message a case was made from: whatever a decrypting stream
  * releases before it fails must be a whole-chunk prefix of that message's plaintext.
  */
@@ -276,7 +281,9 @@ export function tamperCases(a: Uint8Array, aligned: Uint8Array, b: Uint8Array, c
     { name: 'flip: a byte of the key id', message: flip(a, 6 + new DataView(a.buffer, a.byteOffset).getUint16(4) - 1), source: 'a' },
     { name: 'flip: the chunk size', message: flip(a, pa.keySectionLength + 8), source: 'a' },
     { name: 'flip: a byte of the message id', message: flip(a, pa.keySectionLength + 12), source: 'a' },
-    { name: 'flip: the header tag', message: flip(a, head.length - 1), source: 'a' },
+    { name: 'flip: the last byte of the body header', message: flip(a, head.length - 1), source: 'a' },
+    { name: 'flip: the format byte', message: flip(a, pa.keySectionLength + 3), source: 'a' },
+    { name: 'flip: the algorithm byte', message: flip(a, pa.keySectionLength + 4), source: 'a' },
     { name: 'flip: first byte of chunk 0', message: flip(a, start(0)), source: 'a' },
     { name: 'flip: middle of chunk 1', message: flip(a, start(1) + (chunkSize >> 1)), source: 'a' },
     { name: 'flip: the tag of chunk 2', message: flip(a, start(3) - 1), source: 'a' },
@@ -299,12 +306,13 @@ export function tamperCases(a: Uint8Array, aligned: Uint8Array, b: Uint8Array, c
     { name: "splice: another message's header with these chunks", message: concat(pb.head, ...pa.chunks), source: 'a' },
     { name: "splice: another message's key section with this body", message: concat(b.subarray(0, pb.keySectionLength), a.subarray(pa.keySectionLength)), source: 'a' },
     { name: 'drop the final chunk', message: concat(head, ...pa.chunks.slice(0, n - 1)), source: 'a' },
-    { name: 'drop the empty final chunk of a chunk-aligned message', message: concat(pal.head, ...pal.chunks.slice(0, -1)), source: 'aligned' },
+    { name: 'drop the final chunk of a chunk-aligned message', message: concat(pal.head, ...pal.chunks.slice(0, -1)), source: 'aligned' },
+    { name: 'an empty chunk after the full final chunk of a chunk-aligned message', message: concat(aligned, pal.chunks.at(-1)!.subarray(-16)), source: 'aligned' },
     { name: 'drop a middle chunk', message: concat(head, c0, ...rest(2)), source: 'a' },
     { name: 'data after the final chunk: 1 byte', message: concat(a, new Uint8Array([0])), source: 'a' },
     { name: 'data after the final chunk: the final chunk again', message: concat(a, fin), source: 'a' },
     { name: 'data after the final chunk: a whole second message', message: concat(a, b), source: 'a' },
-    { name: 'data after the empty final chunk: 16 bytes', message: concat(aligned, new Uint8Array(16)), source: 'aligned' },
+    { name: 'data after the final chunk of a chunk-aligned message: 16 bytes', message: concat(aligned, new Uint8Array(16)), source: 'aligned' },
   ];
   return cases;
 }

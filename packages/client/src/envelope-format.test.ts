@@ -1,6 +1,7 @@
 /**
- * Envelope message format 1: the known-answer vectors of docs/envelope-format.md (read from the
- * doc, so doc and code cannot drift) reproduced by our code, rebuilt and opened by a second,
+ * Envelope message formats 2 (written) and 1 (still read): the known-answer vectors of
+ * docs/envelope-format.md (read from the doc, so doc and code cannot drift) reproduced by our
+ * code, rebuilt and opened by a second,
  * independent implementation on node:crypto (hkdfSync + aes-256-gcm) written from the doc's text,
  * and opened by decryptBytes / decryptStream with a fake KMS that hands back the data key (a KAT of
  * the format, not of KMS). Also: the length formula, the final-chunk rule, the key section being
@@ -11,12 +12,15 @@ import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { KmsClient } from './client.js';
-import { decryptBytes, decryptStream, encodeContext, joinMessage, prepareSealer, sealMessage, splitMessage } from './envelope.js';
+import { decryptBytes, decryptStream, encodeContext, joinMessage, prepareSealer, sealMessage, splitMessage, type EnvelopeSuite } from './envelope.js';
 import { EnvelopeError, IncorrectKeyException, InvalidCiphertextException, KmsClientError } from './errors.js';
 import type { EncryptionContext } from './types.js';
 
 interface Vector {
   name: string;
+  /** Absent in the format 1 vectors. */
+  format?: 2;
+  algorithm?: 1 | 2;
   dataKey: string;
   messageId: string;
   chunkSize: number;
@@ -32,7 +36,13 @@ interface Vector {
 }
 
 const doc = readFileSync(new URL('../../../docs/envelope-format.md', import.meta.url), 'utf8');
-const vectors = JSON.parse(/```json\n([\s\S]*?)\n```/.exec(doc)![1]!) as Vector[];
+const kats = doc.slice(doc.indexOf('## Known-answer vectors'));
+const block = (heading: string) => JSON.parse(/```json\n([\s\S]*?)\n```/.exec(kats.slice(kats.indexOf(heading)))![1]!) as Vector[];
+const v2vectors = block('### Format 2');
+const v1vectors = block('### Format 1');
+const vectors = [...v2vectors, ...v1vectors];
+const formatOf = (v: Vector) => v.format ?? 1;
+const suiteOf = (v: Vector): EnvelopeSuite => (formatOf(v) === 1 ? 'v1' : v.algorithm === 1 ? 'v2-hkdf' : 'v2-data-key');
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const unhex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
@@ -95,22 +105,29 @@ function independentContext(ctx: EncryptionContext): Buffer {
 }
 
 function independentSeal(v: Vector): { messageKey: Buffer; keySection: Buffer; bodyHeader: Buffer; message: Buffer } {
-  const K = Buffer.from(hkdfSync('sha256', unhex(v.dataKey), unhex(v.messageId), Buffer.from('edge-kms envelope v1', 'ascii'), 32));
+  const format = formatOf(v);
+  const hkdf = format === 1 || v.algorithm === 1;
+  const K = hkdf ? Buffer.from(hkdfSync('sha256', unhex(v.dataKey), unhex(v.messageId), Buffer.from('edge-kms envelope v1', 'ascii'), 32)) : Buffer.from(unhex(v.dataKey));
   const id = Buffer.from(v.keyId, 'utf8');
   const wrapped = unhex(v.wrappedKey);
   const keySection = Buffer.concat([Buffer.from('EKE\x01', 'latin1'), u16(id.length), id, u16(wrapped.length), wrapped]);
   const ctx = independentContext(v.context);
-  const header = Buffer.concat([Buffer.from('EKB\x01', 'latin1'), Buffer.from([0x01]), u32(v.chunkSize), unhex(v.messageId), u32(ctx.length), ctx]);
-  const h = createCipheriv('aes-256-gcm', K, Buffer.alloc(12, 0xff));
-  h.setAAD(header);
-  h.final();
-  const bodyHeader = Buffer.concat([header, h.getAuthTag()]);
+  const header = Buffer.concat([Buffer.from('EKB', 'latin1'), Buffer.from([format, hkdf ? 0x01 : 0x02]), u32(v.chunkSize), unhex(v.messageId), u32(ctx.length), ctx]);
+  let bodyHeader = header;
+  if (format === 1) {
+    const h = createCipheriv('aes-256-gcm', K, Buffer.alloc(12, 0xff));
+    h.setAAD(header);
+    h.final();
+    bodyHeader = Buffer.concat([header, h.getAuthTag()]);
+  }
   const pt = unhex(v.plaintext);
-  const n = Math.floor(pt.length / v.chunkSize);
+  // Format 1: floor(L / C) full chunks and a final one of L mod C bytes. Format 2: ceil(L / C)
+  // chunks (one for L = 0), the last one final, chunk 0 authenticating the header.
+  const n = format === 1 ? Math.floor(pt.length / v.chunkSize) + 1 : Math.max(1, Math.ceil(pt.length / v.chunkSize));
   const chunks: Buffer[] = [];
-  for (let i = 0; i <= n; i++) {
+  for (let i = 0; i < n; i++) {
     const c = createCipheriv('aes-256-gcm', K, Buffer.concat([Buffer.alloc(4), u64(i)]));
-    c.setAAD(Buffer.concat([u64(i), Buffer.from([i === n ? 1 : 0])]));
+    c.setAAD(Buffer.concat([u64(i), Buffer.from([i === n - 1 ? 1 : 0]), format === 2 && i === 0 ? header : Buffer.alloc(0)]));
     chunks.push(c.update(pt.subarray(i * v.chunkSize, Math.min(pt.length, (i + 1) * v.chunkSize))), c.final(), c.getAuthTag());
   }
   return { messageKey: K, keySection, bodyHeader, message: Buffer.concat([keySection, bodyHeader, ...chunks]) };
@@ -128,25 +145,30 @@ function independentOpen(message: Uint8Array, dataKey: Uint8Array) {
   const keyId = take(take(2).readUInt16BE()).toString('utf8');
   const wrappedKey = take(take(2).readUInt16BE());
   const bodyStart = o;
-  if (take(4).toString('latin1') !== 'EKB\x01' || take(1)[0] !== 1) throw new Error('body magic');
+  if (take(3).toString('latin1') !== 'EKB') throw new Error('body magic');
+  const [format, algorithm] = take(2);
+  if (!(format === 1 && algorithm === 1) && !(format === 2 && (algorithm === 1 || algorithm === 2))) throw new Error('format or algorithm');
   const chunkSize = take(4).readUInt32BE();
   const messageId = take(16);
   const ctx = take(take(4).readUInt32BE());
   const header = m.subarray(bodyStart, o);
-  const tag = take(16);
-  const K = Buffer.from(hkdfSync('sha256', dataKey, messageId, 'edge-kms envelope v1', 32));
-  const h = createDecipheriv('aes-256-gcm', K, Buffer.alloc(12, 0xff));
-  h.setAAD(header);
-  h.setAuthTag(tag);
-  h.final();
+  const K = algorithm === 1 ? Buffer.from(hkdfSync('sha256', dataKey, messageId, 'edge-kms envelope v1', 32)) : Buffer.from(dataKey);
+  if (format === 1) {
+    const tag = take(16);
+    const h = createDecipheriv('aes-256-gcm', K, Buffer.alloc(12, 0xff));
+    h.setAAD(header);
+    h.setAuthTag(tag);
+    h.final();
+  }
   const out: Buffer[] = [];
   for (let i = 0; ; i++) {
     const piece = m.subarray(o, Math.min(m.length, o + chunkSize + 16));
     o += piece.length;
-    const final = piece.length < chunkSize + 16;
+    const final = format === 1 ? piece.length < chunkSize + 16 : o === m.length;
     if (piece.length < 16) throw new Error('no final chunk');
+    if (format === 2 && final && i > 0 && piece.length === 16) throw new Error('empty final chunk after full chunks');
     const d = createDecipheriv('aes-256-gcm', K, Buffer.concat([Buffer.alloc(4), u64(i)]));
-    d.setAAD(Buffer.concat([u64(i), Buffer.from([final ? 1 : 0])]));
+    d.setAAD(Buffer.concat([u64(i), Buffer.from([final ? 1 : 0]), format === 2 && i === 0 ? header : Buffer.alloc(0)]));
     d.setAuthTag(piece.subarray(piece.length - 16));
     out.push(d.update(piece.subarray(0, piece.length - 16)), d.final());
     if (final) break;
@@ -157,19 +179,23 @@ function independentOpen(message: Uint8Array, dataKey: Uint8Array) {
 
 // ---------------------------------------------------------------------------------------------
 
-describe('envelope format 1 known-answer vectors (docs/envelope-format.md)', () => {
-  it('the doc holds the four vectors: empty, 1 byte, exactly one chunk, chunk + 1 with a multi-pair context', () => {
-    expect(vectors).toHaveLength(4);
-    const lengths = vectors.map((v) => v.plaintext.length / 2);
-    expect(lengths).toEqual([0, 1, vectors[2]!.chunkSize, vectors[3]!.chunkSize + 1]);
-    expect(Object.keys(vectors[3]!.context).length).toBeGreaterThan(1);
+describe('envelope known-answer vectors (docs/envelope-format.md)', () => {
+  it('the doc holds, for each format, empty, 1 byte, exactly one chunk, chunk + 1 with a multi-pair context; format 2 also with an HKDF key', () => {
+    for (const vs of [v2vectors.filter((v) => v.algorithm === 2), v1vectors]) {
+      expect(vs).toHaveLength(4);
+      expect(vs.map((v) => v.plaintext.length / 2)).toEqual([0, 1, vs[2]!.chunkSize, vs[3]!.chunkSize + 1]);
+      expect(Object.keys(vs[3]!.context).length).toBeGreaterThan(1);
+    }
+    expect(v1vectors.every((v) => v.format === undefined)).toBe(true);
+    const hkdf = v2vectors.filter((v) => v.algorithm === 1);
+    expect(hkdf.map((v) => v.plaintext.length / 2)).toEqual([2 * hkdf[0]!.chunkSize, hkdf[1]!.chunkSize + 1]);
   });
 
   for (const v of vectors) {
-    describe(v.name, () => {
+    describe(`format ${formatOf(v)}: ${v.name}`, () => {
       it('our code (prepareSealer + sealMessage) produces the documented bytes', async () => {
         expect(hex(encodeContext(v.context))).toBe(v.contextEncoding);
-        const sealer = await prepareSealer({ keyId: v.keyId, wrappedKey: unhex(v.wrappedKey) }, unhex(v.dataKey), unhex(v.messageId), v.chunkSize, v.context);
+        const sealer = await prepareSealer({ keyId: v.keyId, wrappedKey: unhex(v.wrappedKey) }, unhex(v.dataKey), unhex(v.messageId), v.chunkSize, v.context, suiteOf(v));
         expect(hex(sealer.keySection)).toBe(v.keySection);
         expect(hex(await sealer.bodyHeader)).toBe(v.bodyHeader);
         expect(hex(await sealMessage(sealer, unhex(v.plaintext)))).toBe(v.message);
@@ -190,18 +216,27 @@ describe('envelope format 1 known-answer vectors (docs/envelope-format.md)', () 
         expect(hex(opened.plaintext)).toBe(v.plaintext);
       });
 
-      it('the length follows the formula: one final chunk of L mod C bytes, empty when C divides L', () => {
+      it('the length follows the formula of its format', () => {
         const L = v.plaintext.length / 2;
         const C = v.chunkSize;
         const k = Buffer.byteLength(v.keyId);
         const w = v.wrappedKey.length / 2;
         const c = v.contextEncoding.length / 2;
         expect(v.keySection.length / 2).toBe(8 + k + w);
-        expect(v.bodyHeader.length / 2).toBe(29 + c + 16);
-        expect(v.message.length / 2).toBe(8 + k + w + 29 + c + 16 + L + 16 * (Math.floor(L / C) + 1));
-        const body = unhex(v.message).subarray((8 + k + w + 29 + c + 16));
-        const final = body.length - Math.floor(L / C) * (C + 16);
-        expect(final).toBe((L % C) + 16);
+        if (formatOf(v) === 1) {
+          // floor(L / C) full chunks and one final chunk of L mod C bytes, empty when C divides L
+          expect(v.bodyHeader.length / 2).toBe(29 + c + 16);
+          expect(v.message.length / 2).toBe(8 + k + w + 29 + c + 16 + L + 16 * (Math.floor(L / C) + 1));
+          const body = unhex(v.message).subarray(8 + k + w + 29 + c + 16);
+          expect(body.length - Math.floor(L / C) * (C + 16)).toBe((L % C) + 16);
+        } else {
+          // ceil(L / C) chunks (one for L = 0), all full but the final one, which holds 1..C bytes
+          expect(v.bodyHeader.length / 2).toBe(29 + c);
+          const n = Math.max(1, Math.ceil(L / C));
+          expect(v.message.length / 2).toBe(8 + k + w + 29 + c + L + 16 * n);
+          const body = unhex(v.message).subarray(8 + k + w + 29 + c);
+          expect(body.length - (n - 1) * (C + 16)).toBe(L - (n - 1) * C + 16);
+        }
       });
 
       it('decryptBytes and decryptStream open it with the data key, asking KMS with no key id from the caller', async () => {
@@ -249,7 +284,10 @@ describe('envelope format 1 known-answer vectors (docs/envelope-format.md)', () 
   }
 
   it('body bytes changed, truncated or extended fail with EnvelopeError after KMS', async () => {
-    const v = vectors[3]!;
+    for (const v of [v2vectors[3]!, v2vectors[5]!, v1vectors[3]!]) await truncatedOrExtended(v);
+  });
+
+  async function truncatedOrExtended(v: Vector) {
     const kms = kmsFor(v);
     const m = unhex(v.message);
     const headerEnd = v.keySection.length / 2 + v.bodyHeader.length / 2;
@@ -260,11 +298,26 @@ describe('envelope format 1 known-answer vectors (docs/envelope-format.md)', () 
     const extended = new Uint8Array(m.length + 1);
     extended.set(m);
     await expect(decryptBytes(kms, extended)).rejects.toBeInstanceOf(EnvelopeError);
-    await expect(collect(decryptStream(kms, streamOf(extended, 5)).stream)).rejects.toThrow(/data after the final chunk|failed authentication/);
+    await expect(collect(decryptStream(kms, streamOf(extended, 5)).stream)).rejects.toThrow(/data after the final chunk|failed authentication|empty final chunk/);
+  }
+
+  it('format 2: a full final chunk is final; dropping it, or appending an empty chunk after it, is rejected', async () => {
+    for (const v of [v2vectors[2]!, v2vectors[4]!]) {
+      const kms = kmsFor(v);
+      const m = unhex(v.message);
+      const withEmpty = new Uint8Array(m.length + 16);
+      withEmpty.set(m);
+      withEmpty.set(m.subarray(m.length - 16), m.length); // a copy of the last tag as an "empty chunk"
+      for (const bad of [m.subarray(0, m.length - (v.chunkSize + 16)), withEmpty]) {
+        await expect(decryptBytes(kms, bad)).rejects.toBeInstanceOf(EnvelopeError);
+        await expect(collect(decryptStream(kms, streamOf(bad, 3)).stream)).rejects.toBeInstanceOf(EnvelopeError);
+        expect(() => independentOpen(bad, unhex(v.dataKey))).toThrow();
+      }
+    }
   });
 
-  it('an exactly-one-chunk message without its empty final chunk is rejected, although every remaining tag is valid', async () => {
-    const v = vectors[2]!;
+  it('format 1: an exactly-one-chunk message without its empty final chunk is rejected, although every remaining tag is valid', async () => {
+    const v = v1vectors[2]!;
     const kms = kmsFor(v);
     const m = unhex(v.message);
     const dropped = m.subarray(0, m.length - 16);

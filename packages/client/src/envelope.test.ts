@@ -87,8 +87,9 @@ describe('tampering is detected', () => {
     const { client, m } = await message(3 * CHUNK);
     const { body } = splitMessage(m);
     const head = m.length - body.length;
-    const headerLen = 29 + 4 + 16; // empty context
-    await fails(client, m.subarray(0, head + headerLen + 3 * (CHUNK + 16))); // drop the final chunk
+    const headerLen = 29 + 4; // format 2, empty context
+    await fails(client, m.subarray(0, head + headerLen + 2 * (CHUNK + 16))); // drop the final (full) chunk
+    await fails(client, m.subarray(0, head + headerLen + 3 * (CHUNK + 16) - 16)); // drop the final chunk's tag
     await fails(client, m.subarray(0, m.length - 1));
     await fails(client, m.subarray(0, head + 10));
   });
@@ -152,6 +153,22 @@ describe('rotation and caching', () => {
     expect(calls).toBe(4);
     cache.clear();
     expect(cache.size).toBe(0);
+  });
+  it('a data key that serves several messages never keys a message itself: cached messages use HKDF keys', async () => {
+    const { client, keyId } = await setup();
+    const algorithm = (m: Uint8Array) => splitMessage(m).body[4];
+    const cache = createDataKeyCache({ maxAgeMs: 60_000, maxMessages: 10, maxBytes: 10_000 });
+    const same = bytes(100);
+    const cached = [await encryptBytes(client, same, { keyId, cache }), await encryptBytes(client, same, { keyId, cache })];
+    expect(splitMessage(cached[0]!).wrappedKey).toEqual(splitMessage(cached[1]!).wrappedKey); // one data key
+    expect(cached.map(algorithm)).toEqual([0x01, 0x01]); // HKDF(data key, message id), the first message too
+    // The same plaintext under one data key: the chunk ciphertexts differ (the message keys differ),
+    // where reusing the data key itself with the index nonces would repeat them.
+    const chunk = (m: Uint8Array) => m.subarray(m.length - 116, m.length - 16).join();
+    expect(chunk(cached[0]!)).not.toBe(chunk(cached[1]!));
+    const fresh = await encryptBytes(client, same, { keyId });
+    expect(algorithm(fresh)).toBe(0x02); // a data key of its own: used as the message key
+    for (const m of [...cached, fresh]) expect((await decryptBytes(client, m)).plaintext).toEqual(same);
   });
 });
 

@@ -1,16 +1,23 @@
 /**
- * Envelope encryption, format 1 (specified in docs/envelope-format.md, with known-answer vectors).
- * Each message gets a fresh data key from GenerateDataKey (or a cached one, within hard limits);
- * the body is cut into chunks, each sealed with AES-256-GCM under a per-message key
- * HKDF-SHA256(data key, salt = message id), with the chunk index as nonce and the index and a
- * final-chunk flag authenticated. Truncation, reordering, duplication and splicing chunks between
- * messages are detected, and a chunk's plaintext is never released before its tag is checked.
+ * Envelope encryption (specified in docs/envelope-format.md, with known-answer vectors). Each
+ * message gets a fresh data key from GenerateDataKey (or a cached one, within hard limits); the
+ * body is cut into chunks, each sealed with AES-256-GCM with the chunk index as nonce and the index
+ * and a final-chunk flag authenticated. Truncation, reordering, duplication and splicing chunks
+ * between messages are detected, and a chunk's plaintext is never released before its tag is
+ * checked.
  *
  *   key section   "EKE\x01" | u16 key id length | key id | u16 wrapped length | wrapped data key
- *   body header   "EKB\x01" | 0x01 (AES-256-GCM, HKDF-SHA256) | u32 chunk size | 16-byte message id
- *                 | u32 context length | encryption context (canonical encoding) | 16-byte header tag
- *   chunks        full chunks: chunk size + 16 bytes; then one final chunk of 0..chunk size-1
- *                 plaintext bytes + 16
+ *   body header   "EKB" | format | algorithm | u32 chunk size | 16-byte message id
+ *                 | u32 context length | encryption context (canonical encoding)
+ *                 [| 16-byte header tag: format 1 only]
+ *   chunks        format 2: full chunks of chunk size + 16 bytes, the last one (final) 1..chunk size
+ *                 plaintext bytes + 16 (0 + 16 only for an empty message); chunk 0 authenticates
+ *                 the body header. Format 1: full chunks, then a final chunk of 0..chunk size-1.
+ *
+ * Format 2 is written; format 1 (HKDF key, separate header tag) is still read. A data key used
+ * for one message only is that message's AES key (algorithm 2); a data key that may serve several
+ * messages (the cache) gives each message its own key, HKDF-SHA256(data key, message id)
+ * (algorithm 1), so the index nonces never repeat under one key.
  *
  * The key section can be replaced (a namespace key change re-wraps the data key) without touching
  * a byte of the body.
@@ -23,11 +30,19 @@ import type { EncryptionContext } from './types.js';
 export const DEFAULT_CHUNK_SIZE = 1 << 18;
 const MAX_CHUNK_SIZE = 1 << 26;
 const TAG = 16;
+/** Chunks sealed or opened at once (WebCrypto runs them in parallel; memory stays bounded). */
+const IN_FLIGHT = 8;
 const KEY_MAGIC = [0x45, 0x4b, 0x45, 0x01];
-const BODY_MAGIC = [0x45, 0x4b, 0x42, 0x01];
-const ALG_AES256GCM_HKDF = 0x01;
+const BODY_MAGIC = [0x45, 0x4b, 0x42];
+/** Message key HKDF-SHA256(data key, salt = message id, info): for data keys that serve several messages. */
+const ALG_HKDF = 0x01;
+/** Message key = the data key (format 2 only): for a data key that serves this message alone. */
+const ALG_DATA_KEY = 0x02;
 const INFO = new TextEncoder().encode('edge-kms envelope v1');
 const HEADER_IV = new Uint8Array(12).fill(0xff);
+
+/** How a message is written: format 2 with either key, or format 1 (for its known-answer vectors). */
+export type EnvelopeSuite = 'v2-data-key' | 'v2-hkdf' | 'v1';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder('utf-8', { fatal: true });
@@ -117,20 +132,24 @@ export function decodeKeySection(m: Uint8Array): KeySection & { length: number }
 }
 
 interface BodyHeader {
+  format: 1 | 2;
+  algorithm: number;
   chunkSize: number;
   messageId: Uint8Array;
   context: EncryptionContext;
-  /** Header bytes covered by the tag, then the tag. */
+  /** Format 1: the header bytes covered by the tag. Format 2: the header, bound into chunk 0. */
   authenticated: Uint8Array;
-  tag: Uint8Array;
+  /** Format 1 only. */
+  tag?: Uint8Array;
   length: number;
 }
 
-function encodeBodyHeader(chunkSize: number, messageId: Uint8Array, ctx: Uint8Array): Uint8Array {
+function encodeBodyHeader(format: 1 | 2, algorithm: number, chunkSize: number, messageId: Uint8Array, ctx: Uint8Array): Uint8Array {
   const out = new Uint8Array(29 + ctx.length);
   const dv = new DataView(out.buffer);
   out.set(BODY_MAGIC);
-  out[4] = ALG_AES256GCM_HKDF;
+  out[3] = format;
+  out[4] = algorithm;
   dv.setUint32(5, chunkSize);
   out.set(messageId, 9);
   dv.setUint32(25, ctx.length);
@@ -141,24 +160,30 @@ function encodeBodyHeader(chunkSize: number, messageId: Uint8Array, ctx: Uint8Ar
 /** Parses a body header; undefined if more bytes are needed. */
 function decodeBodyHeader(b: Uint8Array): BodyHeader | undefined {
   if (b.length < 29) return undefined;
-  if (BODY_MAGIC.some((x, i) => b[i] !== x) || b[4] !== ALG_AES256GCM_HKDF) throw bad('unknown body format or algorithm');
+  const format = b[3];
+  const algorithm = b[4]!;
+  const known = format === 1 ? algorithm === ALG_HKDF : format === 2 && (algorithm === ALG_HKDF || algorithm === ALG_DATA_KEY);
+  if (BODY_MAGIC.some((x, i) => b[i] !== x) || !known) throw bad('unknown body format or algorithm');
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const chunkSize = dv.getUint32(5);
   if (chunkSize < 1 || chunkSize > MAX_CHUNK_SIZE) throw bad('chunk size');
   const cl = dv.getUint32(25);
   if (cl > 1 << 20) throw bad('encryption context too large');
-  if (b.length < 29 + cl + TAG) return undefined;
+  const tagLength = format === 1 ? TAG : 0;
+  if (b.length < 29 + cl + tagLength) return undefined;
   return {
+    format: format as 1 | 2,
+    algorithm,
     chunkSize,
     messageId: b.slice(9, 25),
     context: decodeContext(b.subarray(29, 29 + cl)),
     authenticated: b.slice(0, 29 + cl),
-    tag: b.slice(29 + cl, 29 + cl + TAG),
-    length: 29 + cl + TAG,
+    tag: format === 1 ? b.slice(29 + cl, 29 + cl + TAG) : undefined,
+    length: 29 + cl + tagLength,
   };
 }
 
-/** The per-message AES-256-GCM key: HKDF-SHA256(data key, salt = message id). */
+/** The per-message AES-256-GCM key of algorithm 1: HKDF-SHA256(data key, salt = message id). */
 export async function messageKey(dataKey: Uint8Array, messageId: Uint8Array): Promise<CryptoKey> {
   const ikm = await crypto.subtle.importKey('raw', dataKey as BufferSource, 'HKDF', false, ['deriveKey']);
   return crypto.subtle.deriveKey(
@@ -170,26 +195,67 @@ export async function messageKey(dataKey: Uint8Array, messageId: Uint8Array): Pr
   );
 }
 
-function chunkParams(index: number, final: boolean): AesGcmParams {
+function keyFor(algorithm: number, dataKey: Uint8Array, messageId: Uint8Array): Promise<CryptoKey> {
+  return algorithm === ALG_HKDF
+    ? messageKey(dataKey, messageId)
+    : crypto.subtle.importKey('raw', dataKey as BufferSource, 'AES-GCM', false, ['encrypt', 'decrypt']);
+}
+
+/**
+ * Nonce 00000000 | u64(index); additional data u64(index) | final flag, followed in format 2's
+ * chunk 0 by the body header (`bound`).
+ */
+function chunkParams(index: number, final: boolean, bound?: Uint8Array): AesGcmParams {
   const iv = new Uint8Array(12);
-  const aad = new Uint8Array(9);
+  const aad = new Uint8Array(9 + (bound?.length ?? 0));
   const hi = Math.floor(index / 2 ** 32);
   new DataView(iv.buffer).setUint32(4, hi);
   new DataView(iv.buffer).setUint32(8, index >>> 0);
   aad.set(iv.subarray(4), 0);
   aad[8] = final ? 1 : 0;
+  if (bound) aad.set(bound, 9);
   return { name: 'AES-GCM', iv, additionalData: aad };
 }
 
-async function sealChunk(key: CryptoKey, index: number, final: boolean, plaintext: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.encrypt(chunkParams(index, final), key, plaintext as BufferSource));
+/** What chunk `index` binds besides its position: format 2's chunk 0 binds the body header. */
+const boundFor = (format: 1 | 2, header: Uint8Array, index: number) => (format === 2 && index === 0 ? header : undefined);
+
+async function sealChunk(key: CryptoKey, index: number, final: boolean, plaintext: Uint8Array, bound?: Uint8Array): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.encrypt(chunkParams(index, final, bound), key, plaintext as BufferSource));
 }
 
-async function openChunk(key: CryptoKey, index: number, final: boolean, sealed: Uint8Array): Promise<Uint8Array> {
+async function openChunk(key: CryptoKey, index: number, final: boolean, sealed: Uint8Array, bound?: Uint8Array): Promise<Uint8Array> {
   try {
-    return new Uint8Array(await crypto.subtle.decrypt(chunkParams(index, final), key, sealed as BufferSource));
+    return new Uint8Array(await crypto.subtle.decrypt(chunkParams(index, final, bound), key, sealed as BufferSource));
   } catch {
     throw bad(`chunk ${index} failed authentication (tampered, reordered, truncated or from another message)`);
+  }
+}
+
+/**
+ * Runs `count` chunk operations with up to IN_FLIGHT at once and hands each result to `take`, in
+ * order, as soon as it and every earlier one are done. Later operations are started before a
+ * result is taken, so WebCrypto always has work while results are copied.
+ */
+async function pipeline(
+  count: number,
+  start: (i: number) => Promise<Uint8Array>,
+  take: (result: Uint8Array, i: number) => void,
+  whileRunning?: () => void,
+): Promise<void> {
+  const running: Promise<Uint8Array>[] = [];
+  let next = 0;
+  const launch = () => {
+    const p = start(next++);
+    p.catch(() => undefined); // a failure is reported once, by the await below
+    running.push(p);
+  };
+  while (next < count && running.length < IN_FLIGHT) launch();
+  whileRunning?.();
+  for (let i = 0; i < count; i++) {
+    const result = await running.shift()!;
+    if (next < count) launch();
+    take(result, i);
   }
 }
 
@@ -269,9 +335,12 @@ export interface EncryptOptions {
 }
 
 export interface Sealer {
+  format: 1 | 2;
   keySection: Uint8Array;
-  /** Body header with its tag (resolves once the tag is computed). */
+  /** The body header as written (format 1: with its tag; resolves once the tag is computed). */
   bodyHeader: Promise<Uint8Array>;
+  /** Format 2: the header bytes chunk 0 authenticates. */
+  header: Uint8Array;
   headerLength: number;
   chunkSize: number;
   key: CryptoKey;
@@ -297,7 +366,8 @@ async function newSealer(kms: KmsClient, o: EncryptOptions, knownLength: number 
   }
   const messageId = crypto.getRandomValues(new Uint8Array(16));
   try {
-    return await prepareSealer({ keyId: dk.keyId, wrappedKey: dk.wrapped }, dk.plaintext, messageId, chunkSize, o.encryptionContext);
+    // A data key that may serve another message (it is in the cache) never keys a message itself.
+    return await prepareSealer({ keyId: dk.keyId, wrappedKey: dk.wrapped }, dk.plaintext, messageId, chunkSize, o.encryptionContext, dk.cached ? 'v2-hkdf' : 'v2-data-key');
   } finally {
     if (!dk.cached) dk.plaintext.fill(0);
   }
@@ -310,42 +380,47 @@ export async function prepareSealer(
   messageId: Uint8Array,
   chunkSize: number,
   context: EncryptionContext | undefined,
+  suite: EnvelopeSuite = 'v2-data-key',
 ): Promise<Sealer> {
-  const key = await messageKey(dataKey, messageId);
-  const header = encodeBodyHeader(chunkSize, messageId, encodeContext(context));
-  // The header tag is not awaited here: it is computed while the first chunks are sealed.
+  const format = suite === 'v1' ? 1 : 2;
+  const algorithm = suite === 'v2-data-key' ? ALG_DATA_KEY : ALG_HKDF;
+  const key = await keyFor(algorithm, dataKey, messageId);
+  const header = encodeBodyHeader(format, algorithm, chunkSize, messageId, encodeContext(context));
+  const keySection = encodeKeySection(section);
+  if (format === 2) return { format, keySection, bodyHeader: Promise.resolve(header), header, headerLength: header.length, chunkSize, key };
+  // Format 1's header tag is not awaited here: it is computed while the first chunks are sealed.
   const bodyHeader = crypto.subtle
     .encrypt({ name: 'AES-GCM', iv: HEADER_IV, additionalData: header as BufferSource }, key, new Uint8Array(0))
-    .then((tag) => {
-      const b = new Uint8Array(header.length + TAG);
-      b.set(header);
-      b.set(new Uint8Array(tag), header.length);
-      return b;
-    });
+    .then((tag) => concatBytes(header, new Uint8Array(tag)));
   bodyHeader.catch(() => undefined);
-  return { keySection: encodeKeySection(section), bodyHeader, headerLength: header.length + TAG, chunkSize, key };
+  return { format, keySection, bodyHeader, header, headerLength: header.length + TAG, chunkSize, key };
+}
+
+/**
+ * Chunks of a `length`-byte plaintext: format 2 has ceil(length / chunk size) of them (one for an
+ * empty message), the last one final; format 1 has floor(length / chunk size) full chunks and a
+ * final one of the rest (empty when the chunk size divides the length).
+ */
+function chunkCount(format: 1 | 2, length: number, chunkSize: number): number {
+  return format === 2 ? Math.max(1, Math.ceil(length / chunkSize)) : Math.floor(length / chunkSize) + 1;
 }
 
 /** Seals bytes with a prepared sealer (the data key is already known). */
 export async function sealMessage(s: Sealer, plaintext: Uint8Array): Promise<Uint8Array> {
-  const n = Math.floor(plaintext.length / s.chunkSize);
-  const out = new Uint8Array(s.keySection.length + s.headerLength + plaintext.length + (n + 1) * TAG);
-  out.set(s.keySection);
-  let o2 = s.keySection.length + s.headerLength;
-  // Seal several chunks at a time: WebCrypto runs them in parallel, memory stays bounded.
-  const sealed: Promise<Uint8Array>[] = [];
-  for (let i = 0; i <= n; i++) {
-    const part = plaintext.subarray(i * s.chunkSize, Math.min(plaintext.length, (i + 1) * s.chunkSize));
-    sealed.push(sealChunk(s.key, i, i === n, part));
-    if (i === 0) out.set(await Promise.all([s.bodyHeader, sealed[0]]).then(([h]) => h), s.keySection.length);
-    if (sealed.length === 8 || i === n) {
-      for (const c of await Promise.all(sealed)) {
-        out.set(c, o2);
-        o2 += c.length;
-      }
-      sealed.length = 0;
-    }
-  }
+  const n = chunkCount(s.format, plaintext.length, s.chunkSize);
+  let out!: Uint8Array;
+  const bodyStart = s.keySection.length + s.headerLength;
+  await pipeline(
+    n,
+    (i) => sealChunk(s.key, i, i === n - 1, plaintext.subarray(i * s.chunkSize, Math.min(plaintext.length, (i + 1) * s.chunkSize)), boundFor(s.format, s.header, i)),
+    (c, i) => out.set(c, bodyStart + i * (s.chunkSize + TAG)),
+    // The output is allocated (zeroed, its pages touched) while the first chunks are sealed.
+    () => {
+      out = new Uint8Array(bodyStart + plaintext.length + n * TAG);
+      out.set(s.keySection);
+    },
+  );
+  out.set(await s.bodyHeader, s.keySection.length);
   return out;
 }
 
@@ -361,8 +436,7 @@ class Reader {
   private done = false;
   constructor(private readonly source: ReadableStreamDefaultReader<Uint8Array>) {}
 
-  /** Up to n bytes (fewer only at the end of the stream). */
-  async read(n: number): Promise<Uint8Array> {
+  private async fill(n: number): Promise<void> {
     while (this.have < n && !this.done) {
       const r = await this.source.read();
       if (r.done) this.done = true;
@@ -371,6 +445,11 @@ class Reader {
         this.have += r.value.length;
       }
     }
+  }
+
+  /** Up to n bytes (fewer only at the end of the stream). */
+  async read(n: number): Promise<Uint8Array> {
+    await this.fill(n);
     const take = Math.min(n, this.have);
     const out = new Uint8Array(take);
     let o = 0;
@@ -384,6 +463,12 @@ class Reader {
     }
     this.have -= take;
     return out;
+  }
+
+  /** Whether the stream has no byte left (reads ahead by at most one piece of the source). */
+  async atEnd(): Promise<boolean> {
+    await this.fill(1);
+    return this.have === 0;
   }
 
   cancel(reason?: unknown): Promise<void> {
@@ -402,17 +487,15 @@ export function encryptStream(kms: KmsClient, source: ReadableStream<Uint8Array>
       async pull(controller) {
         if (!sealer) {
           sealer = await newSealer(kms, o, undefined);
-          const bodyHeader = await sealer.bodyHeader;
-          const head = new Uint8Array(sealer.keySection.length + bodyHeader.length);
-          head.set(sealer.keySection);
-          head.set(bodyHeader, sealer.keySection.length);
-          controller.enqueue(head);
+          controller.enqueue(concatBytes(sealer.keySection, await sealer.bodyHeader));
           return;
         }
         if (finished) return controller.close();
         const part = await reader.read(sealer.chunkSize);
-        const final = part.length < sealer.chunkSize;
-        controller.enqueue(await sealChunk(sealer.key, index++, final, part));
+        // The final chunk is the last one: a full piece is final when nothing follows it.
+        const final = part.length < sealer.chunkSize || (await reader.atEnd());
+        const i = index++;
+        controller.enqueue(await sealChunk(sealer.key, i, final, part, boundFor(sealer.format, sealer.header, i)));
         part.fill(0);
         if (final) {
           finished = true;
@@ -434,19 +517,27 @@ export interface Decrypted {
 
 interface Opener extends Decrypted {
   key: CryptoKey;
+  format: 1 | 2;
+  header: Uint8Array;
   chunkSize: number;
 }
 
 async function newOpener(kms: KmsClient, ks: KeySection, header: BodyHeader): Promise<Opener> {
   const out = await kms.decrypt({ CiphertextBlob: ks.wrappedKey, EncryptionContext: header.context, KeyId: ks.keyId });
-  const key = await messageKey(out.Plaintext, header.messageId);
-  out.Plaintext.fill(0);
+  let key: CryptoKey;
   try {
-    await crypto.subtle.decrypt({ name: 'AES-GCM', iv: HEADER_IV, additionalData: header.authenticated as BufferSource }, key, header.tag as BufferSource);
-  } catch {
-    throw bad('header failed authentication');
+    key = await keyFor(header.algorithm, out.Plaintext, header.messageId);
+  } finally {
+    out.Plaintext.fill(0);
   }
-  return { key, chunkSize: header.chunkSize, encryptionContext: header.context, keyId: out.KeyId, keyMaterialId: out.KeyMaterialId };
+  if (header.format === 1) {
+    try {
+      await crypto.subtle.decrypt({ name: 'AES-GCM', iv: HEADER_IV, additionalData: header.authenticated as BufferSource }, key, header.tag as BufferSource);
+    } catch {
+      throw bad('header failed authentication');
+    }
+  }
+  return { key, format: header.format, header: header.authenticated, chunkSize: header.chunkSize, encryptionContext: header.context, keyId: out.KeyId, keyMaterialId: out.KeyMaterialId };
 }
 
 /** Decrypts one envelope message held in memory. */
@@ -454,32 +545,28 @@ export async function decryptBytes(kms: KmsClient, message: Uint8Array): Promise
   const ks = decodeKeySection(message);
   const header = decodeBodyHeader(message.subarray(ks.length));
   if (!header) throw bad('truncated header');
-  const op = await newOpener(kms, ks, header);
   const body = message.subarray(ks.length + header.length);
-  const full = op.chunkSize + TAG;
-  const n = Math.floor(body.length / full);
-  const rest = body.length - n * full;
-  if (rest < TAG) throw bad('truncated: no final chunk');
-  const out = new Uint8Array(body.length - (n + 1) * TAG);
-  const opened: Promise<Uint8Array>[] = [];
-  let o = 0;
-  for (let i = 0; i <= n; i++) {
-    opened.push(openChunk(op.key, i, i === n, body.subarray(i * full, Math.min(body.length, (i + 1) * full))));
-    if (opened.length === 8 || i === n) {
-      for (const p of await Promise.all(opened)) {
-        out.set(p, o);
-        o += p.length;
-      }
-      opened.length = 0;
-    }
-  }
+  const full = header.chunkSize + TAG;
+  // Chunk boundaries come from the chunk size alone; the last piece is the final chunk.
+  const n = header.format === 2 ? Math.ceil(body.length / full) : Math.floor(body.length / full) + 1;
+  const last = body.length - (n - 1) * full;
+  if (n === 0 || last < TAG) throw bad('truncated: no final chunk');
+  if (header.format === 2 && n > 1 && last === TAG) throw bad('empty final chunk after full chunks');
+  const op = await newOpener(kms, ks, header);
+  let out!: Uint8Array;
+  await pipeline(
+    n,
+    (i) => openChunk(op.key, i, i === n - 1, body.subarray(i * full, Math.min(body.length, (i + 1) * full)), boundFor(op.format, op.header, i)),
+    (p, i) => out.set(p, i * header.chunkSize),
+    () => (out = new Uint8Array(body.length - n * TAG)),
+  );
   return { plaintext: out, encryptionContext: op.encryptionContext, keyId: op.keyId, keyMaterialId: op.keyMaterialId };
 }
 
 /**
- * Decrypts a stream with bounded memory. `info` resolves once the header is authenticated; each
- * chunk's plaintext is released only after that chunk's tag is verified, and a stream that ends
- * without its final chunk errors.
+ * Decrypts a stream with bounded memory. `info` resolves once the header is authenticated (format
+ * 2: with chunk 0); each chunk's plaintext is released only after that chunk's tag is verified,
+ * and a stream that ends without its final chunk errors.
  */
 export function decryptStream(kms: KmsClient, source: ReadableStream<Uint8Array>): { stream: ReadableStream<Uint8Array>; info: Promise<Decrypted> } {
   const reader = new Reader(source.getReader());
@@ -508,15 +595,23 @@ export function decryptStream(kms: KmsClient, source: ReadableStream<Uint8Array>
             const fixedHeader = await reader.read(29);
             const cl = fixedHeader.length === 29 ? new DataView(fixedHeader.buffer).getUint32(25) : 0;
             if (cl > 1 << 20) throw bad('encryption context too large');
-            const header = decodeBodyHeader(concatBytes(fixedHeader, await reader.read(cl + TAG)));
+            const tagLength = fixedHeader[3] === 1 ? TAG : 0;
+            const header = decodeBodyHeader(concatBytes(fixedHeader, await reader.read(cl + tagLength)));
             if (!header) throw bad('truncated header');
             opener = await newOpener(kms, ks, header);
-            resolveInfo(opener);
+            if (opener.format === 1) resolveInfo(opener);
           }
-          const sealed = await reader.read(opener.chunkSize + TAG);
-          const final = sealed.length < opener.chunkSize + TAG;
+          const full = opener.chunkSize + TAG;
+          const sealed = await reader.read(full);
+          // Format 1: the first short piece is the final chunk. Format 2: the last piece is, and a
+          // full piece is final when nothing follows it.
+          const final = sealed.length < full || (opener.format === 2 && (await reader.atEnd()));
           if (final && sealed.length < TAG) throw bad('truncated: no final chunk');
-          controller.enqueue(await openChunk(opener.key, index++, final, sealed));
+          if (opener.format === 2 && final && index > 0 && sealed.length === TAG) throw bad('empty final chunk after full chunks');
+          const i = index++;
+          const plaintext = await openChunk(opener.key, i, final, sealed, boundFor(opener.format, opener.header, i));
+          if (opener.format === 2 && i === 0) resolveInfo(opener);
+          controller.enqueue(plaintext);
           // A short read only happens at the end of the stream, so nothing can follow a final chunk;
           // bytes appended to a message land in a chunk and fail its authentication.
           if (final) controller.close();

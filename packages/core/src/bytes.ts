@@ -86,6 +86,14 @@ export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
+/** Compares two strings (hex digests) in time that depends only on their lengths. */
+export function constantTimeEqualStrings(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
 /** Overwrites a secret with zeros once it is no longer needed. */
 export function wipe(...buffers: (Uint8Array | undefined)[]): void {
   for (const b of buffers) b?.fill(0);

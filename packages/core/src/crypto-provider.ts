@@ -6,6 +6,8 @@
  * non-extractable CryptoKeys either way.
  */
 
+import { toHex, utf8 } from './bytes.js';
+
 type MaybePromise<T> = T | Promise<T>;
 
 export interface CryptoProvider {
@@ -13,10 +15,13 @@ export interface CryptoProvider {
   aesGcmEncrypt(key: CryptoKey, iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): MaybePromise<Uint8Array>;
   /** Throws when the tag does not verify. */
   aesGcmDecrypt(key: CryptoKey, iv: Uint8Array, aad: Uint8Array, sealed: Uint8Array): MaybePromise<Uint8Array>;
-  sha256(data: Uint8Array): MaybePromise<Uint8Array>;
-  /** HMAC-SHA256 under an HMAC CryptoKey. */
-  hmacSha256(key: CryptoKey, data: Uint8Array): MaybePromise<Uint8Array>;
+  /** SHA-256 as lowercase hex; a string is hashed as its UTF-8 bytes. */
+  sha256Hex(data: Uint8Array | string): MaybePromise<string>;
+  /** HMAC-SHA256 under an HMAC CryptoKey, as lowercase hex; a string is signed as its UTF-8 bytes. */
+  hmacSha256Hex(key: CryptoKey, data: Uint8Array | string): MaybePromise<string>;
 }
+
+const bytesOf = (data: Uint8Array | string): Uint8Array => (typeof data === 'string' ? utf8(data) : data);
 
 export const webCryptoProvider: CryptoProvider = {
   async aesGcmEncrypt(key, iv, aad, plaintext) {
@@ -25,10 +30,10 @@ export const webCryptoProvider: CryptoProvider = {
   async aesGcmDecrypt(key, iv, aad, sealed) {
     return new Uint8Array(await crypto.subtle.decrypt({ name: 'AES-GCM', iv: iv as BufferSource, additionalData: aad as BufferSource }, key, sealed as BufferSource));
   },
-  async sha256(data) {
-    return new Uint8Array(await crypto.subtle.digest('SHA-256', data as BufferSource));
+  async sha256Hex(data) {
+    return toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytesOf(data) as BufferSource)));
   },
-  async hmacSha256(key, data) {
-    return new Uint8Array(await crypto.subtle.sign('HMAC', key, data as BufferSource));
+  async hmacSha256Hex(key, data) {
+    return toHex(new Uint8Array(await crypto.subtle.sign('HMAC', key, bytesOf(data) as BufferSource)));
   },
 };

@@ -19,8 +19,11 @@ describe('node:crypto provider', () => {
         const a = await node.aesGcmEncrypt(aes, iv, aad, pt);
         expect(a).toEqual(await web.aesGcmEncrypt(aes, iv, aad, pt));
         expect(await node.aesGcmDecrypt(aes, iv, aad, a)).toEqual(pt);
-        expect(await node.sha256(pt)).toEqual(await web.sha256(pt));
-        expect(await node.hmacSha256(mac, pt)).toEqual(await web.hmacSha256(mac, pt));
+        expect(await node.sha256Hex(pt)).toEqual(await web.sha256Hex(pt));
+        expect(await node.hmacSha256Hex(mac, pt)).toEqual(await web.hmacSha256Hex(mac, pt));
+        const text = new TextDecoder().decode(pt); // strings are hashed as their UTF-8 bytes
+        expect(await node.sha256Hex(text)).toEqual(await web.sha256Hex(new TextEncoder().encode(text)));
+        expect(await node.hmacSha256Hex(mac, text)).toEqual(await web.hmacSha256Hex(mac, text));
         const bad = a.slice();
         bad[bad.length - 1]! ^= 1;
         expect(() => node.aesGcmDecrypt(aes, iv, aad, bad)).toThrow();

@@ -5,10 +5,15 @@
  * SHA-256 and HMAC synchronously, on the same non-extractable CryptoKeys (KeyObject.from reads a
  * CryptoKey without making it extractable). The bytes produced are identical (tests check it).
  */
-import { createCipheriv, createDecipheriv, createHash, createHmac, KeyObject } from 'node:crypto';
+import * as nodeCrypto from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, KeyObject, type BinaryLike } from 'node:crypto';
 import type { CryptoProvider } from '@edge-kms/core';
 
 const TAG = 16;
+
+// crypto.hash (Node >= 20.12) is the one-shot digest, with no Hash object per call.
+const oneShot = (nodeCrypto as { hash?: (algorithm: string, data: BinaryLike, encoding: 'hex') => string }).hash;
+const sha256Hex = oneShot ? (data: BinaryLike) => oneShot('sha256', data, 'hex') : (data: BinaryLike) => createHash('sha256').update(data).digest('hex');
 
 export function createNodeCryptoProvider(): CryptoProvider {
   const keys = new WeakMap<CryptoKey, KeyObject>();
@@ -45,7 +50,7 @@ export function createNodeCryptoProvider(): CryptoProvider {
       out.set(tail, head.length);
       return out;
     },
-    sha256: (data) => new Uint8Array(createHash('sha256').update(data).digest()),
-    hmacSha256: (key, data) => new Uint8Array(createHmac('sha256', keyObject(key)).update(data).digest()),
+    sha256Hex,
+    hmacSha256Hex: (key, data) => createHmac('sha256', keyObject(key)).update(data).digest('hex'),
   };
 }

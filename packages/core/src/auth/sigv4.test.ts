@@ -779,6 +779,54 @@ describe('signing key cache', () => {
   });
 });
 
+describe('what the verifier remembers between requests', () => {
+  it('a refused credential scope is refused every time; an accepted one does not carry to another date', async () => {
+    const clock = createTestClock(T0);
+    const verify = verifier({ clock });
+    const wrongRegion = await signAws4fetch({ region: 'eu-west-1' });
+    for (let i = 0; i < 3; i++) await expectKmsError(verify(wrongRegion, BODY), 'InvalidSignatureException', /scoped to a valid region/);
+    const good = await signAws4fetch();
+    await expect(verify(good, BODY)).resolves.toEqual(ALICE_CALLER);
+    // The same Credential value with an X-Amz-Date of another day: the scope date no longer matches.
+    const otherDay = rebuild(good, { headers: (h) => h.set('x-amz-date', '20240102T000000Z') });
+    clock.set(T0 + 24 * 60 * MIN);
+    await expectKmsError(verify(otherDay, BODY), 'InvalidSignatureException', /Date in Credential scope does not match/);
+  });
+
+  it('a signed-header list is judged the same on every request', async () => {
+    const verify = verifier();
+    const noHost = setAuthorization(await signAws4fetch(), (a) => a.replace('SignedHeaders=host;', 'SignedHeaders='));
+    for (let i = 0; i < 3; i++) await expectKmsError(verify(noHost, BODY), 'InvalidSignatureException', /must be a 'SignedHeader'/);
+    const upper = setAuthorization(await signAws4fetch(), (a) => a.replace('SignedHeaders=host;x-amz-date;', 'SignedHeaders=host;X-Amz-Date;'));
+    for (let i = 0; i < 3; i++) await expectKmsError(verify(upper, BODY), 'InvalidSignatureException', MISMATCH);
+    await expect(verify(await signAws4fetch(), BODY)).resolves.toEqual(ALICE_CALLER);
+  });
+
+  it('the usual Authorization form and the general parser agree', async () => {
+    const verify = verifier();
+    const req = await signAws4fetch();
+    const auth = req.headers.get('authorization')!;
+    // Other spacing and order take the general parser; the result is the same caller.
+    const variants = [auth, auth.replace(/, /g, ','), auth.replace(/, /g, ',  '), auth.replace('AWS4-HMAC-SHA256 ', 'AWS4-HMAC-SHA256   ')];
+    const [, cred, signed, sig] = /Credential=(\S+), SignedHeaders=(\S+), Signature=(\S+)/.exec(auth)!;
+    variants.push(`AWS4-HMAC-SHA256 Signature=${sig}, Credential=${cred}, SignedHeaders=${signed}`);
+    for (const v of variants) await expect(verify(setAuthorization(req, () => v), BODY)).resolves.toEqual(ALICE_CALLER);
+    // A repeated parameter: the first one counts, in both parsers.
+    await expect(verify(setAuthorization(req, () => `${auth}, Signature=${'0'.repeat(64)}`), BODY)).resolves.toEqual(ALICE_CALLER);
+    await expectKmsError(verify(setAuthorization(req, () => auth.replace(`Signature=${sig}`, `Signature=${'0'.repeat(64)}, Signature=${sig}`)), BODY), 'InvalidSignatureException', MISMATCH);
+  });
+
+  it('canonical header values: the already-canonical shortcut gives what trimall gives', () => {
+    const trimall = (v: string) => v.replace(/[\t ]+/g, ' ').trim();
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom('a', 'Z', '0', ' ', '\t', '-', ':', '\u00a0', '\u00fc', '\n', '\r') , maxLength: 12 }), (v) => {
+        expect(canonicalHeaderValue(v)).toBe(trimall(v));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
 describe('property: aws4fetch signatures', () => {
   const headerValue = fc
     .array(fc.oneof(fc.integer({ min: 0x20, max: 0x7e }), fc.constant(0x09)), { maxLength: 40 })

@@ -13,9 +13,15 @@
  * "double encoding" of non-S3 services); the query is decoded and re-encoded with RFC 3986 rules,
  * sorted by key then value; header values are trimmed with inner runs of spaces collapsed.
  *
- * Web APIs only (crypto.subtle for SHA-256 and HMAC).
+ * Web APIs only (crypto.subtle for SHA-256 and HMAC, or the injected CryptoProvider).
+ *
+ * The per-request path is kept short, because it runs on every call: the usual Authorization form
+ * is matched by one regular expression (anything else takes the general parser), and what only
+ * depends on the credential scope or the signed-header list (both the same on every request of a
+ * client on a day) is computed once and remembered in small bounded maps. Nothing derived from a
+ * request's signature, body or date is remembered.
  */
-import { constantTimeEqual, toHex, utf8, wipe } from '../bytes.js';
+import { constantTimeEqualStrings, utf8, wipe } from '../bytes.js';
 import { systemClock, type Clock } from '../clock.js';
 import { DEFAULT_ACCOUNT_ID } from '../engine.js';
 import { KmsError } from '../errors.js';
@@ -63,6 +69,9 @@ const HEX_SIGNATURE_RE = /^[0-9a-f]{64}$/;
 /** A lowercase HTTP header name (RFC 9110 token). */
 const HEADER_NAME_RE = /^[a-z0-9!#$%&'*+.^_`|~-]+$/;
 const SIGNING_KEY_CACHE_SIZE = 64;
+/** Entries in each of the verifier's small memo maps (credential scopes, signed-header lists). */
+const MEMO_SIZE = 256;
+const SIMPLE_URL_RE = /^https?:\/\/([^/?#]+)\/$/;
 
 const QUERY = {
   algorithm: 'X-Amz-Algorithm',
@@ -104,8 +113,20 @@ interface SignatureClaim {
   expiresSeconds?: number;
 }
 
+// The last date parsed: clients send the same X-Amz-Date for every request within a second.
+let lastAmzDate = '';
+let lastAmzDateMs = NaN;
+
 /** Parses YYYYMMDDTHHMMSSZ strictly (a real calendar date); NaN when malformed. */
 export function parseAmzDate(s: string): number {
+  if (s === lastAmzDate) return lastAmzDateMs;
+  const ms = parseAmzDateUncached(s);
+  lastAmzDate = s;
+  lastAmzDateMs = ms;
+  return ms;
+}
+
+function parseAmzDateUncached(s: string): number {
   const m = AMZ_DATE_RE.exec(s);
   if (!m) return NaN;
   const [y, mo, d, h, mi, se] = m.slice(1).map(Number) as [number, number, number, number, number, number];
@@ -129,12 +150,20 @@ function formatDuration(ms: number): string {
   return ms % 60_000 === 0 ? `${ms / 60_000} min.` : `${ms / 1000} sec.`;
 }
 
-/** The Authorization header form. */
-function parseHeaderClaim(request: RequestLike, header: string): SignatureClaim {
+/** The Authorization header as every AWS SDK, the CLI and aws4fetch write it. */
+const USUAL_AUTHORIZATION_RE = /^(AWS4-HMAC-SHA256) Credential=([^\s,=]+), ?SignedHeaders=([^\s,=]+), ?Signature=([^\s,=]+)$/;
+
+/** Authorization's scheme and key=value parameters (the first of a repeated key counts). */
+function parseAuthorizationParams(header: string): { algorithm: string; params: Map<string, string> } {
+  const params = new Map<string, string>();
+  const usual = USUAL_AUTHORIZATION_RE.exec(header);
+  if (usual) {
+    params.set('Credential', usual[2]!).set('SignedHeaders', usual[3]!).set('Signature', usual[4]!);
+    return { algorithm: usual[1]!, params };
+  }
   const m = /^(\S+)(?:\s+([\s\S]*))?$/.exec(header);
   const algorithm = m?.[1] ?? '';
   const rest = m?.[2] ?? '';
-  const params = new Map<string, string>();
   // Only an AWS4 scheme is parsed as key=value pairs; another scheme (Bearer, Basic, …) is simply
   // missing every SigV4 parameter, as AWS reports it.
   if (algorithm.startsWith('AWS4-')) {
@@ -148,6 +177,12 @@ function parseHeaderClaim(request: RequestLike, header: string): SignatureClaim 
       if (!params.has(key)) params.set(key, piece.slice(eq + 1));
     }
   }
+  return { algorithm, params };
+}
+
+/** The Authorization header form. */
+function parseHeaderClaim(request: RequestLike, header: string): SignatureClaim {
+  const { algorithm, params } = parseAuthorizationParams(header);
   const missing: string[] = [];
   for (const p of ['Credential', 'Signature', 'SignedHeaders']) {
     if (!params.get(p)) missing.push(`Authorization header requires '${p}' parameter.`);
@@ -284,6 +319,7 @@ export function uriEncode(s: string): string {
  * empty and dot segments removed, each segment URI-encoded once more.
  */
 export function canonicalUri(pathname: string): string {
+  if (pathname === '/') return '/';
   const segments: string[] = [];
   for (const seg of pathname.split('/')) {
     if (seg === '' || seg === '.') continue;
@@ -307,14 +343,10 @@ export function canonicalQuery(query: URLSearchParams, exclude?: string): string
 
 /** Trimall: no leading or trailing whitespace, inner runs of spaces and tabs collapsed to one space. */
 export function canonicalHeaderValue(value: string): string {
-  return value.replace(/[\t ]+/g, ' ').trim();
+  // Printable ASCII words separated by single spaces is already canonical (nearly every value).
+  return CANONICAL_VALUE_RE.test(value) ? value : value.replace(/[\t ]+/g, ' ').trim();
 }
-
-/** SHA-256 as hex; synchronous when the provider is (node:crypto), so no microtask is spent. */
-function sha256Hex(data: Uint8Array, provider: CryptoProvider): string | Promise<string> {
-  const h = provider.sha256(data);
-  return h instanceof Promise ? h.then(toHex) : toHex(h);
-}
+const CANONICAL_VALUE_RE = /^[!-~]+(?: [!-~]+)*$/;
 
 async function hmacKey(raw: Uint8Array): Promise<CryptoKey> {
   return crypto.subtle.importKey('raw', raw as BufferSource, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
@@ -340,6 +372,15 @@ async function deriveSigningKey(secret: string, date: string, region: string, se
 interface CachedKey {
   secret: string;
   key: Promise<CryptoKey>;
+  /** The key once derived: later requests use it without waiting on a promise. */
+  ready?: CryptoKey;
+}
+
+interface SignedHeaderList {
+  names: string[];
+  hasHost: boolean;
+  /** Every name is a lowercase header name. */
+  wellFormed: boolean;
 }
 
 export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifier {
@@ -360,33 +401,64 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
   // Signing keys per (access key id, date, region, service), remembered with the secret they were
   // derived from: a rotated secret misses. Bounded, least recently used first out.
   const keys = new Map<string, CachedKey>();
-  function signingKey(accessKeyId: string, secret: string, date: string): Promise<CryptoKey> {
-    const id = `${accessKeyId}\n${date}\n${region}\n${service}`;
+  function signingKey(accessKeyId: string, secret: string, date: string): CryptoKey | Promise<CryptoKey> {
+    const id = `${accessKeyId}\n${date}`;
     const hit = keys.get(id);
     if (hit) {
-      keys.delete(id);
       if (hit.secret === secret) {
-        keys.set(id, hit);
-        return hit.key;
+        // Least recently used first out; moving an entry that is already the newest is skipped.
+        if (keys.size > 1) {
+          keys.delete(id);
+          keys.set(id, hit);
+        }
+        return hit.ready ?? hit.key;
       }
+      keys.delete(id);
     }
     const key = deriveSigningKey(secret, date, region, service);
     const entry: CachedKey = { secret, key };
     keys.set(id, entry);
-    key.catch(() => {
-      if (keys.get(id) === entry) keys.delete(id);
-    });
+    key.then(
+      (k) => (entry.ready = k),
+      () => {
+        if (keys.get(id) === entry) keys.delete(id);
+      },
+    );
     while (keys.size > SIGNING_KEY_CACHE_SIZE) keys.delete(keys.keys().next().value!);
     return key;
   }
 
+  // What depends only on a credential and its date (the scope check), or only on a signed-header
+  // list, is the same on every request of a client on a day: computed once, remembered (bounded).
+  const scopes = new Map<string, Scope>();
+  function scopeOf(claim: SignatureClaim): Scope {
+    const id = `${claim.credential} ${claim.amzDate.slice(0, 8)}`;
+    let scope = scopes.get(id);
+    if (!scope) {
+      scope = checkCredential(claim, region, service); // throws for a bad scope: not remembered
+      if (scopes.size >= MEMO_SIZE) scopes.clear();
+      scopes.set(id, scope);
+    }
+    return scope;
+  }
+  const headerLists = new Map<string, SignedHeaderList>();
+  function signedHeaderList(list: string): SignedHeaderList {
+    let parsed = headerLists.get(list);
+    if (!parsed) {
+      const names = list.split(';');
+      parsed = { names, hasHost: names.some((h) => h.toLowerCase() === 'host'), wellFormed: names.every((h) => HEADER_NAME_RE.test(h)) };
+      if (headerLists.size >= MEMO_SIZE) headerLists.clear();
+      headerLists.set(list, parsed);
+    }
+    return parsed;
+  }
+
   const NO_QUERY = new URLSearchParams();
   return async function verifySigV4(request: RequestLike, body: Uint8Array): Promise<Caller> {
-    // Parse the URL only when it has a query (the presigned form); KMS calls are POST / (the verify
-    // path below parses it for the canonical request).
+    // Parse the URL only when it has a query (the presigned form); KMS calls are POST /.
     const query = request.url.includes('?') ? new URL(request.url).searchParams : NO_QUERY;
     const authorization = request.headers.get('authorization') || null;
-    const queryParam = query.has(QUERY.algorithm) ? QUERY.algorithm : query.has(QUERY.signature) ? QUERY.signature : null;
+    const queryParam = query === NO_QUERY ? null : query.has(QUERY.algorithm) ? QUERY.algorithm : query.has(QUERY.signature) ? QUERY.signature : null;
 
     if (authorization !== null && queryParam !== null) {
       throw invalid(`Found both '${queryParam}' as a query-string param and 'Authorization' as HTTP header.`);
@@ -398,14 +470,14 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
 
     checkTime(claim, clock.now(), maxSkewMs);
 
-    const signedHeaders = claim.signedHeaders.split(';');
-    if (!signedHeaders.some((h) => h.toLowerCase() === 'host')) throw invalid(HOST_NOT_SIGNED_MESSAGE);
+    const signed = signedHeaderList(claim.signedHeaders);
+    if (!signed.hasHost) throw invalid(HOST_NOT_SIGNED_MESSAGE);
 
     if (claim.algorithm !== SIGV4_ALGORITHM) {
       throw incomplete(`Unsupported AWS 'algorithm': '${claim.algorithm}' (only ${SIGV4_ALGORITHM} for now).`);
     }
 
-    const scope = checkCredential(claim, region, service);
+    const scope = scopeOf(claim);
 
     if (mode === 'open') {
       if (!HEX_SIGNATURE_RE.test(claim.signature)) throw mismatch();
@@ -419,7 +491,7 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
     // Payload hash: x-amz-content-sha256 (header, or hoisted into the query of a presigned URL) when
     // present, and then it must be the body's; UNSIGNED-PAYLOAD only for a presigned URL, which may
     // also have been signed with UNSIGNED-PAYLOAD without saying so (the S3 convention).
-    const bodyHashed = sha256Hex(body, provider);
+    const bodyHashed = provider.sha256Hex(body);
     const bodyHash = typeof bodyHashed === 'string' ? bodyHashed : await bodyHashed;
     const claimedHash =
       request.headers.get('x-amz-content-sha256') ?? (claim.form === 'query' ? queryParamIgnoringCase(query, QUERY.contentSha256) : null);
@@ -435,37 +507,37 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
       throw mismatch();
     }
 
+    if (!signed.wellFormed) throw mismatch();
+    let url: { host: string; pathname: string } | undefined;
     // KMS requests go to "<scheme>://<host>/": read host and path without a URL parser then.
-    const simple = /^https?:\/\/([^/?#]+)\/$/.exec(request.url);
-    const url = simple ? { host: simple[1]!, pathname: '/' } : new URL(request.url);
-    const canonicalHeaders: string[] = [];
-    for (const name of signedHeaders) {
-      if (!HEADER_NAME_RE.test(name)) throw mismatch();
-      const value = request.headers.get(name) ?? (name === 'host' ? url.host : null);
+    const target = () => (url ??= simpleUrl(request.url) ?? new URL(request.url));
+    let canonicalHeaders = '';
+    for (const name of signed.names) {
+      const value = request.headers.get(name) ?? (name === 'host' ? target().host : null);
       if (value === null) throw mismatch();
-      canonicalHeaders.push(`${name}:${canonicalHeaderValue(value)}\n`);
+      canonicalHeaders += `${name}:${canonicalHeaderValue(value)}\n`;
     }
-    const prefix = [
-      request.method.toUpperCase(),
-      canonicalUri(url.pathname),
-      canonicalQuery(query, claim.form === 'query' ? QUERY.signature : undefined),
-      canonicalHeaders.join(''),
-      claim.signedHeaders,
-    ].join('\n');
+    const pathname = target().pathname;
+    const canonicalQueryString = query === NO_QUERY ? '' : canonicalQuery(query, claim.form === 'query' ? QUERY.signature : undefined);
+    const prefix = `${request.method.toUpperCase()}\n${canonicalUri(pathname)}\n${canonicalQueryString}\n${canonicalHeaders}\n${claim.signedHeaders}`;
 
-    const key = await signingKey(scope.accessKeyId, identity.secretAccessKey, scope.date);
-    const given = utf8(claim.signature);
+    const cachedKey = signingKey(scope.accessKeyId, identity.secretAccessKey, scope.date);
+    const key = cachedKey instanceof Promise ? await cachedKey : cachedKey;
     let ok = false;
     for (const payloadHash of payloadHashes) {
-      const canonicalRequest = `${prefix}\n${payloadHash}`;
-      const hashed = sha256Hex(utf8(canonicalRequest), provider);
+      const hashed = provider.sha256Hex(`${prefix}\n${payloadHash}`);
       const stringToSign = `${SIGV4_ALGORITHM}\n${claim.amzDate}\n${scope.scope}\n${typeof hashed === 'string' ? hashed : await hashed}`;
-      const mac = provider.hmacSha256(key, utf8(stringToSign));
-      const expected = utf8(toHex(mac instanceof Promise ? await mac : mac));
+      const mac = provider.hmacSha256Hex(key, stringToSign);
       // Every candidate is computed and compared: the time taken does not depend on which matched.
-      if (constantTimeEqual(expected, given)) ok = true;
+      if (constantTimeEqualStrings(typeof mac === 'string' ? mac : await mac, claim.signature)) ok = true;
     }
     if (!ok) throw mismatch();
     return { accountId: identity.accountId, arn: identity.arn, accessKeyId: identity.accessKeyId };
   };
+}
+
+/** Host and path of "<scheme>://<host>/" without a URL parser; undefined for any other URL. */
+function simpleUrl(url: string): { host: string; pathname: string } | undefined {
+  const m = SIMPLE_URL_RE.exec(url);
+  return m ? { host: m[1]!, pathname: '/' } : undefined;
 }
