@@ -508,16 +508,15 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
     }
 
     if (!signed.wellFormed) throw mismatch();
-    let url: { host: string; pathname: string } | undefined;
     // KMS requests go to "<scheme>://<host>/": read host and path without a URL parser then.
-    const target = () => (url ??= simpleUrl(request.url) ?? new URL(request.url));
+    const url = simpleUrl(request.url) ?? new URL(request.url);
     let canonicalHeaders = '';
     for (const name of signed.names) {
-      const value = request.headers.get(name) ?? (name === 'host' ? target().host : null);
+      const value = request.headers.get(name) ?? (name === 'host' ? url.host : null);
       if (value === null) throw mismatch();
       canonicalHeaders += `${name}:${canonicalHeaderValue(value)}\n`;
     }
-    const pathname = target().pathname;
+    const pathname = url.pathname;
     const canonicalQueryString = query === NO_QUERY ? '' : canonicalQuery(query, claim.form === 'query' ? QUERY.signature : undefined);
     const prefix = `${request.method.toUpperCase()}\n${canonicalUri(pathname)}\n${canonicalQueryString}\n${canonicalHeaders}\n${claim.signedHeaders}`;
 
