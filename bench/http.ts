@@ -36,7 +36,7 @@ export interface HttpOptions {
   verifyPairs: number;
 }
 
-export const DEFAULT_HTTP_OPTIONS: HttpOptions = { seconds: 5, warmupSeconds: 1, connections: 32, rounds: 3, verifyPairs: 4 };
+export const DEFAULT_HTTP_OPTIONS: HttpOptions = { seconds: 5, warmupSeconds: 1, connections: 32, rounds: 3, verifyPairs: 6 };
 
 const OPS = ['Encrypt', 'Decrypt', 'GenerateDataKey'] as const;
 export type Op = (typeof OPS)[number];
