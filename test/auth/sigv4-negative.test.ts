@@ -107,6 +107,16 @@ const cases: Case[] = [
     message: SIGNATURE_MISMATCH,
   },
   {
+    name: 'SignedHeaders naming what every JavaScript object has (constructor, __proto__)',
+    build: async (op, input) => {
+      const req = await signRequest(server.url, op, input);
+      req.headers.set('authorization', req.headers.get('authorization')!.replace('SignedHeaders=', 'SignedHeaders=__proto__;constructor;'));
+      return req;
+    },
+    type: 'InvalidSignatureException',
+    message: SIGNATURE_MISMATCH,
+  },
+  {
     name: 'signature altered by one hex digit',
     build: async (op, input) => {
       const req = await signRequest(server.url, op, input);

@@ -10,12 +10,21 @@ import type { Context } from 'hono';
 
 export class BodyTooLarge extends Error {}
 
+const UPPER = /[A-Z]/;
+
 export function readIncomingMessage(incoming: IncomingMessage): Promise<ProtocolMessage> {
   const h = incoming.headers;
   const headers = {
+    // Node lowercases header names. Names come here lowercase too (the core asks for literals and
+    // for SignedHeaders entries it has checked): look them up as they are, and lowercase only a
+    // name that has capitals, since lowercasing builds a new string whose property lookup costs
+    // more than the rest of the lookup (several are made per request).
+    // The headers object inherits from Object.prototype: a client may sign a header it calls
+    // "constructor" or "__proto__", so only strings and arrays are header values.
     get(name: string): string | null {
-      const v = h[name.toLowerCase()];
-      return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+      let v: unknown = h[name];
+      if (v === undefined && UPPER.test(name)) v = h[name.toLowerCase()];
+      return typeof v === 'string' ? v : Array.isArray(v) ? v.join(', ') : null;
     },
   };
   const url = `http://${h.host ?? 'localhost'}${incoming.url ?? '/'}`;
