@@ -243,6 +243,13 @@ async function pipeline(
   take: (result: Uint8Array, i: number) => void,
   whileRunning?: () => void,
 ): Promise<void> {
+  if (count === 1) {
+    const only = start(0);
+    only.catch(() => undefined);
+    whileRunning?.();
+    take(await only, 0);
+    return;
+  }
   const running: Promise<Uint8Array>[] = [];
   let next = 0;
   const launch = () => {
@@ -350,26 +357,31 @@ async function newSealer(kms: KmsClient, o: EncryptOptions, knownLength: number 
   const chunkSize = o.chunkSize ?? DEFAULT_CHUNK_SIZE;
   if (!Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > MAX_CHUNK_SIZE) throw new EnvelopeError(`"chunkSize" expected 1..${MAX_CHUNK_SIZE}, got ${chunkSize}`);
   const ctx = encodeContext(o.encryptionContext);
-  let dk: { keyId: string; plaintext: Uint8Array; wrapped: Uint8Array; cached: boolean };
-  const cacheId = `${o.keyId}\u0000${Array.from(ctx).join(',')}`;
   // A stream of unknown length cannot be counted against a byte limit in advance: no cache.
-  const cached = o.cache && knownLength !== undefined ? o.cache.take(cacheId, knownLength, Date.now()) : undefined;
-  if (cached) {
-    dk = { keyId: cached.keyId, plaintext: cached.plaintext, wrapped: cached.wrapped, cached: true };
-  } else {
-    const out = await kms.generateDataKey({ KeyId: o.keyId, KeySpec: 'AES_256', EncryptionContext: o.encryptionContext });
-    dk = { keyId: out.KeyId, plaintext: out.Plaintext, wrapped: out.CiphertextBlob, cached: false };
-    if (o.cache && knownLength !== undefined && knownLength <= o.cache.options.maxBytes && o.cache.options.maxMessages >= 1) {
-      o.cache.put(cacheId, { keyId: out.KeyId, plaintext: out.Plaintext, wrapped: out.CiphertextBlob, created: Date.now(), messages: 1, bytes: knownLength });
-      dk.cached = true;
-    }
-  }
+  const cache = o.cache && knownLength !== undefined ? o.cache : undefined;
+  const cacheId = cache ? `${o.keyId}\u0000${Array.from(ctx).join(',')}` : '';
+  const cached = cache?.take(cacheId, knownLength!, Date.now());
+  // A data key that may serve another message (it is or will be in the cache) never keys a
+  // message itself: such messages use algorithm 1 (HKDF with the message id).
+  const shared = cached !== undefined || (cache !== undefined && knownLength! <= cache.options.maxBytes && cache.options.maxMessages >= 1);
+  const generated = cached ? undefined : kms.generateDataKey({ KeyId: o.keyId, KeySpec: 'AES_256', EncryptionContext: o.encryptionContext });
+  // While KMS makes the data key: everything that does not depend on it.
+  const algorithm = shared ? ALG_HKDF : ALG_DATA_KEY;
   const messageId = crypto.getRandomValues(new Uint8Array(16));
+  const header = encodeBodyHeader(2, algorithm, chunkSize, messageId, ctx);
+  let dk: { keyId: string; plaintext: Uint8Array; wrapped: Uint8Array };
+  if (cached) {
+    dk = { keyId: cached.keyId, plaintext: cached.plaintext, wrapped: cached.wrapped };
+  } else {
+    const out = await generated!;
+    dk = { keyId: out.KeyId, plaintext: out.Plaintext, wrapped: out.CiphertextBlob };
+    if (shared) cache!.put(cacheId, { keyId: out.KeyId, plaintext: out.Plaintext, wrapped: out.CiphertextBlob, created: Date.now(), messages: 1, bytes: knownLength! });
+  }
   try {
-    // A data key that may serve another message (it is in the cache) never keys a message itself.
-    return await prepareSealer({ keyId: dk.keyId, wrappedKey: dk.wrapped }, dk.plaintext, messageId, chunkSize, o.encryptionContext, dk.cached ? 'v2-hkdf' : 'v2-data-key');
+    const key = await keyFor(algorithm, dk.plaintext, messageId);
+    return { format: 2, keySection: encodeKeySection({ keyId: dk.keyId, wrappedKey: dk.wrapped }), bodyHeader: Promise.resolve(header), header, headerLength: header.length, chunkSize, key };
   } finally {
-    if (!dk.cached) dk.plaintext.fill(0);
+    if (!shared) dk.plaintext.fill(0);
   }
 }
 
