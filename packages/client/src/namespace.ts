@@ -111,7 +111,21 @@ export async function openNamespace(options: NamespaceOptions): Promise<Namespac
     for (let after: string | undefined; ; ) {
       const ids = await store.listIds(name, { after, limit: 1024 });
       if (ids.length === 0) break;
-      for (let i = 0; i < ids.length; i += concurrency) await Promise.all(ids.slice(i, i + concurrency).map(one));
+      // `concurrency` re-wraps in flight at all times (a sliding window, not batches that wait for
+      // their slowest member); after a failure no new record is started.
+      let next = 0;
+      let failed = false;
+      const worker = async () => {
+        while (!failed && next < ids.length) {
+          try {
+            await one(ids[next++]!);
+          } catch (e) {
+            failed = true;
+            throw e;
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(concurrency, ids.length) }, worker));
       after = ids[ids.length - 1];
     }
     const m = await meta();
