@@ -91,6 +91,25 @@ export function runStoreConformance(name: string, makeFixture: () => Promise<Sto
       await expect(store.commit([{ type: 'putKey', key: keyRecord(id), expectRevision: 0 }])).rejects.toBeInstanceOf(StoreConflictError);
     });
 
+    it('getKeyNow, the synchronous read, sees exactly what getKey sees after every commit', async () => {
+      // Only stores whose backend reads synchronously have it (memory, LMDB, Durable Object
+      // storage); the others (Workers KV, and the test proxy into workerd) leave it out.
+      const now = store.getKeyNow?.bind(store);
+      if (!now) return;
+      const id = uuid();
+      expect(now(id)).toBeUndefined();
+      await store.commit([{ type: 'putKey', key: keyRecord(id), expectRevision: 0 }, { type: 'putVersion', version: await versionRecord(fx.protector, id, 1) }]);
+      expect(now(id)).toEqual(await store.getKey(id));
+      expect(now(id)?.Revision).toBe(1);
+      await store.commit([{ type: 'putKey', key: keyRecord(id, 2, { Description: 'changed' }), expectRevision: 1 }]);
+      expect(now(id)?.Description).toBe('changed');
+      expect(now(id)).toEqual(await store.getKey(id));
+      await expect(store.commit([{ type: 'putKey', key: keyRecord(id, 3), expectRevision: 1 }])).rejects.toBeInstanceOf(StoreConflictError);
+      expect(now(id)?.Revision).toBe(2);
+      await store.commit([{ type: 'deleteKey', keyId: id, expectRevision: 2 }]);
+      expect(now(id)).toBeUndefined();
+    });
+
     it('applies all of a commit or none of it', async () => {
       const id = uuid();
       await store.commit([{ type: 'putKey', key: keyRecord(id), expectRevision: 0 }, { type: 'putVersion', version: await versionRecord(fx.protector, id, 1) }]);

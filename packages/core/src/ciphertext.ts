@@ -50,18 +50,26 @@ function uuidBytes(keyId: string): Uint8Array {
 }
 
 export function encodeHeader(keyId: string, version: number, iv: Uint8Array): Uint8Array {
+  const h = new Uint8Array(HEADER_LENGTH);
+  writeHeader(h, keyId, version, iv);
+  return h;
+}
+
+/** Writes the 36-byte header at the start of `h`. */
+function writeHeader(h: Uint8Array, keyId: string, version: number, iv: Uint8Array): void {
   const id = uuidBytes(keyId);
   if (!Number.isInteger(version) || version < 1 || version > 0xffffffff) throw new RangeError(`"version" expected 1..2^32-1, got ${version}`);
   if (iv.length !== IV_LENGTH) throw new RangeError(`"iv" expected ${IV_LENGTH} bytes, got ${iv.length}`);
-  const h = new Uint8Array(HEADER_LENGTH);
   h[0] = BLOB_MAGIC_0;
   h[1] = BLOB_MAGIC_1;
   h[2] = BLOB_FORMAT_V1;
   h[3] = KEY_ID_KIND_UUID;
   h.set(id, 4);
-  new DataView(h.buffer).setUint32(20, version, false);
+  h[20] = version >>> 24;
+  h[21] = (version >>> 16) & 0xff;
+  h[22] = (version >>> 8) & 0xff;
+  h[23] = version & 0xff;
   h.set(iv, 24);
-  return h;
 }
 
 /** Parses the framing only; authenticity is established by AES-GCM. Undefined if malformed. */
@@ -132,12 +140,24 @@ export async function sealBlob(
   iv: Uint8Array = publicRandomBytes(IV_LENGTH),
   provider: CryptoProvider = webCryptoProvider,
 ): Promise<Uint8Array> {
-  const header = encodeHeader(keyId, version, iv);
-  const sealed = await provider.aesGcmEncrypt(key, iv, additionalData(header, ctx), plaintext);
+  let aad: Uint8Array;
+  if (!ctx || isEmpty(ctx)) {
+    // The header plus an empty context (a zero pair count), written in place: one buffer.
+    aad = new Uint8Array(HEADER_LENGTH + 4);
+    writeHeader(aad, keyId, version, iv);
+  } else {
+    aad = concat(encodeHeader(keyId, version, iv), encodeEncryptionContext(ctx));
+  }
+  const sealed = await provider.aesGcmEncrypt(key, iv, aad, plaintext);
   const out = new Uint8Array(HEADER_LENGTH + sealed.length);
-  out.set(header, 0);
+  out.set(aad.subarray(0, HEADER_LENGTH), 0);
   out.set(sealed, HEADER_LENGTH);
   return out;
+}
+
+function isEmpty(o: Record<string, string>): boolean {
+  for (const _ in o) return false;
+  return true;
 }
 
 /** Opens a parsed blob; throws (any error) when authentication fails. */

@@ -103,6 +103,8 @@ export class Engine implements Scope {
   readonly crypto: CryptoProvider;
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly materialCache = new Map<string, Promise<OpenedMaterial[]>>();
+  /** The same entries once opened, for reads that need no promise. */
+  private readonly materialReady = new Map<string, OpenedMaterial[]>();
   private readonly materialCacheSize: number;
 
   constructor(options: KmsOptions = {}) {
@@ -161,7 +163,7 @@ export class Engine implements Scope {
    * has passed is deleted (and is then not found), a key whose automatic rotation is overdue is
    * rotated, so stale material is never used because a timer tick was missed.
    */
-  async resolve(ref: string, options: ResolveOptions = {}): Promise<KeyRecord> {
+  resolve(ref: string, options: ResolveOptions = {}): KeyRecord | Promise<KeyRecord> {
     const parsed = parseKeyRef(this, ref, options.allowAlias ?? false);
     const foreignCaller = options.caller && options.caller.accountId !== this.accountId ? options.caller.accountId : undefined;
     if (foreignCaller && !ref.startsWith('arn:')) {
@@ -170,21 +172,38 @@ export class Engine implements Scope {
         ? new KmsError('NotFoundException', `Alias ${aliasArn(scope, parsed.aliasName)} is not found.`)
         : new KmsError('NotFoundException', `Key '${keyArn(scope, ref)}' does not exist`);
     }
-    let keyId: string;
     if (parsed.kind === 'foreign') {
       throw new KmsError('NotFoundException', parsed.ref.includes(':alias/') ? `Alias ${parsed.ref} is not found.` : `Key '${parsed.ref}' does not exist`);
     } else if (parsed.kind === 'alias') {
-      const alias = await this.store.getAlias(parsed.aliasName);
-      if (alias) keyId = alias.TargetKeyId;
-      else if (options.createAwsManaged && isAwsManagedAliasName(parsed.aliasName)) keyId = await this.createAwsManagedKey(parsed.aliasName);
-      else throw new KmsError('NotFoundException', `Alias ${this.aliasArn(parsed.aliasName)} is not found.`);
-    } else {
-      keyId = parsed.keyId;
+      return this.resolveAlias(parsed.aliasName, options);
     }
+    return this.loadKey(parsed.keyId);
+  }
+
+  private async resolveAlias(aliasName: string, options: ResolveOptions): Promise<KeyRecord> {
+    const alias = await this.store.getAlias(aliasName);
+    let keyId: string;
+    if (alias) keyId = alias.TargetKeyId;
+    else if (options.createAwsManaged && isAwsManagedAliasName(aliasName)) keyId = await this.createAwsManagedKey(aliasName);
+    else throw new KmsError('NotFoundException', `Alias ${this.aliasArn(aliasName)} is not found.`);
     return this.loadKey(keyId);
   }
 
-  async loadKey(keyId: string): Promise<KeyRecord> {
+  /**
+   * A key record by id, with what is due applied (see resolve). Without a promise when the store
+   * reads synchronously and nothing is due: the common case of every cryptographic operation.
+   */
+  loadKey(keyId: string): KeyRecord | Promise<KeyRecord> {
+    if (this.store.getKeyNow) {
+      const key = this.store.getKeyNow(keyId);
+      if (!key) throw this.notFound(keyId);
+      const now = this.now();
+      if (!isDeletionDue(key, now) && !isRotationDue(key, now)) return key;
+    }
+    return this.loadKeyApplyingDue(keyId);
+  }
+
+  private async loadKeyApplyingDue(keyId: string): Promise<KeyRecord> {
     let key = await this.store.getKey(keyId);
     if (!key) throw this.notFound(keyId);
     if (isDeletionDue(key, this.now())) {
@@ -250,15 +269,32 @@ export class Engine implements Scope {
     })();
     if (this.materialCache.size >= this.materialCacheSize) {
       const oldest = this.materialCache.keys().next().value;
-      if (oldest !== undefined) this.materialCache.delete(oldest);
+      if (oldest !== undefined) {
+        this.materialCache.delete(oldest);
+        this.materialReady.delete(oldest);
+      }
     }
     this.materialCache.set(id, opening);
+    this.materialReady.delete(id);
     // Only present versions stay cached; a miss or failure is asked again next time.
     opening.then(
-      (m) => m.length > 0 || this.materialCache.delete(id),
-      () => this.materialCache.delete(id),
+      (m) => {
+        if (this.materialCache.get(id) !== opening) return;
+        if (m.length > 0) this.materialReady.set(id, m);
+        else this.materialCache.delete(id);
+      },
+      () => {
+        if (this.materialCache.get(id) === opening) this.materialCache.delete(id);
+      },
     );
     return opening;
+  }
+
+  /** The current version's material when it is already open (no promise), else undefined. */
+  currentMaterialNow(key: KeyRecord): OpenedMaterial | undefined {
+    const all = this.materialReady.get(`${key.KeyId}/${key.CurrentVersion}`);
+    if (!all) return undefined;
+    return all.length === 1 ? all[0] : all.find((x) => x.keyMaterialId === key.CurrentKeyMaterialId);
   }
 
   /** The material a key encrypts with now: its current version (the current candidate, if several). */
@@ -272,7 +308,12 @@ export class Engine implements Scope {
   }
 
   forgetMaterial(keyId: string): void {
-    for (const id of [...this.materialCache.keys()]) if (id.startsWith(`${keyId}/`)) this.materialCache.delete(id);
+    for (const id of [...this.materialCache.keys()]) {
+      if (id.startsWith(`${keyId}/`)) {
+        this.materialCache.delete(id);
+        this.materialReady.delete(id);
+      }
+    }
   }
 
   /** Makes fresh key material for a version and seals it for the store; the raw bytes are wiped. */

@@ -101,9 +101,11 @@ describe('protocol', () => {
   it('an unexpected failure is a KMSInternalException with a fixed message, logged not sent', async () => {
     const logged: unknown[] = [];
     const { kms, keyId } = await setup({ onInternalError: (e) => logged.push(e) });
-    kms.engine.store.getKey = async () => {
+    const fire = () => {
       throw new Error('disk on fire: /secret/path');
     };
+    kms.engine.store.getKey = async () => fire();
+    kms.engine.store.getKeyNow = fire; // the synchronous read the hot path uses
     const r = await post(kms, 'TrentService.DescribeKey', JSON.stringify({ KeyId: keyId }));
     expect(r.status).toBe(500);
     const text = await r.text();

@@ -64,6 +64,7 @@ export function createMemoryStore(): KmsStore {
     async getKey(keyId) {
       return keys.get(keyId);
     },
+    getKeyNow: (keyId) => keys.get(keyId),
     async listKeys({ after, limit }) {
       const p = page([...keys.values()], (k) => k.KeyId, after, limit);
       return p;

@@ -75,6 +75,10 @@ export function createOrderedKvStore(options: OrderedKvStoreOptions): KmsStore {
       fresh();
       return view.getKey(keyId);
     },
+    getKeyNow(keyId) {
+      fresh();
+      return view.getKey(keyId);
+    },
     async listKeys({ after, limit }) {
       fresh();
       return list<KeyRecord>('k:', after, limit, (k) => k.KeyId);

@@ -26,6 +26,12 @@ export interface ListPage<T> {
 
 export interface KmsStore {
   getKey(keyId: string): Promise<KeyRecord | undefined>;
+  /**
+   * The same read without a promise, for stores whose reads are synchronous (memory, LMDB,
+   * Durable Object storage): the engine's hot path (Encrypt, Decrypt, GenerateDataKey) then awaits
+   * nothing before its cryptography. It must see every committed write, as getKey does.
+   */
+  getKeyNow?(keyId: string): KeyRecord | undefined;
   /** Keys in ascending KeyId order, starting after `after`. */
   listKeys(options: { after?: string; limit: number }): Promise<ListPage<KeyRecord>>;
   getVersion(keyId: string, version: number): Promise<MaterialVersion | undefined>;
