@@ -290,6 +290,11 @@ export class Engine implements Scope {
     return opening;
   }
 
+  /** A version's materials when they are already open (no promise), else undefined. */
+  materialsNow(keyId: string, version: number): OpenedMaterial[] | undefined {
+    return this.materialReady.get(`${keyId}/${version}`);
+  }
+
   /** The current version's material when it is already open (no promise), else undefined. */
   currentMaterialNow(key: KeyRecord): OpenedMaterial | undefined {
     const all = this.materialReady.get(`${key.KeyId}/${key.CurrentVersion}`);

@@ -76,7 +76,8 @@ export async function decryptBlob(
   // made more than one material under this version number (then a fresh read may find more).
   const tried = new Set<string>();
   for (const refresh of [false, true]) {
-    for (const m of await engine.materials(key.KeyId, parsed.version, refresh)) {
+    const opened = refresh ? undefined : engine.materialsNow(key.KeyId, parsed.version);
+    for (const m of opened ?? (await engine.materials(key.KeyId, parsed.version, refresh))) {
       if (tried.has(m.keyMaterialId)) continue;
       tried.add(m.keyMaterialId);
       try {
