@@ -72,6 +72,9 @@ export function createMemoryRecordStore(): RecordStore {
     return m;
   };
   const locked = (ns: string) => metas.get(ns)?.change !== undefined;
+  // Each namespace's ids in ascending order, made when first listed and dropped when an id comes or
+  // goes: paging through a namespace (a key change does) then sorts it once, not once a page.
+  const sorted = new Map<string, string[]>();
   return {
     async getMeta(ns) {
       const m = metas.get(ns);
@@ -87,11 +90,13 @@ export function createMemoryRecordStore(): RecordStore {
     },
     async putRecord(ns, record) {
       if (locked(ns)) throw new RecordStoreConflict(`namespace ${ns} is locked`);
-      of(ns).set(record.id, { ...record });
+      const m = of(ns);
+      if (!m.has(record.id)) sorted.delete(ns);
+      m.set(record.id, { ...record });
     },
     async deleteRecord(ns, id) {
       if (locked(ns)) throw new RecordStoreConflict(`namespace ${ns} is locked`);
-      of(ns).delete(id);
+      if (of(ns).delete(id)) sorted.delete(ns);
     },
     async rewrap(ns, id, from, to) {
       const r = of(ns).get(id);
@@ -99,7 +104,19 @@ export function createMemoryRecordStore(): RecordStore {
       of(ns).set(id, { ...r, keyId: to.keyId, wrappedKey: to.wrappedKey });
     },
     async listIds(ns, { after, limit }) {
-      return [...of(ns).keys()].filter((k) => after === undefined || k > after).sort().slice(0, limit);
+      let ids = sorted.get(ns);
+      if (!ids) sorted.set(ns, (ids = [...of(ns).keys()].sort()));
+      // The first id greater than `after`.
+      let lo = 0;
+      if (after !== undefined) {
+        let hi = ids.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (ids[mid]! <= after) lo = mid + 1;
+          else hi = mid;
+        }
+      }
+      return ids.slice(lo, lo + limit);
     },
     async count(ns) {
       return of(ns).size;
