@@ -407,7 +407,7 @@ async function keyChange(o: EnvelopeOptions, goals: Goal[]): Promise<string> {
       '',
       'Finding (goal not met):',
       '',
-      `- ReEncrypt alone on the same in-process core runs at ${fmt(reEncrypt)} calls/s (16 in flight); the key change reaches ${pct(rate / reEncrypt)} of that, the rest going to the record store (get, compare-and-set rewrap) and to paging ids (the memory store sorts every id for each page of 1,024).`,
+      `- ReEncrypt alone on the same in-process core runs at ${fmt(reEncrypt)} calls/s (16 in flight); the key change reaches ${pct(rate / reEncrypt)} of that, the rest going to the record store (a read and a compare-and-set rewrap per record) and to paging ids. At this rate the goal needs ${fmt(BIG_NAMESPACE_RECORDS / KEY_CHANGE_BUDGET_S)} records/s, ${pct(BIG_NAMESPACE_RECORDS / KEY_CHANGE_BUDGET_S / reEncrypt)} of what ReEncrypt alone does on this machine in this run: each ReEncrypt is two WebCrypto calls in the core (a decrypt, then an encrypt), and that is what limits the rate.`,
     );
   }
   return [
