@@ -378,8 +378,7 @@ async function newSealer(kms: KmsClient, o: EncryptOptions, knownLength: number 
     if (shared) cache!.put(cacheId, { keyId: out.KeyId, plaintext: out.Plaintext, wrapped: out.CiphertextBlob, created: Date.now(), messages: 1, bytes: knownLength! });
   }
   try {
-    const key = await keyFor(algorithm, dk.plaintext, messageId);
-    return { format: 2, keySection: encodeKeySection({ keyId: dk.keyId, wrappedKey: dk.wrapped }), bodyHeader: Promise.resolve(header), header, headerLength: header.length, chunkSize, key };
+    return sealerOf(2, { keyId: dk.keyId, wrappedKey: dk.wrapped }, header, chunkSize, await keyFor(algorithm, dk.plaintext, messageId));
   } finally {
     if (!shared) dk.plaintext.fill(0);
   }
@@ -397,7 +396,10 @@ export async function prepareSealer(
   const format = suite === 'v1' ? 1 : 2;
   const algorithm = suite === 'v2-data-key' ? ALG_DATA_KEY : ALG_HKDF;
   const key = await keyFor(algorithm, dataKey, messageId);
-  const header = encodeBodyHeader(format, algorithm, chunkSize, messageId, encodeContext(context));
+  return sealerOf(format, section, encodeBodyHeader(format, algorithm, chunkSize, messageId, encodeContext(context)), chunkSize, key);
+}
+
+function sealerOf(format: 1 | 2, section: KeySection, header: Uint8Array, chunkSize: number, key: CryptoKey): Sealer {
   const keySection = encodeKeySection(section);
   if (format === 2) return { format, keySection, bodyHeader: Promise.resolve(header), header, headerLength: header.length, chunkSize, key };
   // Format 1's header tag is not awaited here: it is computed while the first chunks are sealed.
