@@ -5,7 +5,8 @@
 import { webCryptoProvider } from '@edge-kms/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createNodeCryptoProvider } from './node-crypto.js';
+// The subpath export: the provider without the server, LMDB or Hono (what an in-process core needs).
+import { createNodeCryptoProvider } from '@edge-kms/node/crypto';
 
 const node = createNodeCryptoProvider();
 const web = webCryptoProvider;
@@ -31,5 +32,18 @@ describe('node:crypto provider', () => {
       { numRuns: 100 },
     );
     expect(aes.extractable).toBe(false);
+  });
+
+  it('HMAC-SHA256 matches WebCrypto for keys shorter than, as long as and longer than a block, messages either side of the prepared limit, repeated calls', async () => {
+    for (const length of [1, 32, 63, 64, 65, 100, 200]) {
+      const mac = await crypto.subtle.importKey('raw', crypto.getRandomValues(new Uint8Array(length)), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+      for (const size of [0, 1, 150, 1023, 1024, 1025, 3000, 150, 0]) {
+        const msg = crypto.getRandomValues(new Uint8Array(size));
+        expect(await node.hmacSha256Hex(mac, msg), `key ${length} B, message ${size} B`).toEqual(await web.hmacSha256Hex(mac, msg));
+      }
+      // A long message then a short one: nothing of the first is left in the second's MAC.
+      expect(await node.hmacSha256Hex(mac, 'é'.repeat(400))).toEqual(await web.hmacSha256Hex(mac, new TextEncoder().encode('é'.repeat(400))));
+      expect(await node.hmacSha256Hex(mac, 'abc')).toEqual(await web.hmacSha256Hex(mac, new TextEncoder().encode('abc')));
+    }
   });
 });

@@ -4,6 +4,9 @@
  * canonical request) that hand-off costs more than the work. node:crypto does the same AES-GCM,
  * SHA-256 and HMAC synchronously, on the same non-extractable CryptoKeys (KeyObject.from reads a
  * CryptoKey without making it extractable). The bytes produced are identical (tests check it).
+ *
+ * An in-process core on Node takes it as `createKms({ crypto: createNodeCryptoProvider() })`,
+ * imported from `@edge-kms/node/crypto` (this file alone: no server, LMDB or Hono loaded).
  */
 import * as nodeCrypto from 'node:crypto';
 import { createCipheriv, createDecipheriv, createHash, createHmac, KeyObject, type BinaryLike } from 'node:crypto';
@@ -14,9 +17,46 @@ const TAG = 16;
 // crypto.hash (Node >= 20.12) is the one-shot digest, with no Hash object per call.
 const oneShot = (nodeCrypto as { hash?: (algorithm: string, data: BinaryLike, encoding: 'hex') => string }).hash;
 const sha256Hex = oneShot ? (data: BinaryLike) => oneShot('sha256', data, 'hex') : (data: BinaryLike) => createHash('sha256').update(data).digest('hex');
+const digest = (nodeCrypto as { hash?: (algorithm: string, data: BinaryLike, encoding: 'binary') => string }).hash;
+
+/** Messages up to this many bytes are MACed through the prepared pads (SigV4 strings to sign: ~150). */
+const PREPARED_HMAC_MAX = 1024;
+
+/**
+ * HMAC-SHA256 (RFC 2104) of short messages as two one-shot digests, H((K^opad) || H((K^ipad) || m)),
+ * with the padded key blocks made once per key. createHmac builds an Hmac object (a native handle
+ * the GC tracks) and has OpenSSL look the digest up again on every call; on the server, under
+ * load, that costs SigV4 verification more than the hashing (bench/results.md, section 1). The
+ * pads are as secret as the key, and live exactly as long as the CryptoKey they were made from.
+ */
+interface HmacPads {
+  /** K^ipad, then room for the message. */
+  inner: Buffer;
+  /** K^opad, then room for the inner digest. */
+  outer: Buffer;
+}
+
+function hmacPads(key: KeyObject): HmacPads {
+  let raw = key.export();
+  if (raw.length > 64) {
+    const long = raw;
+    raw = createHash('sha256').update(long).digest();
+    long.fill(0);
+  }
+  const inner = Buffer.alloc(64 + PREPARED_HMAC_MAX);
+  const outer = Buffer.alloc(64 + 32);
+  for (let i = 0; i < 64; i++) {
+    const b = i < raw.length ? raw[i]! : 0;
+    inner[i] = b ^ 0x36;
+    outer[i] = b ^ 0x5c;
+  }
+  raw.fill(0);
+  return { inner, outer };
+}
 
 export function createNodeCryptoProvider(): CryptoProvider {
   const keys = new WeakMap<CryptoKey, KeyObject>();
+  const pads = new WeakMap<CryptoKey, HmacPads>();
   const keyObject = (key: CryptoKey): KeyObject => {
     let k = keys.get(key);
     if (!k) keys.set(key, (k = KeyObject.from(key)));
@@ -51,6 +91,18 @@ export function createNodeCryptoProvider(): CryptoProvider {
       return out;
     },
     sha256Hex,
-    hmacSha256Hex: (key, data) => createHmac('sha256', keyObject(key)).update(data).digest('hex'),
+    hmacSha256Hex(key, data) {
+      const n = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+      if (!digest || n > PREPARED_HMAC_MAX) return createHmac('sha256', keyObject(key)).update(data).digest('hex');
+      let p = pads.get(key);
+      if (!p) pads.set(key, (p = hmacPads(keyObject(key))));
+      // Synchronous from here to the end: no other call can use the buffers in between.
+      if (typeof data === 'string') p.inner.write(data, 64, 'utf8');
+      else p.inner.set(data, 64);
+      // The inner digest as a 'binary' (latin1) string, one char per byte, rather than a Buffer: no
+      // ArrayBuffer is allocated for it, which costs more than the hash.
+      p.outer.write(digest('sha256', p.inner.subarray(0, 64 + n), 'binary'), 64, 'latin1');
+      return sha256Hex(p.outer);
+    },
   };
 }

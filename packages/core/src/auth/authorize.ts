@@ -107,8 +107,17 @@ export function policyDecision(engine: Engine, caller: Caller, req: AccessReques
     caller,
     action: `kms:${req.action}`,
     resource: engine.keyArn(req.key.KeyId),
-    context: () => buildContext(engine, caller, req),
+    context: lazyContext(engine, caller, req),
   });
+}
+
+/**
+ * The request context, built only if a condition asks for it. A returned arrow rather than one
+ * written into the object literal: esbuild's keepNames (tsx, npm start) names the latter with an
+ * Object.defineProperty call on every request.
+ */
+function lazyContext(engine: Engine, caller: Caller, req: AccessRequest): () => RequestContext {
+  return () => buildContext(engine, caller, req);
 }
 
 /** The key policy, then the key's grants. */
