@@ -19,6 +19,7 @@
  *     8 TB in 1 MB records.
  */
 import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { createKms } from '@edge-kms/core';
@@ -29,6 +30,7 @@ import { fmt, log, median, opsPerSecond, pct, repeat, table, type Goal } from '.
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MiB = 1 << 20;
+const cores = availableParallelism();
 
 export interface EnvelopeOptions {
   sizes: { bytes: number; label: string; warmupMs: number; rounds: number; roundMs: number }[];
@@ -232,7 +234,7 @@ function breakdownMarkdown(b: Breakdown[], sizes: SizeResult[], goals: Goal[]): 
       findings.push(
         size.bytes < MiB
           ? `${head} A message this small is its fixed cost: the GenerateDataKey (${ms(x.gdkUs)}) and sealing its one chunk (${ms(x.sealUs)}) are one WebCrypto call each, and each call waits for a worker thread at least ${ms(x.emptyCallUs)} here; the rest is importing the data key as a CryptoKey and the message's JavaScript. The ESDK's default suite spends most of its time on its ECDSA P-384 signature (unsigned suite: ${mb(size.esdkUnsigned)} MB/s).`
-          : `${head} The chunk encrypts alone, on both cores, take ${ms(x.chunksUs)}; a fresh ${size.label} buffer for the message takes ${ms(x.allocUs)} to allocate and write once (${pct(x.allocUs / budgetUs)} of the budget: the kernel maps and zeroes every page on first touch), and copying the sealed chunks into it ${ms(x.copyUs)}. With WebCrypto, which has no way to seal into a buffer the caller provides, the message cannot be assembled without that buffer and that copy.`,
+          : `${head} The chunk encrypts alone, on both cores, take ${ms(x.chunksUs)}; a fresh ${size.label} buffer for the message takes ${ms(x.allocUs)} to allocate and write once (${pct(x.allocUs / budgetUs)} of the budget: the kernel maps and zeroes every page on first touch), and copying the sealed chunks into it ${ms(x.copyUs)}. With WebCrypto, which has no way to seal into a buffer the caller provides, the message cannot be assembled without that buffer and that copy. Counted as CPU time on this machine's ${cores} cores (the chunk encrypts keep both busy: ${ms(cores * x.chunksUs)} of CPU; the buffer and the copy on the main thread), a message needs at least ${ms((cores * x.chunksUs + x.allocUs + x.copyUs) / cores)}, i.e. at most ${mb(size.bytes / ((cores * x.chunksUs + x.allocUs + x.copyUs) / cores / 1e6))} MB/s, ${(cores * x.chunksUs + x.allocUs + x.copyUs) / cores > budgetUs ? 'short of the goal even if every part overlapped perfectly' : 'within the goal only if every part overlapped perfectly'}.`,
       );
     }
   }

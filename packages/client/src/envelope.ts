@@ -461,11 +461,14 @@ class Reader {
     }
   }
 
-  /** Up to n bytes (fewer only at the end of the stream). */
-  async read(n: number): Promise<Uint8Array> {
+  /**
+   * Up to n bytes (fewer only at the end of the stream), in a new buffer or at the start of `into`
+   * (at least n bytes long), which the caller then reuses for the next read.
+   */
+  async read(n: number, into?: Uint8Array): Promise<Uint8Array> {
     await this.fill(n);
     const take = Math.min(n, this.have);
-    const out = new Uint8Array(take);
+    const out = into ? into.subarray(0, take) : new Uint8Array(take);
     let o = 0;
     while (o < take) {
       const head = this.pending[0]!;
@@ -496,6 +499,10 @@ export function encryptStream(kms: KmsClient, source: ReadableStream<Uint8Array>
   let sealer: Sealer | undefined;
   let index = 0;
   let finished = false;
+  // Every chunk's plaintext is gathered into this one buffer, wiped and reused once its chunk is
+  // sealed (one chunk at a time): a stream leaves only the sealed chunks to the GC, not also a
+  // copy of each plaintext chunk.
+  let scratch: Uint8Array | undefined;
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
@@ -505,7 +512,8 @@ export function encryptStream(kms: KmsClient, source: ReadableStream<Uint8Array>
           return;
         }
         if (finished) return controller.close();
-        const part = await reader.read(sealer.chunkSize);
+        scratch ??= new Uint8Array(sealer.chunkSize);
+        const part = await reader.read(sealer.chunkSize, scratch);
         // The final chunk is the last one: a full piece is final when nothing follows it.
         const final = part.length < sealer.chunkSize || (await reader.atEnd());
         const i = index++;
@@ -586,6 +594,8 @@ export function decryptStream(kms: KmsClient, source: ReadableStream<Uint8Array>
   const reader = new Reader(source.getReader());
   let opener: Opener | undefined;
   let index = 0;
+  /** Each sealed chunk is read into this one buffer, reused once the chunk is opened. */
+  let scratch: Uint8Array | undefined;
   let resolveInfo!: (d: Decrypted) => void;
   let rejectInfo!: (e: unknown) => void;
   const info = new Promise<Decrypted>((res, rej) => {
@@ -616,7 +626,8 @@ export function decryptStream(kms: KmsClient, source: ReadableStream<Uint8Array>
             if (opener.format === 1) resolveInfo(opener);
           }
           const full = opener.chunkSize + TAG;
-          const sealed = await reader.read(full);
+          scratch ??= new Uint8Array(full);
+          const sealed = await reader.read(full, scratch);
           // Format 1: the first short piece is the final chunk. Format 2: the last piece is, and a
           // full piece is final when nothing follows it.
           const final = sealed.length < full || (opener.format === 2 && (await reader.atEnd()));
