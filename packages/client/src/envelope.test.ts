@@ -8,7 +8,7 @@
 import { createKms, createTestClock } from '@edge-kms/core';
 import { describe, expect, it } from 'vitest';
 import { createKmsClient } from './client.js';
-import { createDataKeyCache, decrypt, decryptBytes, encrypt, encryptBytes, joinMessage, splitMessage } from './envelope.js';
+import { createDataKeyCache, decrypt, decryptBytes, DEFAULT_CHUNK_SIZE, encrypt, encryptBytes, joinMessage, LARGE_MESSAGE_BYTES, LARGE_MESSAGE_CHUNK_SIZE, splitMessage } from './envelope.js';
 import { EnvelopeError, NamespaceLockedError } from './errors.js';
 import { openNamespace } from './namespace.js';
 import { createMemoryRecordStore } from './record-store.js';
@@ -63,6 +63,36 @@ describe('envelope round trips', () => {
       }
     });
   }
+});
+
+describe('chunk size of large messages', () => {
+  /** The chunk size a message's body header states (offset 5, u32, docs/envelope-format.md). */
+  /** Byte equality without the matcher's element-by-element diff (16 MiB arrays). */
+  const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
+  const chunkSizeOf = (m: Uint8Array) => {
+    const { body } = splitMessage(m);
+    return new DataView(body.buffer, body.byteOffset).getUint32(5);
+  };
+
+  it('encryptBytes seals messages of 16 MiB and more in 1 MiB chunks unless told otherwise; they decrypt as bytes and as streams', async () => {
+    const { client, keyId } = await setup();
+    const large = new Uint8Array(LARGE_MESSAGE_BYTES + 5);
+    for (let o = 0; o < large.length; o += 65536) crypto.getRandomValues(large.subarray(o, Math.min(large.length, o + 65536)));
+    const m = await encryptBytes(client, large, { keyId });
+    expect(chunkSizeOf(m)).toBe(LARGE_MESSAGE_CHUNK_SIZE);
+    expect(m.length - large.length).toBeLessThan(512); // 17 chunks: 17 tags and the headers
+    expect(same((await decryptBytes(client, m)).plaintext, large)).toBe(true);
+    expect(same(await collect(decrypt(client, streamOf(m, 300_000)).stream), large)).toBe(true);
+
+    const smaller = large.subarray(0, LARGE_MESSAGE_BYTES - 1);
+    const m2 = await encryptBytes(client, smaller, { keyId });
+    expect(chunkSizeOf(m2)).toBe(DEFAULT_CHUNK_SIZE);
+    expect(same((await decryptBytes(client, m2)).plaintext, smaller)).toBe(true);
+
+    const asked = await encryptBytes(client, large, { keyId, chunkSize: 4096 });
+    expect(chunkSizeOf(asked)).toBe(4096);
+    expect(same((await decryptBytes(client, asked)).plaintext, large)).toBe(true);
+  });
 });
 
 describe('tampering is detected', () => {
