@@ -71,6 +71,16 @@ class Server:
         if look_for_url:
             self._ready.set()  # EOF: the process ended (startup failure is reported by the caller)
 
+    def wait_for_output(self, text: str, timeout_s: float = 10.0) -> str:
+        """Everything printed so far once `text` is in it (stdout and stderr are drained by two
+        threads, so a line written to stderr before the URL on stdout may arrive after it)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            out = ''.join(self.stdout) + ''.join(self.stderr)
+            if text in out or time.monotonic() > deadline:
+                return out
+            time.sleep(0.02)
+
     # --- test-mode endpoints -------------------------------------------------------------------
     def post(self, path: str, body: dict | None = None) -> dict:
         data = json.dumps(body or {}).encode()

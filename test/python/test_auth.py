@@ -356,8 +356,7 @@ def test_grant_for_carol(alice, bob, carol):
 def test_open_mode_accepts_dummy_credentials_and_refuses_unsigned():
     s = start_server(KMS_TEST_MODE='0', KMS_MAINTENANCE_INTERVAL_MS='0')
     try:
-        out = ''.join(s.stdout) + ''.join(s.stderr)
-        assert 'OPEN MODE' in out
+        assert 'OPEN MODE' in s.wait_for_output('OPEN MODE')
         kms = s.client()  # dummy credentials 'test'/'test'
         key_id = kms.create_key()['KeyMetadata']['KeyId']
         assert kms.describe_key(KeyId=key_id)['KeyMetadata']['AWSAccountId'] == ACCOUNT
