@@ -66,9 +66,9 @@ describe('envelope round trips', () => {
 });
 
 describe('chunk size of large messages', () => {
-  /** The chunk size a message's body header states (offset 5, u32, docs/envelope-format.md). */
   /** Byte equality without the matcher's element-by-element diff (16 MiB arrays). */
   const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
+  /** The chunk size a message's body header states (offset 5, u32, docs/envelope-format.md). */
   const chunkSizeOf = (m: Uint8Array) => {
     const { body } = splitMessage(m);
     return new DataView(body.buffer, body.byteOffset).getUint32(5);

@@ -298,15 +298,13 @@ export class Engine implements Scope {
   /** The current version's material when it is already open (no promise), else undefined. */
   currentMaterialNow(key: KeyRecord): OpenedMaterial | undefined {
     const all = this.materialReady.get(`${key.KeyId}/${key.CurrentVersion}`);
-    if (!all) return undefined;
-    return all.length === 1 ? all[0] : all.find((x) => x.keyMaterialId === key.CurrentKeyMaterialId);
+    return all && currentOf(key, all);
   }
 
   /** The material a key encrypts with now: its current version (the current candidate, if several). */
   async currentMaterial(key: KeyRecord): Promise<OpenedMaterial> {
     for (const refresh of [false, true]) {
-      const all = await this.materials(key.KeyId, key.CurrentVersion, refresh);
-      const m = all.length === 1 ? all[0] : all.find((x) => x.keyMaterialId === key.CurrentKeyMaterialId);
+      const m = currentOf(key, await this.materials(key.KeyId, key.CurrentVersion, refresh));
       if (m) return m;
     }
     throw new Error(`current version ${key.CurrentVersion} of ${key.KeyId} is missing`);
@@ -497,4 +495,9 @@ export function isDeletionDue(key: KeyRecord, now: number): boolean {
 function backoff(attempt: number): Promise<void> {
   const ms = Math.min(50, 1 << Math.min(attempt, 5)) * Math.random();
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Of the materials of a key's current version, the one it encrypts with (the current candidate, if several). */
+function currentOf(key: KeyRecord, all: OpenedMaterial[]): OpenedMaterial | undefined {
+  return all.length === 1 ? all[0] : all.find((x) => x.keyMaterialId === key.CurrentKeyMaterialId);
 }

@@ -15,9 +15,8 @@ import type { CryptoProvider } from '@edge-kms/core';
 const TAG = 16;
 
 // crypto.hash (Node >= 20.12) is the one-shot digest, with no Hash object per call.
-const oneShot = (nodeCrypto as { hash?: (algorithm: string, data: BinaryLike, encoding: 'hex') => string }).hash;
+const oneShot = (nodeCrypto as { hash?: (algorithm: string, data: BinaryLike, encoding: 'hex' | 'binary') => string }).hash;
 const sha256Hex = oneShot ? (data: BinaryLike) => oneShot('sha256', data, 'hex') : (data: BinaryLike) => createHash('sha256').update(data).digest('hex');
-const digest = (nodeCrypto as { hash?: (algorithm: string, data: BinaryLike, encoding: 'binary') => string }).hash;
 
 /** Messages up to this many bytes are MACed through the prepared pads (SigV4 strings to sign: ~150). */
 const PREPARED_HMAC_MAX = 1024;
@@ -93,7 +92,7 @@ export function createNodeCryptoProvider(): CryptoProvider {
     sha256Hex,
     hmacSha256Hex(key, data) {
       const n = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
-      if (!digest || n > PREPARED_HMAC_MAX) return createHmac('sha256', keyObject(key)).update(data).digest('hex');
+      if (!oneShot || n > PREPARED_HMAC_MAX) return createHmac('sha256', keyObject(key)).update(data).digest('hex');
       let p = pads.get(key);
       if (!p) pads.set(key, (p = hmacPads(keyObject(key))));
       // Synchronous from here to the end: no other call can use the buffers in between.
@@ -101,7 +100,7 @@ export function createNodeCryptoProvider(): CryptoProvider {
       else p.inner.set(data, 64);
       // The inner digest as a 'binary' (latin1) string, one char per byte, rather than a Buffer: no
       // ArrayBuffer is allocated for it, which costs more than the hash.
-      p.outer.write(digest('sha256', p.inner.subarray(0, 64 + n), 'binary'), 64, 'latin1');
+      p.outer.write(oneShot('sha256', p.inner.subarray(0, 64 + n), 'binary'), 64, 'latin1');
       return sha256Hex(p.outer);
     },
   };
