@@ -73,6 +73,8 @@ interface SizeResult {
   envelope: number;
   /** The same encryptBytes over a core on WebCrypto alone (information). */
   envelopeWeb: number;
+  /** encryptBytes into one reused buffer (`into`; information), from 1 MB; else NaN. */
+  envelopeInto: number;
   bare: number;
   esdk: number;
   esdkUnsigned: number;
@@ -151,6 +153,7 @@ async function throughput(o: EnvelopeOptions, goals: Goal[], measured: SizeResul
       bytes: size.bytes,
       envelope: rate(ours, 'envelope'),
       envelopeWeb: rate(ours, 'envelope-webcrypto-core'),
+      envelopeInto: ours[0]!.sizes[size.bytes]!['envelope-into'] ? rate(ours, 'envelope-into') : NaN,
       bare: rate(ours, 'bare'),
       esdk: rate(theirs, 'esdk'),
       esdkUnsigned: rate(theirs, 'esdk-unsigned'),
@@ -174,16 +177,17 @@ async function throughput(o: EnvelopeOptions, goals: Goal[], measured: SizeResul
       `${fmt(r.vsUnsigned, 1)}x`,
       mb(r.bareWithEsdk),
       `${mb(r.envelopeWeb)} (${fmt(paired(ours, size.bytes, 'envelope-webcrypto-core', 'bare'), 2)}x bare)`,
+      Number.isNaN(r.envelopeInto) ? '' : `${mb(r.envelopeInto)} (${fmt(r.envelopeInto / r.esdk, 1)}x ESDK)`,
       `+${overheads[size.bytes]} / +${esdkInfo.overheads[size.bytes]}`,
     ]);
     if (size.bytes >= MiB) goals.push({ goal: `Envelope encrypt ${size.label}: >= 0.9x bare WebCrypto AES-256-GCM`, measured: `${fmt(r.vsBare, 2)}x`, met: r.vsBare >= 0.9 });
     goals.push({ goal: `Envelope encrypt ${size.label}: >= 10x the AWS Encryption SDK (default suite)`, measured: `${fmt(r.vsEsdk, 1)}x`, met: r.vsEsdk >= 10 });
   }
   const markdown = [
-    `One message at a time, interleaved rounds (${o.sizes.map((s) => `${s.label}: ${s.rounds} of ${s.roundMs} ms`).join('; ')} per contender, after a warm-up), in child processes (bench/fixtures/envelope-throughput.ts): ${o.throughputReps} processes for our side (envelope and bare, interleaved) alternating with ${o.throughputReps} for the ESDK's (default suite, unsigned suite and bare, interleaved). The ESDK is kept out of our side's process because loading it slows every 1 MB AES-GCM in a process about 2x (V8 then runs an old-space GC every few tens of ms under this load; see the "bare, ESDK loaded" column), which an app using only @edge-kms/client never pays. MB/s (1 MB = 2^20 bytes) from the median ops/s over all rounds; envelope / bare is the median of per-round ratios within a process, envelope / ESDK the ratio of the MB/s. "Envelope": \`encryptBytes(createKmsClient({ kms: createKms({ crypto: createNodeCryptoProvider() }) }), bytes, { keyId })\`, which includes a GenerateDataKey on the in-process core as it runs on Node (the node:crypto provider of @edge-kms/node/crypto, which the Node server uses too; the envelope's own AES-GCM is WebCrypto either way), importing the data key as the message key (format 2, algorithm 2: docs/envelope-format.md) and 256 KiB chunks (1 MiB from 16 MiB up, encryptBytes' default) sealed up to 8 at a time. "Bare": one \`crypto.subtle.encrypt({ name: 'AES-GCM', iv }, key, bytes)\` of the same bytes. "ESDK": @aws-crypto/client-node ${esdkInfo.version} \`encrypt(RawAesKeyringNode(256-bit key), bytes)\` with its default suite (AES-256-GCM, HKDF-SHA512 key commitment, ECDSA P-384 signature); "ESDK unsigned": its committing suite without the signature, for information. "Envelope, WebCrypto-only core": the same encryptBytes over \`createKms()\` (the core's default provider, as in a browser or a Worker, where the GenerateDataKey is one more crypto.subtle call), for information. Every contender's output was checked to decrypt.`,
+    `One message at a time, interleaved rounds (${o.sizes.map((s) => `${s.label}: ${s.rounds} of ${s.roundMs} ms`).join('; ')} per contender, after a warm-up), in child processes (bench/fixtures/envelope-throughput.ts): ${o.throughputReps} processes for our side (envelope and bare, interleaved) alternating with ${o.throughputReps} for the ESDK's (default suite, unsigned suite and bare, interleaved). The ESDK is kept out of our side's process because loading it slows every 1 MB AES-GCM in a process about 2x (V8 then runs an old-space GC every few tens of ms under this load; see the "bare, ESDK loaded" column), which an app using only @edge-kms/client never pays. MB/s (1 MB = 2^20 bytes) from the median ops/s over all rounds; envelope / bare is the median of per-round ratios within a process, envelope / ESDK the ratio of the MB/s. "Envelope": \`encryptBytes(createKmsClient({ kms: createKms({ crypto: createNodeCryptoProvider() }) }), bytes, { keyId })\`, which includes a GenerateDataKey on the in-process core as it runs on Node (the node:crypto provider of @edge-kms/node/crypto, which the Node server uses too; the envelope's own AES-GCM is WebCrypto either way), importing the data key as the message key (format 2, algorithm 2: docs/envelope-format.md) and 256 KiB chunks (1 MiB from 16 MiB up, encryptBytes' default) sealed up to 8 at a time. "Bare": one \`crypto.subtle.encrypt({ name: 'AES-GCM', iv }, key, bytes)\` of the same bytes. "ESDK": @aws-crypto/client-node ${esdkInfo.version} \`encrypt(RawAesKeyringNode(256-bit key), bytes)\` with its default suite (AES-256-GCM, HKDF-SHA512 key commitment, ECDSA P-384 signature); "ESDK unsigned": its committing suite without the signature, for information. "Envelope, WebCrypto-only core": the same encryptBytes over \`createKms()\` (the core's default provider, as in a browser or a Worker, where the GenerateDataKey is one more crypto.subtle call), for information. "Envelope into a reused buffer": the same encryptBytes with \`{ into }\`, one buffer of \`maxEncryptedLength(bytes)\` allocated once and sealed into every time (for callers that process many large messages), for information: the goals are judged on a new buffer per message. Every contender's output was checked to decrypt.`,
     '',
     table(
-      ['message', 'envelope MB/s', 'bare AES-GCM MB/s', 'ESDK MB/s', 'ESDK unsigned MB/s', 'envelope / bare', 'envelope / ESDK', 'envelope / ESDK unsigned', 'bare, ESDK loaded MB/s', 'envelope, WebCrypto-only core MB/s', 'bytes added: envelope / ESDK'],
+      ['message', 'envelope MB/s', 'bare AES-GCM MB/s', 'ESDK MB/s', 'ESDK unsigned MB/s', 'envelope / bare', 'envelope / ESDK', 'envelope / ESDK unsigned', 'bare, ESDK loaded MB/s', 'envelope, WebCrypto-only core MB/s', 'envelope into a reused buffer MB/s', 'bytes added: envelope / ESDK'],
       rows,
     ),
   ].join('\n');
@@ -275,7 +279,7 @@ function breakdownMarkdown(b: Breakdown[], sizes: SizeResult[], goals: Goal[]): 
       findings.push(
         size.bytes < MiB
           ? `${head} A message this small is its fixed cost: the GenerateDataKey (${ms(x.gdkUs)}) and sealing its one chunk (${ms(x.sealUs)}) are one WebCrypto call each, and each call waits for a worker thread at least ${ms(x.emptyCallUs)} here; the rest is importing the data key as a CryptoKey and the message's JavaScript. The ESDK's default suite spends most of its time on its ECDSA P-384 signature (unsigned suite: ${mb(size.esdkUnsigned)} MB/s).`
-          : `${head} The chunk encrypts alone, on both cores, take ${ms(x.chunksUs)}; a fresh ${size.label} buffer for the message takes ${ms(x.allocUs)} to allocate and write once (${pct(x.allocUs / budgetUs)} of the budget: the kernel maps and zeroes every page on first touch), and copying the sealed chunks into it ${ms(x.copyUs)}. With WebCrypto, which has no way to seal into a buffer the caller provides, the message cannot be assembled without that buffer and that copy. ${cpuFloor(x, budgetUs, ms)}`,
+          : `${head} The chunk encrypts alone, on both cores, take ${ms(x.chunksUs)}; a fresh ${size.label} buffer for the message takes ${ms(x.allocUs)} to allocate and write once (${pct(x.allocUs / budgetUs)} of the budget: the kernel maps and zeroes every page on first touch), and copying the sealed chunks into it ${ms(x.copyUs)}. With WebCrypto, which has no way to seal into a buffer the caller provides, the message cannot be assembled without that buffer and that copy. ${cpuFloor(x, budgetUs, ms)}${Number.isNaN(size.envelopeInto) ? '' : ` Sealed into a buffer the caller allocated once and reuses (\`{ into }\`), the same messages run at ${mb(size.envelopeInto)} MB/s, ${fmt(size.envelopeInto / size.esdk, 1)}x the ESDK${size.envelopeInto / size.esdk >= 10 ? ': without the fresh buffer, the goal is met' : ''}.`}`,
       );
     }
   }

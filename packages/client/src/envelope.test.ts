@@ -2,13 +2,14 @@
  * Envelope encryption and namespaces against an in-process edge-kms: round trips at the chunk
  * boundaries for bytes, Blobs and streams; every tampering case (bit flips, truncation,
  * reordering, duplication, splicing between messages, a swapped header); decryption after
- * rotations; the data key cache limits; and the namespace rules.
+ * rotations; the data key cache limits; sealing into and opening into a caller's buffer; and the
+ * namespace rules.
  * Run: npx vitest run packages/client/src/envelope.test.ts
  */
 import { createKms, createTestClock } from '@edge-kms/core';
 import { describe, expect, it } from 'vitest';
 import { createKmsClient } from './client.js';
-import { createDataKeyCache, decrypt, decryptBytes, DEFAULT_CHUNK_SIZE, encrypt, encryptBytes, joinMessage, LARGE_MESSAGE_BYTES, LARGE_MESSAGE_CHUNK_SIZE, splitMessage } from './envelope.js';
+import { createDataKeyCache, decrypt, decryptBytes, DEFAULT_CHUNK_SIZE, encrypt, encryptBytes, joinMessage, LARGE_MESSAGE_BYTES, LARGE_MESSAGE_CHUNK_SIZE, maxEncryptedLength, splitMessage } from './envelope.js';
 import { EnvelopeError, NamespaceLockedError } from './errors.js';
 import { openNamespace } from './namespace.js';
 import { createMemoryRecordStore } from './record-store.js';
@@ -92,6 +93,102 @@ describe('chunk size of large messages', () => {
     const asked = await encryptBytes(client, large, { keyId, chunkSize: 4096 });
     expect(chunkSizeOf(asked)).toBe(4096);
     expect(same((await decryptBytes(client, asked)).plaintext, large)).toBe(true);
+  });
+});
+
+describe("sealing into and opening into the caller's buffer", () => {
+  /** The client, with its GenerateDataKey and Decrypt calls counted. */
+  async function counted() {
+    const env = await setup();
+    const calls = { generateDataKey: 0, decrypt: 0 };
+    const client = {
+      ...env.client,
+      generateDataKey: (i: Parameters<typeof env.client.generateDataKey>[0]) => (calls.generateDataKey++, env.client.generateDataKey(i)),
+      decrypt: (i: Parameters<typeof env.client.decrypt>[0]) => (calls.decrypt++, env.client.decrypt(i)),
+    } as typeof env.client;
+    return { ...env, client, calls };
+  }
+
+  it('maxEncryptedLength bounds every message, at the chunk boundaries and past the 1 MiB-chunk threshold', async () => {
+    const { client, keyId } = await setup();
+    const ctx = { tenant: 'ü-42', purpose: 'bound' };
+    for (const [n, chunkSize] of [[0, CHUNK], [1, CHUNK], [CHUNK - 1, CHUNK], [CHUNK, CHUNK], [CHUNK + 1, CHUNK], [5 * CHUNK + 3, CHUNK], [0, undefined], [DEFAULT_CHUNK_SIZE + 1, undefined], [LARGE_MESSAGE_BYTES, undefined]] as const) {
+      for (const encryptionContext of [undefined, ctx]) {
+        const m = await encryptBytes(client, new Uint8Array(n), { keyId, chunkSize, encryptionContext });
+        const bound = maxEncryptedLength(n, { chunkSize, encryptionContext });
+        expect(m.length, `${n} bytes`).toBeLessThanOrEqual(bound);
+        // The slack is the key section's room for the longest key ARN and CiphertextBlob AWS answers.
+        expect(bound - m.length, `${n} bytes`).toBeLessThan(2048 + 6144);
+      }
+    }
+    expect(() => maxEncryptedLength(-1)).toThrow(EnvelopeError);
+    expect(() => maxEncryptedLength(10, { chunkSize: 0 })).toThrow(EnvelopeError);
+  });
+
+  it('encryptBytes seals into the buffer given, leaves the bytes after the message alone, and the message decrypts', async () => {
+    const { client, keyId } = await setup();
+    const into = new Uint8Array(maxEncryptedLength(5 * CHUNK + 3, { chunkSize: CHUNK }) + 10).fill(0xaa);
+    const results: Uint8Array[] = [];
+    for (const n of [5 * CHUNK + 3, 1, CHUNK]) {
+      const data = bytes(n).map((b) => b ^ n);
+      const m = await encryptBytes(client, data, { keyId, chunkSize: CHUNK, into });
+      expect(m.buffer).toBe(into.buffer);
+      expect(m.byteOffset).toBe(into.byteOffset);
+      expect(m.length).toBe((await encryptBytes(client, data, { keyId, chunkSize: CHUNK })).length);
+      expect((await decryptBytes(client, m)).plaintext).toEqual(data);
+      results.push(m.slice());
+    }
+    // The first (longest) message's tail is untouched by the shorter ones after it; past it, the fill.
+    expect(into.subarray(results[0]!.length).every((b) => b === 0xaa)).toBe(true);
+    expect(into.subarray(results[2]!.length, results[0]!.length)).toEqual(results[0]!.subarray(results[2]!.length));
+  });
+
+  it('decryptBytes opens into the buffer given, as bytes and through decrypt()', async () => {
+    const { client, keyId } = await setup();
+    const data = bytes(3 * CHUNK + 10);
+    const m = await encryptBytes(client, data, { keyId, chunkSize: CHUNK });
+    const into = new Uint8Array(m.length).fill(0xaa);
+    const out = await decryptBytes(client, m, { into });
+    expect(out.plaintext.buffer).toBe(into.buffer);
+    expect(out.plaintext).toEqual(data);
+    expect(into.subarray(data.length).every((b) => b === 0xaa)).toBe(true);
+    const exact = new Uint8Array(data.length);
+    expect((await decrypt(client, m, { into: exact })).plaintext).toEqual(data);
+  });
+
+  it('a buffer too small, not a Uint8Array, or overlapping the input is refused before KMS is asked, and is left unchanged', async () => {
+    const { client, keyId, calls } = await counted();
+    const data = bytes(2 * CHUNK);
+    const need = maxEncryptedLength(data.length, { chunkSize: CHUNK });
+    const small = new Uint8Array(need - 1).fill(7);
+    await expect(encryptBytes(client, data, { keyId, chunkSize: CHUNK, into: small })).rejects.toThrow(new EnvelopeError(`"into" is ${need - 1} bytes; ${need} needed`));
+    await expect(encryptBytes(client, data, { keyId, chunkSize: CHUNK, into: new ArrayBuffer(need) as unknown as Uint8Array })).rejects.toThrow(EnvelopeError);
+    const shared = new Uint8Array(need + data.length);
+    await expect(encryptBytes(client, shared.subarray(0, data.length), { keyId, chunkSize: CHUNK, into: shared.subarray(data.length - 1) })).rejects.toThrow('"into" overlaps the input');
+    expect(calls.generateDataKey).toBe(0);
+    expect(small.every((b) => b === 7)).toBe(true);
+
+    const m = await encryptBytes(client, data, { keyId, chunkSize: CHUNK });
+    const short = new Uint8Array(data.length - 1).fill(7);
+    await expect(decryptBytes(client, m, { into: short })).rejects.toThrow(`"into" is ${data.length - 1} bytes; ${data.length} needed`);
+    const whole = new Uint8Array(2 * m.length);
+    whole.set(m);
+    await expect(decryptBytes(client, whole.subarray(0, m.length), { into: whole.subarray(m.length - 5) })).rejects.toThrow('"into" overlaps the input');
+    expect(calls.decrypt).toBe(0);
+    expect(short.every((b) => b === 7)).toBe(true);
+    // Blobs and streams have no caller's buffer.
+    expect(() => encrypt(client, new Blob([data as BlobPart]), { keyId, into: small } as never)).toThrow('"into" is for Uint8Array input only');
+  });
+
+  it('a message that fails to decrypt leaves no plaintext in the buffer, not even of the chunks that authenticated', async () => {
+    const { client, keyId } = await setup();
+    const data = bytes(12 * CHUNK);
+    const m = await encryptBytes(client, data, { keyId, chunkSize: CHUNK });
+    const t = m.slice();
+    t[t.length - 1]! ^= 1; // the final chunk's tag: every chunk before it authenticates
+    const into = new Uint8Array(data.length).fill(0xaa);
+    await expect(decryptBytes(client, t, { into })).rejects.toThrow();
+    expect(into.every((b) => b === 0)).toBe(true);
   });
 });
 

@@ -349,6 +349,61 @@ export interface EncryptOptions {
   cache?: DataKeyCache;
 }
 
+export interface EncryptBytesOptions extends EncryptOptions {
+  /**
+   * Seal into this buffer instead of a new one: at least `maxEncryptedLength(plaintext.length,
+   * options)` bytes, not overlapping the plaintext. The message is returned as a view of its start
+   * (the bytes after it are left as they were), and the next message sealed into the same buffer
+   * overwrites it. Reusing one buffer for many large messages spares each message a fresh
+   * allocation, which is most of the time of a 64 MB message on Node (bench/results.md, section 6).
+   */
+  into?: Uint8Array;
+}
+
+export interface DecryptBytesOptions {
+  /**
+   * Open into this buffer instead of a new one: at least as long as the plaintext (the message's
+   * length always suffices), not overlapping the message. The plaintext is returned as a view of
+   * its start; if the message fails to decrypt, that part of the buffer is zeroed.
+   */
+  into?: Uint8Array;
+}
+
+/** AWS's limits on what a GenerateDataKey answers: a key ARN of at most 2048 characters, a CiphertextBlob of at most 6144 bytes. */
+const MAX_KEY_ID_BYTES = 2048;
+const MAX_WRAPPED_KEY_BYTES = 6144;
+
+function checkChunkSize(size: number): number {
+  if (!Number.isInteger(size) || size < 1 || size > MAX_CHUNK_SIZE) throw new EnvelopeError(`"chunkSize" expected 1..${MAX_CHUNK_SIZE}, got ${size}`);
+  return size;
+}
+
+/** The chunk size encryptBytes uses for a message of this length under these options (validated). */
+const bytesChunkSize = (length: number, chunkSize: number | undefined) =>
+  checkChunkSize(chunkSize ?? (length >= LARGE_MESSAGE_BYTES ? LARGE_MESSAGE_CHUNK_SIZE : DEFAULT_CHUNK_SIZE));
+
+/**
+ * The most bytes encryptBytes writes for a plaintext of `plaintextLength` bytes under these
+ * options, whatever KMS key wraps its data key (within AWS's limits): the size of an `into` buffer.
+ */
+export function maxEncryptedLength(plaintextLength: number, o: Pick<EncryptOptions, 'chunkSize' | 'encryptionContext'> = {}): number {
+  if (!Number.isSafeInteger(plaintextLength) || plaintextLength < 0) throw new EnvelopeError(`"plaintextLength" expected a byte count, got ${plaintextLength}`);
+  const n = chunkCount(2, plaintextLength, bytesChunkSize(plaintextLength, o.chunkSize));
+  return 8 + MAX_KEY_ID_BYTES + MAX_WRAPPED_KEY_BYTES + 29 + encodeContext(o.encryptionContext).length + plaintextLength + n * TAG;
+}
+
+const INTO_BYTES_ONLY = '"into" is for Uint8Array input only';
+
+/** Checks a caller's output buffer before anything is done: a Uint8Array of at least `need` bytes, apart from `input`. */
+function checkInto(into: unknown, input: Uint8Array, need: number): Uint8Array {
+  if (!(into instanceof Uint8Array)) throw new EnvelopeError('"into" expected a Uint8Array');
+  if (into.length < need) throw new EnvelopeError(`"into" is ${into.length} bytes; ${need} needed`);
+  if (into.buffer === input.buffer && into.byteOffset < input.byteOffset + input.byteLength && input.byteOffset < into.byteOffset + into.byteLength) {
+    throw new EnvelopeError('"into" overlaps the input');
+  }
+  return into;
+}
+
 export interface Sealer {
   format: 1 | 2;
   keySection: Uint8Array;
@@ -362,8 +417,7 @@ export interface Sealer {
 }
 
 async function newSealer(kms: KmsClient, o: EncryptOptions, knownLength: number | undefined): Promise<Sealer> {
-  const chunkSize = o.chunkSize ?? DEFAULT_CHUNK_SIZE;
-  if (!Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > MAX_CHUNK_SIZE) throw new EnvelopeError(`"chunkSize" expected 1..${MAX_CHUNK_SIZE}, got ${chunkSize}`);
+  const chunkSize = checkChunkSize(o.chunkSize ?? DEFAULT_CHUNK_SIZE);
   const ctx = encodeContext(o.encryptionContext);
   // A stream of unknown length cannot be counted against a byte limit in advance: no cache.
   const cache = o.cache && knownLength !== undefined ? o.cache : undefined;
@@ -427,18 +481,21 @@ function chunkCount(format: 1 | 2, length: number, chunkSize: number): number {
   return format === 2 ? Math.max(1, Math.ceil(length / chunkSize)) : Math.floor(length / chunkSize) + 1;
 }
 
-/** Seals bytes with a prepared sealer (the data key is already known). */
-export async function sealMessage(s: Sealer, plaintext: Uint8Array): Promise<Uint8Array> {
+/** Seals bytes with a prepared sealer (the data key is already known), into a new buffer or `into`. */
+export async function sealMessage(s: Sealer, plaintext: Uint8Array, into?: Uint8Array): Promise<Uint8Array> {
   const n = chunkCount(s.format, plaintext.length, s.chunkSize);
-  let out!: Uint8Array;
   const bodyStart = s.keySection.length + s.headerLength;
+  const length = bodyStart + plaintext.length + n * TAG;
+  // A KMS that answers beyond AWS's limits could make the message longer than maxEncryptedLength.
+  if (into) checkInto(into, plaintext, length);
+  let out!: Uint8Array;
   await pipeline(
     n,
     (i) => sealChunk(s.key, i, i === n - 1, plaintext.subarray(i * s.chunkSize, Math.min(plaintext.length, (i + 1) * s.chunkSize)), boundFor(s.format, s.header, i)),
     (c, i) => out.set(c, bodyStart + i * (s.chunkSize + TAG)),
     // The output is allocated (zeroed, its pages touched) while the first chunks are sealed.
     () => {
-      out = new Uint8Array(bodyStart + plaintext.length + n * TAG);
+      out = into ? into.subarray(0, length) : new Uint8Array(length);
       out.set(s.keySection);
     },
   );
@@ -446,10 +503,12 @@ export async function sealMessage(s: Sealer, plaintext: Uint8Array): Promise<Uin
   return out;
 }
 
-/** Encrypts bytes into one envelope message. */
-export async function encryptBytes(kms: KmsClient, plaintext: Uint8Array, o: EncryptOptions): Promise<Uint8Array> {
-  const options = o.chunkSize === undefined && plaintext.length >= LARGE_MESSAGE_BYTES ? { ...o, chunkSize: LARGE_MESSAGE_CHUNK_SIZE } : o;
-  return sealMessage(await newSealer(kms, options, plaintext.length), plaintext);
+/** Encrypts bytes into one envelope message, in a new buffer or the caller's (`into`). */
+export async function encryptBytes(kms: KmsClient, plaintext: Uint8Array, o: EncryptBytesOptions): Promise<Uint8Array> {
+  const chunkSize = bytesChunkSize(plaintext.length, o.chunkSize);
+  // Checked before anything is asked of KMS (or taken from the cache).
+  if (o.into !== undefined) checkInto(o.into, plaintext, maxEncryptedLength(plaintext.length, { chunkSize, encryptionContext: o.encryptionContext }));
+  return sealMessage(await newSealer(kms, chunkSize === o.chunkSize ? o : { ...o, chunkSize }, plaintext.length), plaintext, o.into);
 }
 
 /** Buffers a byte stream into exact-size pieces without holding more than one piece. */
@@ -571,8 +630,8 @@ async function newOpener(kms: KmsClient, ks: KeySection, header: BodyHeader): Pr
   return { key, format: header.format, header: header.authenticated, chunkSize: header.chunkSize, encryptionContext: header.context, keyId: out.KeyId, keyMaterialId: out.KeyMaterialId };
 }
 
-/** Decrypts one envelope message held in memory. */
-export async function decryptBytes(kms: KmsClient, message: Uint8Array): Promise<Decrypted & { plaintext: Uint8Array }> {
+/** Decrypts one envelope message held in memory, into a new buffer or the caller's (`into`). */
+export async function decryptBytes(kms: KmsClient, message: Uint8Array, o: DecryptBytesOptions = {}): Promise<Decrypted & { plaintext: Uint8Array }> {
   const ks = decodeKeySection(message);
   const header = decodeBodyHeader(message.subarray(ks.length));
   if (!header) throw bad('truncated header');
@@ -583,15 +642,24 @@ export async function decryptBytes(kms: KmsClient, message: Uint8Array): Promise
   const last = body.length - (n - 1) * full;
   if (n === 0 || last < TAG) throw bad('truncated: no final chunk');
   if (header.format === 2 && n > 1 && last === TAG) throw bad('empty final chunk after full chunks');
+  const length = body.length - n * TAG;
+  // Checked before KMS is asked for the data key.
+  const into = o.into === undefined ? undefined : checkInto(o.into, message, length);
   const op = await newOpener(kms, ks, header);
-  let out!: Uint8Array;
-  await pipeline(
-    n,
-    (i) => openChunk(op.key, i, i === n - 1, body.subarray(i * full, Math.min(body.length, (i + 1) * full)), boundFor(op.format, op.header, i)),
-    (p, i) => out.set(p, i * header.chunkSize),
-    () => (out = new Uint8Array(body.length - n * TAG)),
-  );
-  return { plaintext: out, encryptionContext: op.encryptionContext, keyId: op.keyId, keyMaterialId: op.keyMaterialId };
+  let out: Uint8Array | undefined;
+  try {
+    await pipeline(
+      n,
+      (i) => openChunk(op.key, i, i === n - 1, body.subarray(i * full, Math.min(body.length, (i + 1) * full)), boundFor(op.format, op.header, i)),
+      (p, i) => out!.set(p, i * header.chunkSize),
+      () => (out = into ? into.subarray(0, length) : new Uint8Array(length)),
+    );
+  } catch (e) {
+    // Chunks authenticated before the one that failed were written: none of them is released.
+    out?.fill(0);
+    throw e;
+  }
+  return { plaintext: out!, encryptionContext: op.encryptionContext, keyId: op.keyId, keyMaterialId: op.keyMaterialId };
 }
 
 /**
@@ -683,21 +751,23 @@ export function joinMessage(section: KeySection, body: Uint8Array): Uint8Array {
 }
 
 /** Encrypt: bytes give bytes; a Blob (or File) gives a Blob; a ReadableStream gives a stream. */
-export function encrypt(kms: KmsClient, plaintext: Uint8Array, o: EncryptOptions): Promise<Uint8Array>;
+export function encrypt(kms: KmsClient, plaintext: Uint8Array, o: EncryptBytesOptions): Promise<Uint8Array>;
 export function encrypt(kms: KmsClient, plaintext: Blob, o: EncryptOptions): Promise<Blob>;
 export function encrypt(kms: KmsClient, plaintext: ReadableStream<Uint8Array>, o: EncryptOptions): ReadableStream<Uint8Array>;
-export function encrypt(kms: KmsClient, plaintext: Uint8Array | Blob | ReadableStream<Uint8Array>, o: EncryptOptions): unknown {
+export function encrypt(kms: KmsClient, plaintext: Uint8Array | Blob | ReadableStream<Uint8Array>, o: EncryptBytesOptions): unknown {
   if (plaintext instanceof Uint8Array) return encryptBytes(kms, plaintext, o);
+  if (o.into !== undefined) throw new EnvelopeError(INTO_BYTES_ONLY);
   if (typeof Blob !== 'undefined' && plaintext instanceof Blob) return new Response(encryptStream(kms, plaintext.stream(), o)).blob();
   return encryptStream(kms, plaintext as ReadableStream<Uint8Array>, o);
 }
 
 /** Decrypt: bytes give bytes; a Blob gives a Blob; a stream gives a stream (see decryptStream). */
-export function decrypt(kms: KmsClient, message: Uint8Array): Promise<Decrypted & { plaintext: Uint8Array }>;
+export function decrypt(kms: KmsClient, message: Uint8Array, o?: DecryptBytesOptions): Promise<Decrypted & { plaintext: Uint8Array }>;
 export function decrypt(kms: KmsClient, message: Blob): Promise<Decrypted & { plaintext: Blob }>;
 export function decrypt(kms: KmsClient, message: ReadableStream<Uint8Array>): { stream: ReadableStream<Uint8Array>; info: Promise<Decrypted> };
-export function decrypt(kms: KmsClient, message: Uint8Array | Blob | ReadableStream<Uint8Array>): unknown {
-  if (message instanceof Uint8Array) return decryptBytes(kms, message);
+export function decrypt(kms: KmsClient, message: Uint8Array | Blob | ReadableStream<Uint8Array>, o?: DecryptBytesOptions): unknown {
+  if (message instanceof Uint8Array) return decryptBytes(kms, message, o);
+  if (o?.into !== undefined) throw new EnvelopeError(INTO_BYTES_ONLY);
   if (typeof Blob !== 'undefined' && message instanceof Blob) {
     const { stream, info } = decryptStream(kms, message.stream());
     return Promise.all([new Response(stream).blob(), info]).then(([plaintext, d]) => ({ ...d, plaintext }));
