@@ -2,14 +2,15 @@
  * Streaming envelope encryption in real Chromium (Vitest browser mode) against an in-process
  * edge-kms: round trips of 0, 1, chunk-1, chunk, chunk+1 bytes and 100 MB, generated and consumed
  * as streams (never held whole), compared by running SHA-256; every tampering case rejected by the
- * streaming decryptor, which releases only authenticated whole chunks; Blobs too.
+ * streaming decryptor, which releases only authenticated whole chunks; Blobs too; sealing into and
+ * opening into a reused buffer.
  * Run: npx vitest run --project browser packages/client/src/streaming.browser.test.ts
  */
 import { createKms } from '@edge-kms/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bytesOf, concat, counter, flow, Sha256, streamOf, tamperCases } from '../../../test/client/stream-kit.js';
 import { createKmsClient, type KmsClient } from './client.js';
-import { decrypt, decryptBytes, decryptStream, DEFAULT_CHUNK_SIZE, encrypt, encryptBytes, encryptStream } from './envelope.js';
+import { decrypt, decryptBytes, decryptStream, DEFAULT_CHUNK_SIZE, encrypt, encryptBytes, encryptStream, maxEncryptedLength } from './envelope.js';
 import { EnvelopeError, KmsClientError } from './errors.js';
 
 const C = DEFAULT_CHUNK_SIZE;
@@ -97,5 +98,23 @@ describe('streaming envelope encryption in Chromium', () => {
       expect(out, `${c.name}: released bytes that are not the genuine plaintext`).toEqual(genuine.subarray(0, out.length));
       await expect(decryptBytes(client, c.message), c.name).rejects.toSatisfy((e) => e instanceof EnvelopeError || e instanceof KmsClientError);
     }
+  });
+
+  it('seals into and opens into one reused buffer (the into option), and a tampered message leaves zeros there', async () => {
+    const data = bytesOf(2 * 1024 * 1024 + 7, 9);
+    const sealedInto = new Uint8Array(maxEncryptedLength(data.length, { encryptionContext: ctx }));
+    const openedInto = new Uint8Array(data.length);
+    for (let i = 0; i < 3; i++) {
+      const m = await encryptBytes(client, data, { keyId, encryptionContext: ctx, into: sealedInto });
+      expect(m.buffer).toBe(sealedInto.buffer);
+      const out = await decryptBytes(client, m, { into: openedInto });
+      expect(out.plaintext.buffer).toBe(openedInto.buffer);
+      // A plain loop: the matcher's element-by-element diff of 2 MB arrays takes seconds here.
+      expect(out.plaintext.length === data.length && out.plaintext.every((b, j) => b === data[j])).toBe(true);
+    }
+    const m = (await encryptBytes(client, data, { keyId, encryptionContext: ctx })).slice();
+    m[m.length - 1]! ^= 1;
+    await expect(decryptBytes(client, m, { into: openedInto })).rejects.toBeInstanceOf(EnvelopeError);
+    expect(openedInto.every((b) => b === 0)).toBe(true);
   });
 });
