@@ -19,7 +19,6 @@
  *     8 TB in 1 MB records.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -28,6 +27,7 @@ import { createNodeCryptoProvider } from '@edge-kms/node/crypto';
 import { build } from 'esbuild';
 import { createKmsClient, createMemoryRecordStore, openNamespace, type ChangeKeyProgress } from '../packages/client/src/index.js';
 import { fmt, log, median, opsPerSecond, pct, repeat, table, type Goal } from './lib.js';
+import { kernelCommandLine } from './proc.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MiB = 1 << 20;
@@ -205,13 +205,7 @@ const sizeLabel = (bytes: number) => (bytes >= MiB ? `${bytes / MiB} MB` : `${by
 
 /** What the kernel command line says about virtualization settings that make page faults costly. */
 function vmNote(): string {
-  let cmdline = '';
-  try {
-    cmdline = readFileSync('/proc/cmdline', 'utf8');
-  } catch {
-    return '';
-  }
-  const found = cmdline.split(/\s+/).filter((w) => /^(nested_pvm|page_reporting\.|firecracker)/.test(w) || w === '--firecracker-init');
+  const found = kernelCommandLine().filter((w) => /^(nested_pvm|page_reporting\.|firecracker)/.test(w) || w === '--firecracker-init');
   return found.length === 0 ? '' : ` The machine's kernel command line has ${found.map((w) => `\`${w}\``).join(', ')}: a VM under nested virtualization (PVM runs on shadow page tables, where every page-table change is trapped) that hands free memory back to its host, which is the likely reason a page fault costs this much here.`;
 }
 

@@ -1,7 +1,8 @@
 /**
  * Process accounting for `npm run bench` (node --import tsx bench/run.ts): CPU ticks of child
  * processes the bench starts but does not reap itself (Chromium's renderers), so run.ts can tell
- * them from other processes' load. Linux /proc; elsewhere everything reads 0. Measures nothing by
+ * them from other processes' load; the calling thread's CPU time and the kernel command line
+ * (section 6's findings). Linux /proc; elsewhere everything reads 0 or nothing. Measures nothing by
  * itself. Kept apart from lib.ts, which is also bundled into the browser page.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -47,3 +48,21 @@ export function reapedChildTicks(): number {
  * does not count them as "other processes". Sections add to it.
  */
 export const unreapedTicks = { value: 0 };
+
+/** CPU time of the calling thread so far, ns (/proc/thread-self/schedstat); undefined off Linux. */
+export function threadCpuNs(): number | undefined {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The kernel command line (/proc/cmdline), split into words; empty off Linux. */
+export function kernelCommandLine(): string[] {
+  try {
+    return readFileSync('/proc/cmdline', 'utf8').trim().split(/\s+/);
+  } catch {
+    return [];
+  }
+}
