@@ -2,6 +2,7 @@
  * IAM condition operators for key policies: String*, Numeric*, Date*, Bool, Null, Arn*, IpAddress,
  * BinaryEquals, with the IfExists suffix and the ForAllValues:/ForAnyValue: set prefixes.
  */
+import { globMatch } from './glob.js';
 
 export type ContextValue = string | string[] | undefined;
 
@@ -9,29 +10,6 @@ export type ContextValue = string | string[] | undefined;
 export type RequestContext = Map<string, ContextValue>;
 
 type Matcher = (actual: string, expected: string) => boolean;
-
-const globCache = new Map<string, RegExp>();
-
-function globToRegExp(pattern: string, caseInsensitive = false): RegExp {
-  const id = `${caseInsensitive ? 'i' : 's'}${pattern}`;
-  let re = globCache.get(id);
-  if (re) return re;
-  if (globCache.size > 2000) globCache.clear();
-  re = compileGlob(pattern, caseInsensitive);
-  globCache.set(id, re);
-  return re;
-}
-
-function compileGlob(pattern: string, caseInsensitive: boolean): RegExp {
-  const src = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${src}$`, caseInsensitive ? 'is' : 's');
-}
-
-export function globMatch(pattern: string, value: string, caseInsensitive = false): boolean {
-  if (pattern === '*') return true;
-  if (!pattern.includes('*') && !pattern.includes('?')) return caseInsensitive ? pattern.toLowerCase() === value.toLowerCase() : pattern === value;
-  return globToRegExp(pattern, caseInsensitive).test(value);
-}
 
 function parseDate(v: string): number | undefined {
   if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
