@@ -8,7 +8,8 @@
  * each had an IAM policy allowing what the key policy delegates to the account.
  */
 import { KmsError } from '../errors.js';
-import { evaluateOperator, globMatch, parseOperator, type ParsedOperator, type RequestContext } from './conditions.js';
+import { evaluateOperator, parseOperator, type ParsedOperator, type RequestContext } from './conditions.js';
+import { globMatch } from './glob.js';
 import type { Caller } from './types.js';
 
 export type Effect = 'Allow' | 'Deny';
@@ -64,12 +65,74 @@ function principalSet(v: unknown, what: string): PrincipalSet {
   return { any, values };
 }
 
-function values(v: unknown): string[] {
-  if (Array.isArray(v)) return v.map((x) => String(x));
-  return [String(v)];
+/** Condition values: a string, number or boolean, or a list of them (IAM reads them as strings). */
+function values(v: unknown, what: string): string[] {
+  const list = Array.isArray(v) ? v : [v];
+  return list.map((x) => {
+    if (typeof x === 'string') return x;
+    if (typeof x === 'number' || typeof x === 'boolean') return String(x);
+    throw malformed(`${what} must be a string, number or boolean, or a list of them.`);
+  });
 }
 
+/** AWS's key policy size quota: more is LimitExceededException. */
+export const MAX_POLICY_BYTES = 32_768;
+/**
+ * How deep a key policy's JSON may nest. A valid policy nests at most 5 deep
+ * (document > Statement list > statement > Condition > operator > key > value list is the deepest
+ * path); anything much deeper cannot be a policy and is refused before it is parsed or walked.
+ */
+export const MAX_POLICY_DEPTH = 16;
+
+/**
+ * The nesting depth of a JSON text (brackets outside strings), in one pass without recursion, or
+ * Infinity as soon as it exceeds `limit`.
+ */
+export function jsonDepth(text: string, limit: number): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c /* \\ */) i++;
+      else if (c === 0x22 /* " */) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b /* [ */ || c === 0x7b /* { */) {
+      if (++depth > max) {
+        max = depth;
+        if (max > limit) return Infinity;
+      }
+    } else if (c === 0x5d /* ] */ || c === 0x7d /* } */) depth--;
+  }
+  return max;
+}
+
+/** The UTF-8 length of a string, without encoding it. */
+function utf8Length(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) n += c >= 0x800 ? 2 : 1;
+  }
+  return n;
+}
+
+/** A new policy over AWS's size quota is LimitExceededException (stored ones were checked when set). */
+export function checkPolicySize(text: string): void {
+  if (utf8Length(text) > MAX_POLICY_BYTES) {
+    throw new KmsError('LimitExceededException', `The key policy exceeds the key policy size quota of ${MAX_POLICY_BYTES} bytes.`);
+  }
+}
+
+/**
+ * Parses a policy document. A nesting no policy has is refused before the text is parsed or
+ * walked (one pass, so a hostile document costs what its length costs).
+ */
 export function parsePolicy(text: string): Policy {
+  if (jsonDepth(text, MAX_POLICY_DEPTH) > MAX_POLICY_DEPTH) {
+    throw malformed(`The policy document nests deeper than ${MAX_POLICY_DEPTH} levels, which no key policy does.`);
+  }
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -100,7 +163,7 @@ export function parsePolicy(text: string): Policy {
         if (!op) throw malformed(`Statement ${i} uses an unknown condition operator "${opName}".`);
         if (!block || typeof block !== 'object' || Array.isArray(block)) throw malformed(`Statement ${i}: condition ${opName} must map condition keys to values.`);
         const norm: Record<string, string[]> = {};
-        for (const [k, v] of Object.entries(block as Record<string, unknown>)) norm[k] = values(v);
+        for (const [k, v] of Object.entries(block as Record<string, unknown>)) norm[k] = values(v, `Statement ${i}: the value of ${opName} ${k}`);
         conditions.push({ op, block: norm });
       }
     }

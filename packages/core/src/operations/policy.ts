@@ -4,19 +4,25 @@
  * is set, a new policy must let the caller change the policy again.
  */
 import type { OperationContext } from '../auth/authorize.js';
-import { evaluatePolicy, parsePolicy } from '../auth/policy.js';
+import { checkPolicySize, evaluatePolicy, parsePolicy } from '../auth/policy.js';
 import type { Engine } from '../engine.js';
 import { KmsError } from '../errors.js';
 import type { InputReader } from '../validate.js';
 
 export function readPolicy(input: InputReader, field: string, required: boolean): string | undefined {
-  const policy = input.string(field, { required, min: 1, max: 32768, pattern: /^[\u0009\u000A\u000D\u0020-\u00FF]+$/, sensitive: true });
+  // The model's limits (131,072 characters, tab, newlines and U+0020..U+00FF) are a
+  // ValidationException; AWS's 32 KB size quota is LimitExceededException (checkNewPolicy).
+  const policy = input.string(field, { required, min: 1, max: 131072, pattern: /^[\u0009\u000A\u000D\u0020-\u00FF]+$/, sensitive: true });
   if (policy === undefined) return undefined;
   return policy;
 }
 
-/** Parses (throwing MalformedPolicyDocumentException) and runs the lockout safety check. */
+/**
+ * Checks the size quota (LimitExceededException), parses (MalformedPolicyDocumentException) and
+ * runs the lockout safety check.
+ */
 export function checkNewPolicy(engine: Engine, ctx: OperationContext, policy: string, keyId: string, bypass: boolean): void {
+  checkPolicySize(policy);
   const parsed = parsePolicy(policy);
   if (bypass || !ctx.caller) return;
   const decision = evaluatePolicy(parsed, {
