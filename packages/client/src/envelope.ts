@@ -56,10 +56,16 @@ const enc = new TextEncoder();
 const dec = new TextDecoder('utf-8', { fatal: true });
 const bad = (why: string) => new EnvelopeError(`Invalid envelope: ${why}`);
 
+/** UTF-8 of a context string; a lone surrogate (which UTF-8 would turn into U+FFFD) is refused. */
+const utf8 = (s: string) => {
+  if (/\p{Cs}/u.test(s)) throw bad('the encryption context has a lone surrogate');
+  return enc.encode(s);
+};
+
 /** Canonical encryption context encoding (the same as the KMS ciphertext format's). */
 export function encodeContext(ctx: EncryptionContext = {}): Uint8Array {
   const pairs = Object.keys(ctx)
-    .map((k) => [enc.encode(k), enc.encode(ctx[k]!)] as const)
+    .map((k) => [utf8(k), utf8(ctx[k]!)] as const)
     .sort((a, b) => compare(a[0], b[0]));
   const out = new Uint8Array(4 + pairs.reduce((n, [k, v]) => n + 8 + k.length + v.length, 0));
   const dv = new DataView(out.buffer);

@@ -15,6 +15,17 @@ export function utf8(s: string): Uint8Array {
   return encoder.encode(s);
 }
 
+const LONE_SURROGATE = /\p{Cs}/u;
+const nativeWellFormed = (String.prototype as { isWellFormed?: () => boolean }).isWellFormed;
+
+/**
+ * Is `s` well-formed UTF-16 (no lone surrogate)? A lone surrogate has no UTF-8 encoding:
+ * TextEncoder writes U+FFFD for it, so "\ud800", "\udfff" and "\ufffd" would become the same bytes.
+ */
+export function isWellFormed(s: string): boolean {
+  return nativeWellFormed ? nativeWellFormed.call(s) : !LONE_SURROGATE.test(s);
+}
+
 /** Decodes UTF-8 strictly; throws TypeError on malformed input. */
 export function fromUtf8(b: Uint8Array): string {
   return decoder.decode(b);

@@ -4,7 +4,7 @@
  * ValidationException in AWS's wording ("1 validation error detected: Value at 'plaintext' failed
  * to satisfy constraint: Member must have length less than or equal to 4096").
  */
-import { fromBase64 } from './bytes.js';
+import { fromBase64, isWellFormed } from './bytes.js';
 import { KmsError } from './errors.js';
 
 export type RawInput = Record<string, unknown>;
@@ -164,10 +164,15 @@ export class InputReader {
     if (v === undefined || v === null) return undefined;
     if (typeof v !== 'object' || Array.isArray(v)) throw serialization(field, 'a map of strings');
     const out: Record<string, string> = Object.create(null);
+    let wellFormed = true;
     for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
       if (typeof val !== 'string') throw serialization(field, 'a map of strings');
+      if (!isWellFormed(k) || !isWellFormed(val)) wellFormed = false;
       out[k] = val;
     }
+    // Bound into ciphertexts as UTF-8 and compared by policies as UTF-16: a lone surrogate would
+    // make different strings the same bytes.
+    if (!wellFormed) this.fail(field, undefined, 'Member must contain only well-formed Unicode strings (no lone surrogates)');
     return out;
   }
 

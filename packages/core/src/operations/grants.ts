@@ -53,6 +53,7 @@ function readConstraints(input: InputReader): GrantConstraints | undefined {
   const inner = new InputReader(raw as Record<string, unknown>);
   const equals = inner.stringMap('EncryptionContextEquals');
   const subset = inner.stringMap('EncryptionContextSubset');
+  inner.done();
   const c: GrantConstraints = {};
   if (equals) c.EncryptionContextEquals = equals;
   if (subset) c.EncryptionContextSubset = subset;
