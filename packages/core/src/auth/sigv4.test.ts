@@ -9,6 +9,7 @@ import { toBase64, utf8 } from '../bytes.js';
 import { createTestClock } from '../clock.js';
 import { KmsError } from '../errors.js';
 import {
+  UNSIGNED_PAYLOAD_REFUSED_MESSAGE,
   canonicalHeaderValue,
   canonicalQuery,
   canonicalUri,
@@ -266,6 +267,8 @@ describe('valid signatures from independent signers', () => {
           ? { accessKeyId: id, secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', accountId: '111122223333', arn: 'arn:aws:iam::111122223333:root' }
           : undefined,
       clock: createTestClock(Date.UTC(2015, 7, 30, 12, 36, 0)),
+      // The generic test vector has no X-Amz-Target (KMS requires it signed by default).
+      requiredSignedHeaders: [],
     });
     const req = new Request('https://example.amazonaws.com/', {
       headers: {
@@ -301,7 +304,7 @@ describe('valid signatures from independent signers', () => {
 
   it('aws4fetch, an empty body and GET', async () => {
     const req = await signAws4fetch({ method: 'GET', body: new Uint8Array(), headers: {} });
-    await expect(verifier()(req, new Uint8Array())).resolves.toEqual(ALICE_CALLER);
+    await expect(verifier({ requiredSignedHeaders: [] })(req, new Uint8Array())).resolves.toEqual(ALICE_CALLER);
   });
 
   it('aws4fetch, query string (presigned) form', async () => {
@@ -313,9 +316,10 @@ describe('valid signatures from independent signers', () => {
 
   it('aws4fetch, query form with X-Amz-Expires: valid until date + expires, then expired', async () => {
     const req = await signAws4fetch({ signQuery: true, url: `${ENDPOINT}?X-Amz-Expires=3600` });
-    await expect(verifier({ clock: createTestClock(T0 + 59 * MIN) })(req, BODY)).resolves.toEqual(ALICE_CALLER);
+    const hour = { maxPresignExpiresSeconds: 3600 };
+    await expect(verifier({ ...hour, clock: createTestClock(T0 + 59 * MIN) })(req, BODY)).resolves.toEqual(ALICE_CALLER);
     await expectKmsError(
-      verifier({ clock: createTestClock(T0 + 61 * MIN) })(req, BODY),
+      verifier({ ...hour, clock: createTestClock(T0 + 61 * MIN) })(req, BODY),
       'InvalidSignatureException',
       'Signature expired: 20240101T000000Z is now earlier than 20240101T000100Z (20240101T010100Z - 60 min.)',
     );
@@ -327,9 +331,11 @@ describe('valid signatures from independent signers', () => {
     );
   });
 
-  it('aws4fetch, query form signed with UNSIGNED-PAYLOAD: any body', async () => {
+  it('aws4fetch, query form signed with UNSIGNED-PAYLOAD: refused, whatever the body', async () => {
     const req = await signAws4fetch({ signQuery: true, headers: { ...KMS_HEADERS, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } });
-    await expect(verifier()(req, utf8('{"another":"body"}'))).resolves.toEqual(ALICE_CALLER);
+    for (const body of [BODY, utf8('{"another":"body"}')]) {
+      await expectKmsError(verifier()(req, body), 'InvalidSignatureException', UNSIGNED_PAYLOAD_REFUSED_MESSAGE);
+    }
   });
 
   it('AWS SDK v3 signer (@smithy/signature-v4), header form', async () => {
@@ -347,10 +353,17 @@ describe('valid signatures from independent signers', () => {
     await expect(verifier()(smithyToRequest(signed), BODY)).resolves.toEqual(ALICE_CALLER);
   });
 
-  it('AWS SDK v3 signer, presign (query form), body hashed or UNSIGNED-PAYLOAD', async () => {
+  it('AWS SDK v3 signer, presign (query form): body hashed accepted, UNSIGNED-PAYLOAD refused', async () => {
+    // The presigner hoists x-amz-* headers into the query unless told not to: X-Amz-Target must
+    // stay a signed header, as the operation is read from the header.
+    const hoisted = (await smithySigner().presign(baseSmithyRequest(), { signingDate: new Date(T0), expiresIn: 300 })) as unknown as SmithyRequest;
+    expect(hoisted.query?.['x-amz-target']).toBe('TrentService.Encrypt');
+    await expectKmsError(verifier()(smithyToRequest(hoisted), BODY), 'InvalidSignatureException', "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.");
+    const unhoistableHeaders = new Set(['x-amz-target']);
     const signed = (await smithySigner().presign(baseSmithyRequest(), {
       signingDate: new Date(T0),
       expiresIn: 300,
+      unhoistableHeaders,
     })) as unknown as SmithyRequest;
     expect(signed.query?.['X-Amz-Signature']).toBeTruthy();
     await expect(verifier()(smithyToRequest(signed), BODY)).resolves.toEqual(ALICE_CALLER);
@@ -358,10 +371,12 @@ describe('valid signatures from independent signers', () => {
 
     const unsigned = baseSmithyRequest();
     unsigned.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
-    const presigned = (await smithySigner().presign(unsigned, { signingDate: new Date(T0) })) as unknown as SmithyRequest;
+    const presigned = (await smithySigner().presign(unsigned, { signingDate: new Date(T0), expiresIn: 300, unhoistableHeaders })) as unknown as SmithyRequest;
     // The SDK hoists the header into the query as it was spelled.
     expect(presigned.query?.['x-amz-content-sha256']).toBe('UNSIGNED-PAYLOAD');
-    await expect(verifier()(smithyToRequest(presigned), utf8('{}'))).resolves.toEqual(ALICE_CALLER);
+    await expectKmsError(verifier()(smithyToRequest(presigned), utf8('{}')), 'InvalidSignatureException', UNSIGNED_PAYLOAD_REFUSED_MESSAGE);
+    // A presigned URL without the body hash in its query is checked against the body's hash only
+    // (aws4fetch's presigned form above): it is not also tried as UNSIGNED-PAYLOAD.
   });
 
   it('the real KMSClient request pipeline (EncryptCommand)', async () => {
@@ -408,8 +423,9 @@ describe('valid signatures from independent signers', () => {
   it.skipIf(!hasBotocore)('Python botocore SigV4QueryAuth (presigned GET)', async () => {
     const req = signBotocore({ method: 'GET', url: `${ENDPOINT}?Action=Ping&z=a%20b`, headers: {}, body: new Uint8Array(), query: true, expires: 300 });
     expect(new URL(req.url).searchParams.get('X-Amz-Expires')).toBe('300');
-    await expect(verifier()(req, new Uint8Array())).resolves.toEqual(ALICE_CALLER);
-    await expectKmsError(verifier({ clock: createTestClock(T0 + 6 * MIN) })(req, new Uint8Array()), 'InvalidSignatureException', /^Signature expired/);
+    const generic = { requiredSignedHeaders: [] }; // a GET with no X-Amz-Target
+    await expect(verifier(generic)(req, new Uint8Array())).resolves.toEqual(ALICE_CALLER);
+    await expectKmsError(verifier({ ...generic, clock: createTestClock(T0 + 6 * MIN) })(req, new Uint8Array()), 'InvalidSignatureException', /^Signature expired/);
   });
 
   it('accepts the edges of the skew window', async () => {
@@ -674,10 +690,47 @@ describe('rejections', () => {
       ['soon', 'X-Amz-Expires should be a number.'],
       ['-1', 'X-Amz-Expires must be non-negative.'],
       ['604801', 'X-Amz-Expires must be less than a week (in seconds) that is 604800.'],
+      ['901', 'X-Amz-Expires must be at most 900 seconds: this KMS limits how long a presigned request can be replayed.'],
     ] as const) {
       const req = await signAws4fetch({ signQuery: true, url: `${ENDPOINT}?X-Amz-Expires=${expires}` });
       await expectKmsError(verifier()(req, BODY), 'IncompleteSignatureException', message);
     }
+    const ok = await signAws4fetch({ signQuery: true, url: `${ENDPOINT}?X-Amz-Expires=900` });
+    await expect(verifier()(ok, BODY)).resolves.toEqual(ALICE_CALLER);
+    // The cap is an option, and never above AWS's week.
+    const week = await signAws4fetch({ signQuery: true, url: `${ENDPOINT}?X-Amz-Expires=604800` });
+    await expect(verifier({ maxPresignExpiresSeconds: 10 ** 9 })(week, BODY)).resolves.toEqual(ALICE_CALLER);
+  });
+
+  it('X-Amz-Target not signed: a signature cannot be re-aimed at another operation', async () => {
+    // Signed for DescribeKey by the AWS SDK's signer told not to sign X-Amz-Target, then aimed at DisableKey.
+    const body = utf8('{"KeyId":"alias/app"}');
+    const r = baseSmithyRequest();
+    r.headers['x-amz-target'] = 'TrentService.DescribeKey';
+    r.body = body;
+    const signed = (await smithySigner().sign(r, { signingDate: new Date(T0), unsignableHeaders: new Set(['x-amz-target']) })) as unknown as SmithyRequest;
+    expect(signed.headers.authorization).not.toContain('x-amz-target');
+    const reaimed = rebuild(smithyToRequest(signed), { headers: (h) => h.set('x-amz-target', 'TrentService.DisableKey') });
+    await expect(verifier({ requiredSignedHeaders: [] })(reaimed, body)).resolves.toEqual(ALICE_CALLER); // what the check prevents
+    for (const v of [verifier(), verifier({ mode: 'open', lookup: undefined })]) {
+      await expectKmsError(v(reaimed, body), 'InvalidSignatureException', "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.");
+    }
+  });
+
+  it('the date header not signed: InvalidSignatureException', async () => {
+    const r = baseSmithyRequest();
+    const signed = (await smithySigner().sign(r, { signingDate: new Date(T0), unsignableHeaders: new Set(['x-amz-date']) })) as unknown as SmithyRequest;
+    expect(signed.headers.authorization).not.toContain('x-amz-date');
+    await expectKmsError(verifier()(smithyToRequest(signed), BODY), 'InvalidSignatureException', "'X-Amz-Date' must be a 'SignedHeader' in the AWS Authorization.");
+    // With a Date header instead of X-Amz-Date, Date must be signed.
+    const req = await signAws4fetch();
+    const withDate = rebuild(req, {
+      headers: (h) => {
+        h.delete('x-amz-date');
+        h.set('date', 'Mon, 01 Jan 2024 00:00:00 GMT');
+      },
+    });
+    await expectKmsError(verifier()(withDate, BODY), 'InvalidSignatureException', "'Date' must be a 'SignedHeader' in the AWS Authorization.");
   });
 
   it('query form: signature checked, wrong secret and changed body rejected', async () => {

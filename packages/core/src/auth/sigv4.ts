@@ -8,6 +8,13 @@
  * both forms present / none present, missing parameters, date format, time window, `host` signed,
  * algorithm, credential shape, credential scope, access key, signature.
  *
+ * Stricter than AWS, because a KMS request's meaning is in its headers and body (our rule; the
+ * AWS SDKs, the CLI and boto3 always satisfy it): the header carrying the date (X-Amz-Date, or
+ * Date) and X-Amz-Target must be signed, so a signature cannot be replayed later or re-aimed at
+ * another operation; the payload hash always covers the body (UNSIGNED-PAYLOAD is refused, also
+ * in a presigned URL, where AWS accepts it); and X-Amz-Expires is capped at 15 minutes by default
+ * (`maxPresignExpiresSeconds`), not AWS's seven days.
+ *
  * The canonical request follows the AWS specification (and what aws4fetch, botocore and the AWS
  * SDK v3 send): the path as received is normalized and each segment URI-encoded once more (the
  * "double encoding" of non-S3 services); the query is decoded and re-encoded with RFC 3986 rules,
@@ -47,21 +54,47 @@ export interface SigV4VerifierOptions {
   maxSkewMs?: number;
   /** SHA-256 and HMAC; WebCrypto by default. */
   crypto?: CryptoProvider;
+  /**
+   * Headers that must be in SignedHeaders, besides `host` and the header that carries the date.
+   * Default `['x-amz-target']`: the operation is in X-Amz-Target, so a signature that does not
+   * cover it could be re-aimed at another operation (every AWS SDK, the CLI and boto3 sign it).
+   */
+  requiredSignedHeaders?: readonly string[];
+  /**
+   * The longest X-Amz-Expires a presigned (query-string) request may have, in seconds. Default
+   * 900 (15 minutes, the header form's clock-skew window): a presigned KMS request can be replayed
+   * by whoever holds it until it expires.
+   */
+  maxPresignExpiresSeconds?: number;
 }
 
-export type SigV4Verifier = (request: RequestLike, body: Uint8Array) => Promise<Caller>;
+/**
+ * Verifies a request. `requiredSignedHeaders` overrides the verifier's option for this call (the
+ * test-mode endpoints, whose signed path names what they do, have no X-Amz-Target).
+ */
+export type SigV4Verifier = (request: RequestLike, body: Uint8Array, requiredSignedHeaders?: readonly string[]) => Promise<Caller>;
 
 export const SIGV4_ALGORITHM = 'AWS4-HMAC-SHA256';
 export const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
 export const DEFAULT_MAX_SKEW_MS = 15 * 60_000;
-/** A presigned URL is valid for at most seven days (the signing key's lifetime). */
+/** A presigned URL is valid for at most seven days (the signing key's lifetime), in AWS. */
 export const MAX_PRESIGN_EXPIRES_SECONDS = 604_800;
+/** edge-kms's default cap on X-Amz-Expires for KMS requests (SigV4VerifierOptions). */
+export const DEFAULT_MAX_PRESIGN_EXPIRES_SECONDS = 900;
+export const DEFAULT_REQUIRED_SIGNED_HEADERS: readonly string[] = ['x-amz-target'];
 
 export const MISSING_AUTHENTICATION_TOKEN_MESSAGE = 'Missing Authentication Token';
 export const UNRECOGNIZED_CLIENT_MESSAGE = 'The security token included in the request is invalid.';
 export const SIGNATURE_MISMATCH_MESSAGE =
   'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.';
 export const HOST_NOT_SIGNED_MESSAGE = "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.";
+export const UNSIGNED_PAYLOAD_REFUSED_MESSAGE =
+  'A presigned KMS request must sign the SHA-256 of its body: UNSIGNED-PAYLOAD is not accepted, since it would let anyone holding the URL send any request body.';
+
+/** The message for a header that must be signed but is not in SignedHeaders. */
+export function headerNotSignedMessage(header: string): string {
+  return `'${header}' must be a 'SignedHeader' in the AWS Authorization.`;
+}
 
 const TERMINATOR = 'aws4_request';
 const AMZ_DATE_RE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
@@ -111,6 +144,8 @@ interface SignatureClaim {
   dateMs: number;
   /** Query form only: X-Amz-Expires in seconds. */
   expiresSeconds?: number;
+  /** Header form: the header the date came from, which must be signed. */
+  dateHeader?: 'x-amz-date' | 'date';
 }
 
 // The last date parsed: clients send the same X-Amz-Date for every request within a second.
@@ -216,11 +251,12 @@ function parseHeaderClaim(request: RequestLike, header: string): SignatureClaim 
     signature: params.get('Signature')!,
     amzDate: date,
     dateMs,
+    dateHeader: amzDate !== null ? 'x-amz-date' : 'date',
   };
 }
 
 /** The query-string (presigned) form. */
-function parseQueryClaim(query: URLSearchParams): SignatureClaim {
+function parseQueryClaim(query: URLSearchParams, maxExpires: number): SignatureClaim {
   const missing: string[] = [];
   for (const p of [QUERY.algorithm, QUERY.credential, QUERY.signature, QUERY.signedHeaders, QUERY.date]) {
     if (!query.get(p)) missing.push(`AWS query-string parameters must include '${p}'.`);
@@ -245,6 +281,9 @@ function parseQueryClaim(query: URLSearchParams): SignatureClaim {
     if (n < 0) throw incomplete('X-Amz-Expires must be non-negative.');
     if (n > MAX_PRESIGN_EXPIRES_SECONDS) {
       throw incomplete(`X-Amz-Expires must be less than a week (in seconds) that is ${MAX_PRESIGN_EXPIRES_SECONDS}.`);
+    }
+    if (n > maxExpires) {
+      throw incomplete(`X-Amz-Expires must be at most ${maxExpires} seconds: this KMS limits how long a presigned request can be replayed.`);
     }
     claim.expiresSeconds = n;
   }
@@ -380,6 +419,10 @@ interface CachedKey {
 interface SignedHeaderList {
   names: string[];
   hasHost: boolean;
+  /** The first required header (options.requiredSignedHeaders) missing from the list, if any. */
+  missingRequired: string | undefined;
+  hasAmzDate: boolean;
+  hasDate: boolean;
   /** Every name is a lowercase header name. */
   wellFormed: boolean;
 }
@@ -392,6 +435,8 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
   const maxSkewMs = options.maxSkewMs ?? DEFAULT_MAX_SKEW_MS;
   const lookup = options.lookup;
   const provider = options.crypto ?? webCryptoProvider;
+  const required = options.requiredSignedHeaders ?? DEFAULT_REQUIRED_SIGNED_HEADERS;
+  const maxExpires = Math.min(options.maxPresignExpiresSeconds ?? DEFAULT_MAX_PRESIGN_EXPIRES_SECONDS, MAX_PRESIGN_EXPIRES_SECONDS);
   if (mode !== 'verify' && mode !== 'open') throw new TypeError(`sigv4: unknown mode ${String(mode)}`);
   if (mode === 'verify' && !lookup) throw new TypeError('sigv4: verify mode needs an identity lookup');
   const openCaller: Caller = options.openCaller ?? {
@@ -447,7 +492,15 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
     let parsed = headerLists.get(list);
     if (!parsed) {
       const names = list.split(';');
-      parsed = { names, hasHost: names.some((h) => h.toLowerCase() === 'host'), wellFormed: names.every((h) => HEADER_NAME_RE.test(h)) };
+      const lower = new Set(names.map((h) => h.toLowerCase()));
+      parsed = {
+        names,
+        hasHost: lower.has('host'),
+        missingRequired: required.find((h) => !lower.has(h)),
+        hasAmzDate: lower.has('x-amz-date'),
+        hasDate: lower.has('date'),
+        wellFormed: names.every((h) => HEADER_NAME_RE.test(h)),
+      };
       if (headerLists.size >= MEMO_SIZE) headerLists.clear();
       headerLists.set(list, parsed);
     }
@@ -455,7 +508,7 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
   }
 
   const NO_QUERY = new URLSearchParams();
-  return async function verifySigV4(request: RequestLike, body: Uint8Array): Promise<Caller> {
+  return async function verifySigV4(request: RequestLike, body: Uint8Array, requiredHere?: readonly string[]): Promise<Caller> {
     // Parse the URL only when it has a query (the presigned form); KMS calls are POST /.
     const query = request.url.includes('?') ? new URL(request.url).searchParams : NO_QUERY;
     const authorization = request.headers.get('authorization') || null;
@@ -467,12 +520,18 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
     if (authorization === null && queryParam === null) {
       throw new KmsError('MissingAuthenticationTokenException', MISSING_AUTHENTICATION_TOKEN_MESSAGE);
     }
-    const claim = authorization !== null ? parseHeaderClaim(request, authorization) : parseQueryClaim(query);
+    const claim = authorization !== null ? parseHeaderClaim(request, authorization) : parseQueryClaim(query, maxExpires);
 
     checkTime(claim, clock.now(), maxSkewMs);
 
     const signed = signedHeaderList(claim.signedHeaders);
     if (!signed.hasHost) throw invalid(HOST_NOT_SIGNED_MESSAGE);
+    // The date and the operation are signed too, so that a signature cannot be replayed later or
+    // re-aimed at another operation. (In the query form the date is in the signed query.)
+    if (claim.dateHeader === 'x-amz-date' && !signed.hasAmzDate) throw invalid(headerNotSignedMessage('X-Amz-Date'));
+    if (claim.dateHeader === 'date' && !signed.hasDate) throw invalid(headerNotSignedMessage('Date'));
+    const missing = requiredHere === undefined ? signed.missingRequired : requiredHere.find((h) => !signed.names.includes(h));
+    if (missing !== undefined) throw invalid(headerNotSignedMessage(displayName(missing)));
 
     if (claim.algorithm !== SIGV4_ALGORITHM) {
       throw incomplete(`Unsupported AWS 'algorithm': '${claim.algorithm}' (only ${SIGV4_ALGORITHM} for now).`);
@@ -489,21 +548,21 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
     const identity = found instanceof Promise ? await found : found;
     if (!identity || identity.accessKeyId !== scope.accessKeyId || !identity.secretAccessKey) throw unrecognized();
 
-    // Payload hash: x-amz-content-sha256 (header, or hoisted into the query of a presigned URL) when
-    // present, and then it must be the body's; UNSIGNED-PAYLOAD only for a presigned URL, which may
-    // also have been signed with UNSIGNED-PAYLOAD without saying so (the S3 convention).
+    // Payload hash: x-amz-content-sha256 (header, or hoisted into the query of a presigned URL)
+    // when present, and then it must be the body's. The signature always covers the body: AWS
+    // accepts UNSIGNED-PAYLOAD in a presigned URL, which would make a leaked URL good for any body.
     const bodyHashed = provider.sha256Hex(body);
     const bodyHash = typeof bodyHashed === 'string' ? bodyHashed : await bodyHashed;
     const claimedHash =
       request.headers.get('x-amz-content-sha256') ?? (claim.form === 'query' ? queryParamIgnoringCase(query, QUERY.contentSha256) : null);
-    let payloadHashes: string[];
+    let payloadHash: string;
     if (claimedHash === null) {
-      payloadHashes = claim.form === 'query' ? [bodyHash, UNSIGNED_PAYLOAD] : [bodyHash];
+      payloadHash = bodyHash;
     } else if (claimedHash === UNSIGNED_PAYLOAD) {
       if (claim.form !== 'query') throw mismatch();
-      payloadHashes = [claimedHash];
+      throw invalid(UNSIGNED_PAYLOAD_REFUSED_MESSAGE);
     } else if (claimedHash.toLowerCase() === bodyHash) {
-      payloadHashes = [claimedHash];
+      payloadHash = claimedHash;
     } else {
       throw mismatch();
     }
@@ -523,17 +582,17 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
 
     const cachedKey = signingKey(scope.accessKeyId, identity.secretAccessKey, scope.date);
     const key = cachedKey instanceof Promise ? await cachedKey : cachedKey;
-    let ok = false;
-    for (const payloadHash of payloadHashes) {
-      const hashed = provider.sha256Hex(`${prefix}\n${payloadHash}`);
-      const stringToSign = `${SIGV4_ALGORITHM}\n${claim.amzDate}\n${scope.scope}\n${typeof hashed === 'string' ? hashed : await hashed}`;
-      const mac = provider.hmacSha256Hex(key, stringToSign);
-      // Every candidate is computed and compared: the time taken does not depend on which matched.
-      if (constantTimeEqualStrings(typeof mac === 'string' ? mac : await mac, claim.signature)) ok = true;
-    }
-    if (!ok) throw mismatch();
+    const hashed = provider.sha256Hex(`${prefix}\n${payloadHash}`);
+    const stringToSign = `${SIGV4_ALGORITHM}\n${claim.amzDate}\n${scope.scope}\n${typeof hashed === 'string' ? hashed : await hashed}`;
+    const mac = provider.hmacSha256Hex(key, stringToSign);
+    if (!constantTimeEqualStrings(typeof mac === 'string' ? mac : await mac, claim.signature)) throw mismatch();
     return { accountId: identity.accountId, arn: identity.arn, accessKeyId: identity.accessKeyId };
   };
+}
+
+/** A header name as AWS spells it in messages: X-Amz-Target for x-amz-target. */
+function displayName(lower: string): string {
+  return lower.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase());
 }
 
 /** Host and path of "<scheme>://<host>/" without a URL parser; undefined for any other URL. */
