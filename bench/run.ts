@@ -9,6 +9,8 @@
  *   5. Chromium: core with the IndexedDB store vs the memory store, opening a large database (browser.ts)
  *   6. Envelope encryption: MB/s vs bare AES-GCM and the AWS Encryption SDK, streaming memory,
  *      browser bundle size, namespace key change rate (envelope.ts)
+ *   7. Decrypt failure timing: a ciphertext naming an unknown key against a forged one of a key
+ *      that exists, in process and over HTTP (oracle.ts)
  * Installs wrk with apt-get if it is missing, needs moto_server on PATH, and waits (up to a minute)
  * for other processes to leave the CPU mostly idle. `npm run bench -- --only=inprocess,rotation`
  * runs some sections and prints them without touching results.md (for working on the bench).
@@ -25,6 +27,7 @@ import { runRotationBench } from './rotation.js';
 import { runEdgeBench } from './edge.js';
 import { runBrowserBench } from './browser.js';
 import { runEnvelopeBench } from './envelope.js';
+import { runOracleBench } from './oracle.js';
 
 const RESULTS = fileURLToPath(new URL('./results.md', import.meta.url));
 
@@ -96,7 +99,7 @@ function firstLine(cmd: string, args: string[]): string {
   return `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n')[0]!.trim();
 }
 
-const SECTIONS = ['http', 'inprocess', 'rotation', 'edge', 'browser', 'envelope'] as const;
+const SECTIONS = ['http', 'inprocess', 'rotation', 'edge', 'browser', 'envelope', 'oracle'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const onlyArg = process.argv.find((a) => a.startsWith('--only='));
@@ -151,6 +154,12 @@ if (only.includes('envelope')) {
   log('section 6: envelope encryption and namespaces');
   const r = await runEnvelopeBench();
   parts.push('## 6. Envelope encryption and namespaces', '', r.markdown, '');
+  goals.push(...r.goals);
+}
+if (only.includes('oracle')) {
+  log('section 7: Decrypt failure timing');
+  const r = await runOracleBench();
+  parts.push('## 7. Decrypt failure timing: unknown key vs forged ciphertext', '', r.markdown, '');
   goals.push(...r.goals);
 }
 const seconds = (Date.now() - started.getTime()) / 1000;

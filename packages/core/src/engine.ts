@@ -310,6 +310,16 @@ export class Engine implements Scope {
     throw new Error(`current version ${key.CurrentVersion} of ${key.KeyId} is missing`);
   }
 
+  private decoy?: Promise<CryptoKey>;
+  /**
+   * A random AES-256 key that encrypts nothing, made once: a ciphertext that names no key (or no
+   * version of its key) is "decrypted" under it, so that rejecting it does the work of rejecting a
+   * forged ciphertext of a real key, and the time taken does not tell whether the key exists.
+   */
+  decoyKey(): Promise<CryptoKey> {
+    return (this.decoy ??= crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']) as Promise<CryptoKey>);
+  }
+
   forgetMaterial(keyId: string): void {
     for (const id of [...this.materialCache.keys()]) {
       if (id.startsWith(`${keyId}/`)) {

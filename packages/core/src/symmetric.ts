@@ -3,7 +3,7 @@
  * GenerateDataKey family share. Every decryption failure becomes the same
  * InvalidCiphertextException; nothing about why reaches the caller.
  */
-import { openBlob, parseBlob, sealBlob } from './ciphertext.js';
+import { openBlob, parseBlob, sealBlob, type ParsedBlob } from './ciphertext.js';
 import type { Engine } from './engine.js';
 import { invalidCiphertext, KmsError } from './errors.js';
 import type { KeyRecord } from './model.js';
@@ -65,13 +65,13 @@ export async function decryptBlob(
     try {
       key = await engine.loadKey(parsed.keyId);
     } catch (e) {
-      if (e instanceof KmsError && e.code === 'NotFoundException') throw invalidCiphertext();
+      if (e instanceof KmsError && e.code === 'NotFoundException') return rejectLikeForgery(engine, parsed, context);
       throw e;
     }
   }
   authorizeKey?.(key);
   requireEncryptKey(engine, key, algorithm);
-  if (parsed.version > key.CurrentVersion) throw invalidCiphertext();
+  if (parsed.version > key.CurrentVersion) return rejectLikeForgery(engine, parsed, context);
   // Usually one candidate; several only where racing writers of a store without compare-and-set
   // made more than one material under this version number (then a fresh read may find more).
   const tried = new Set<string>();
@@ -87,6 +87,20 @@ export async function decryptBlob(
       }
     }
     if (!engine.store.getVersionCandidates) break;
+  }
+  throw invalidCiphertext();
+}
+
+/**
+ * InvalidCiphertextException after an AES-GCM decryption under the engine's decoy key: the same
+ * work as rejecting a forged ciphertext of a key that exists, so that the time taken is no oracle
+ * for which key ids (and versions) exist. bench/oracle.ts measures the two side by side.
+ */
+async function rejectLikeForgery(engine: Engine, parsed: ParsedBlob, context: Record<string, string> | undefined): Promise<never> {
+  try {
+    await openBlob(await engine.decoyKey(), parsed, context, engine.crypto);
+  } catch {
+    // always: the decoy key encrypted nothing
   }
   throw invalidCiphertext();
 }

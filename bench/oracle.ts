@@ -1,0 +1,165 @@
+/**
+ * Section 7 of `npm run bench` (node --import tsx bench/run.ts; alone: `npm run bench --
+ * --only=oracle`): is the time Decrypt takes to reject a ciphertext an oracle for whether the key
+ * it names exists? Two ciphertexts of the same length are rejected side by side:
+ *   - forged: made under a key that exists, one tag byte flipped (AES-GCM authentication fails);
+ *   - unknown: the same bytes with the key id in the header replaced by a random one (no such key).
+ * Both answer the same InvalidCiphertextException; the goal is that neither takes measurably
+ * longer. Measured
+ *   - in process, through the protocol function (`kms.handleMessage`, open mode, a SigV4-signed
+ *     message, so authentication and the key policy run as over the wire), on the node:crypto
+ *     provider the server uses and on the WebCrypto-only core (browsers, Workers);
+ *   - over HTTP: the real Node server (`node --import tsx packages/node/src/cli.ts`, LMDB store),
+ *     one keep-alive connection, one request at a time, each request timed by the client.
+ * The cases alternate in short blocks and the ratio is the median of the per-block ratios.
+ */
+import { request as httpRequest, Agent } from 'node:http';
+import { createKms, toBase64, type Kms, type ProtocolMessage } from '@edge-kms/core';
+import { createNodeCryptoProvider } from '@edge-kms/node/crypto';
+import { startEdgeKms } from './http.js';
+import { fmt, log, median, pct, table, type Goal } from './lib.js';
+import { signedHeaders } from './sigv4.js';
+
+export interface OracleOptions {
+  /** Blocks per case; each block is `blockCalls` calls. */
+  blocks: number;
+  blockCalls: number;
+  httpBlocks: number;
+  httpBlockCalls: number;
+}
+
+export const DEFAULT_ORACLE_OPTIONS: OracleOptions = { blocks: 60, blockCalls: 300, httpBlocks: 40, httpBlockCalls: 100 };
+
+/** How far apart the two may be and still count as the same (the machine's noise is about this). */
+const TOLERANCE = 0.05;
+
+interface Pair {
+  forged: Uint8Array;
+  unknown: Uint8Array;
+}
+
+/** A forged ciphertext of `keyId` and the same bytes naming a key that does not exist. */
+function pairFrom(blob: Uint8Array): Pair {
+  const forged = blob.slice();
+  forged[forged.length - 1]! ^= 0x01;
+  const unknown = forged.slice();
+  unknown.set(crypto.getRandomValues(new Uint8Array(16)), 4); // bytes 4..20: the key id
+  return { forged, unknown };
+}
+
+async function makePair(encrypt: (plaintext: Uint8Array) => Promise<Uint8Array>): Promise<Pair> {
+  return pairFrom(await encrypt(crypto.getRandomValues(new Uint8Array(64))));
+}
+
+function decryptBody(blob: Uint8Array): string {
+  return JSON.stringify({ CiphertextBlob: toBase64(blob) });
+}
+
+/** Median µs per call of each case, and the median over blocks of unknown / forged. */
+interface Timing {
+  forgedUs: number;
+  unknownUs: number;
+  ratio: number;
+}
+
+async function alternate(call: (which: 'forged' | 'unknown') => Promise<void>, blocks: number, blockCalls: number): Promise<Timing> {
+  const per: Record<'forged' | 'unknown', number[]> = { forged: [], unknown: [] };
+  const ratios: number[] = [];
+  for (let warm = 0; warm < blockCalls * 4; warm++) await call(warm % 2 ? 'forged' : 'unknown');
+  for (let b = 0; b < blocks; b++) {
+    const order: ('forged' | 'unknown')[] = b % 2 ? ['forged', 'unknown'] : ['unknown', 'forged'];
+    const block: Partial<Record<'forged' | 'unknown', number>> = {};
+    for (const which of order) {
+      const t = performance.now();
+      for (let i = 0; i < blockCalls; i++) await call(which);
+      block[which] = ((performance.now() - t) * 1000) / blockCalls;
+      per[which].push(block[which]!);
+    }
+    ratios.push(block.unknown! / block.forged!);
+  }
+  return { forgedUs: median(per.forged), unknownUs: median(per.unknown), ratio: median(ratios) };
+}
+
+async function inProcess(kms: Kms, o: OracleOptions): Promise<Timing> {
+  const { KeyMetadata } = (await kms.execute('CreateKey', {})) as { KeyMetadata: { KeyId: string } };
+  const pair = await makePair(async (p) => ((await kms.execute('Encrypt', { KeyId: KeyMetadata.KeyId, Plaintext: p })) as { CiphertextBlob: Uint8Array }).CiphertextBlob);
+  const url = 'http://127.0.0.1:4599/';
+  const message = (blob: Uint8Array): ProtocolMessage => {
+    const body = decryptBody(blob);
+    const headers = signedHeaders(url, 'TrentService.Decrypt', body);
+    return { method: 'POST', url, headers: { get: (n: string) => headers[n.toLowerCase()] ?? null }, body: new TextEncoder().encode(body) };
+  };
+  const messages = { forged: message(pair.forged), unknown: message(pair.unknown) };
+  return alternate(
+    async (which) => {
+      const r = await kms.handleMessage(messages[which]);
+      if (r.status !== 400 || !r.body.includes('InvalidCiphertextException')) throw new Error(`unexpected answer ${r.status} ${r.body}`);
+    },
+    o.blocks,
+    o.blockCalls,
+  );
+}
+
+async function overHttp(o: OracleOptions): Promise<Timing> {
+  const server = await startEdgeKms(false);
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const post = (target: string, body: string) =>
+    new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const headers = signedHeaders(server.url, target, body);
+      const req = httpRequest(server.url, { method: 'POST', agent, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  try {
+    const created = JSON.parse((await post('TrentService.CreateKey', '{}')).text) as { KeyMetadata: { KeyId: string } };
+    const pair = await makePair(async (p) => {
+      const r = JSON.parse((await post('TrentService.Encrypt', JSON.stringify({ KeyId: created.KeyMetadata.KeyId, Plaintext: toBase64(p) }))).text) as { CiphertextBlob: string };
+      return new Uint8Array(Buffer.from(r.CiphertextBlob, 'base64'));
+    });
+    const bodies = { forged: decryptBody(pair.forged), unknown: decryptBody(pair.unknown) };
+    return await alternate(
+      async (which) => {
+        const r = await post('TrentService.Decrypt', bodies[which]);
+        if (r.status !== 400 || !r.text.includes('InvalidCiphertextException')) throw new Error(`unexpected answer ${r.status} ${r.text}`);
+      },
+      o.httpBlocks,
+      o.httpBlockCalls,
+    );
+  } finally {
+    agent.destroy();
+    await server.stop();
+  }
+}
+
+export async function runOracleBench(o: OracleOptions = DEFAULT_ORACLE_OPTIONS): Promise<{ markdown: string; goals: Goal[] }> {
+  const rows: string[][] = [];
+  const goals: Goal[] = [];
+  const cases: [string, () => Promise<Timing>][] = [
+    ['in process, node:crypto provider', () => inProcess(createKms({ authentication: { mode: 'open' }, crypto: createNodeCryptoProvider() }), o)],
+    ['in process, WebCrypto-only core', () => inProcess(createKms({ authentication: { mode: 'open' } }), o)],
+    ['HTTP, Node server (LMDB)', () => overHttp(o)],
+  ];
+  for (const [name, run] of cases) {
+    log(`oracle: ${name}`);
+    const t = await run();
+    log(`oracle: ${name}: forged ${fmt(t.forgedUs, 1)} µs, unknown key ${fmt(t.unknownUs, 1)} µs, ratio ${pct(t.ratio)}`);
+    rows.push([name, fmt(t.forgedUs, 1), fmt(t.unknownUs, 1), pct(t.ratio)]);
+    goals.push({
+      goal: `Decrypt rejects a ciphertext naming an unknown key in the time it rejects a forged one (${name}): within ±${TOLERANCE * 100}%`,
+      measured: pct(t.ratio),
+      met: Math.abs(t.ratio - 1) <= TOLERANCE,
+    });
+  }
+  const markdown = [
+    `Per-call time of Decrypt rejecting two 64-byte-plaintext ciphertexts of the same length: **forged** names a key that exists and has one tag byte flipped; **unknown** is the same bytes naming a random key id. Both are answered \`InvalidCiphertextException\` with the same message. In process: ${o.blocks} alternating blocks of ${o.blockCalls} calls per case through \`kms.handleMessage\` (open mode, SigV4-signed); HTTP: ${o.httpBlocks} blocks of ${o.httpBlockCalls} requests, one keep-alive connection, one request at a time. µs are medians over blocks; unknown / forged is the median of the per-block ratios.`,
+    '',
+    table(['where', 'forged µs/call', 'unknown key µs/call', 'unknown / forged'], rows),
+    '',
+    'A ciphertext that names no key (or a version its key does not have) is opened under a decoy key the engine makes once, so that rejecting it does the AES-GCM work of rejecting a forgery (packages/core/src/symmetric.ts, `rejectLikeForgery`).',
+  ].join('\n');
+  return { markdown, goals };
+}
