@@ -42,7 +42,7 @@ function client(url: string, credentials = { accessKeyId: 'test', secretAccessKe
 
 const text = (s: string) => new TextEncoder().encode(s);
 const str = (b?: Uint8Array) => new TextDecoder().decode(b);
-const post = (url: string, path: string, body: unknown) => fetch(url + path, { method: 'POST', body: JSON.stringify(body) }).then((r) => r.json());
+const post = (url: string, path: string, body: unknown) => fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json());
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {

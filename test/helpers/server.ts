@@ -211,10 +211,11 @@ export class KmsServer {
   }
 
   private async testEndpoint(method: 'GET' | 'POST', path: string, body?: unknown): Promise<any> {
+    // The test-mode endpoints take JSON only (a browser page cannot send it without a preflight).
     const res = await fetch(`${this.url}/_edge-kms/${path}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: method === 'POST' ? { 'content-type': 'application/json' } : {},
+      body: method === 'POST' ? JSON.stringify(body ?? {}) : undefined,
     });
     const text = await res.text();
     if (!res.ok) throw new Error(`${method} /_edge-kms/${path}: HTTP ${res.status} ${text}`);

@@ -11,6 +11,7 @@ import {
   fromBase64,
   KmsError,
   parseIdentities,
+  parseRequestQuotas,
   systemClock,
   type Kms,
   type KmsStore,
@@ -28,6 +29,8 @@ export interface KmsEnv {
   KMS_ON_DEMAND_ROTATION_LIMIT?: string;
   KMS_CORS_ORIGINS?: string;
   KMS_TEST_MODE?: string;
+  /** Request-rate quotas: off (default), aws, or JSON RequestQuotaOptions (see parseRequestQuotas). */
+  KMS_REQUEST_QUOTAS?: string;
 }
 
 export class ConfigurationError extends Error {}
@@ -58,6 +61,8 @@ export async function buildKms(env: KmsEnv, store: KmsStore): Promise<BuiltKms> 
     rotationPolicy: (env.KMS_ROTATION_POLICY || undefined) as RotationPolicyName | undefined,
     onDemandRotationLimit: limit,
     authentication: identities.length ? { mode: 'verify', identities } : { mode: 'open' },
+    // Counted per Durable Object (one per account and Region: exact), or per isolate with KV.
+    requestQuotas: parseRequestQuotas(env.KMS_REQUEST_QUOTAS),
   });
   return { kms, testClock };
 }

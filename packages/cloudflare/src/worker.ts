@@ -9,7 +9,7 @@
  * store does and does not promise).
  */
 import { DurableObject } from 'cloudflare:workers';
-import { createKmsApp } from '@edge-kms/hono';
+import { createKmsApp, testModeGuard } from '@edge-kms/hono';
 import type { KmsStore } from '@edge-kms/core';
 import { Hono } from 'hono';
 import type { DurableObjectNamespaceLike, DurableObjectStorageLike, ExecutionContextLike, KVNamespaceLike, ScheduledControllerLike } from './cf-types.js';
@@ -42,6 +42,7 @@ function serve(env: KmsEnv, built: BuiltKms, store: KmsStore, extraStores?: (n: 
     // The store proxy goes in front of the KMS app.
     const inner = app;
     const wrapper = new Hono();
+    wrapper.use('/_edge-kms/store', testModeGuard(built.kms));
     wrapper.post('/_edge-kms/store', (c) => {
       const n = Number(c.req.query('instance') ?? '0');
       return handleStoreProxy(c.req.raw, n === 0 || !extraStores ? store : extraStores(n));

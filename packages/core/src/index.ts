@@ -58,8 +58,16 @@ export {
 export { CONTENT_TYPE, MAX_BODY_BYTES, toWire, errorResponse, handleProtocolRequest, handleProtocolMessage, type ProtocolMessage, type ProtocolResult } from './protocol.js';
 export type { Caller, Identity, IdentityLookup, RequestLike } from './auth/types.js';
 export { parseIdentities } from './auth/identities.js';
-export { parsePolicy, evaluatePolicy, type Policy } from './auth/policy.js';
+export { parsePolicy, evaluatePolicy, MAX_POLICY_BYTES, type Policy } from './auth/policy.js';
+export { globMatch } from './auth/glob.js';
+export { createRequestQuotas, parseRequestQuotas, awsCryptographicRate, THROTTLING_MESSAGE, CRYPTOGRAPHIC_QUOTA, type RequestQuotas, type RequestQuotaOptions } from './quotas.js';
 export { authorize, isAllowed, type OperationContext, type AccessRequest } from './auth/authorize.js';
 export { OPERATIONS, isOperationName, type OperationName } from './operations/index.js';
-export { toBase64, fromBase64, toHex, fromHex, constantTimeEqual, wipe, randomBytes, utf8, fromUtf8 } from './bytes.js';
-export { createSigV4Verifier, type SigV4Verifier, type SigV4VerifierOptions } from './auth/sigv4.js';
+export { toBase64, fromBase64, toHex, fromHex, constantTimeEqual, wipe, randomBytes, utf8, fromUtf8, isWellFormed } from './bytes.js';
+export {
+  createSigV4Verifier,
+  DEFAULT_MAX_PRESIGN_EXPIRES_SECONDS,
+  UNSIGNED_PAYLOAD_REFUSED_MESSAGE,
+  type SigV4Verifier,
+  type SigV4VerifierOptions,
+} from './auth/sigv4.js';

@@ -17,6 +17,7 @@ import { isOperationName, OPERATIONS, type OperationName } from './operations/in
 import type { Output } from './operations/shared.js';
 import { handleProtocolMessage, handleProtocolRequest, type ProtocolMessage, type ProtocolResult } from './protocol.js';
 import { InputReader } from './validate.js';
+import { createRequestQuotas, type RequestQuotaOptions } from './quotas.js';
 
 /**
  * How requests to `handle` are authenticated.
@@ -32,11 +33,22 @@ export type AuthenticationOptions =
 
 export interface KmsOptions extends EngineOptions {
   authentication?: AuthenticationOptions;
+  /**
+   * Request-rate quotas per identity and operation (AWS's published quotas by default; see
+   * quotas.ts), answered with ThrottlingException. Off unless given; `true` is AWS's defaults.
+   * Only calls with a caller (over the wire) count.
+   */
+  requestQuotas?: boolean | RequestQuotaOptions;
 }
 
 export interface HandleOptions {
   /** The client's address, when the runtime knows it (aws:SourceIp). */
   sourceIp?: string;
+  /**
+   * Headers a SigV4 signature must cover besides `host` and the date; default `x-amz-target`
+   * (the operation). The test-mode endpoints pass `[]`: their signed path names what they do.
+   */
+  requiredSignedHeaders?: readonly string[];
 }
 
 export interface MaintenanceReport {
@@ -48,6 +60,8 @@ export interface Kms {
   readonly accountId: string;
   readonly region: string;
   readonly engine: Engine;
+  /** How `handle` authenticates requests (see AuthenticationOptions). */
+  readonly authenticationMode: AuthenticationOptions['mode'];
   /** The principal requests act as when no signature names one (`none` and `open` modes). */
   readonly rootCaller: Caller;
   /**
@@ -104,7 +118,7 @@ export function createKms(options: KmsOptions = {}): Kms {
         });
 
   async function authenticate(request: RequestLike, body: Uint8Array, handleOptions: HandleOptions = {}): Promise<Caller> {
-    const caller = verifier ? await verifier(request, body) : rootCaller;
+    const caller = verifier ? await verifier(request, body, handleOptions.requiredSignedHeaders) : rootCaller;
     return {
       ...caller,
       sourceIp: handleOptions.sourceIp,
@@ -112,10 +126,13 @@ export function createKms(options: KmsOptions = {}): Kms {
     };
   }
 
+  const quotas = options.requestQuotas ? createRequestQuotas(engine.region, options.requestQuotas === true ? {} : options.requestQuotas) : undefined;
+
   async function execute(operation: string, input?: unknown, context: OperationContext = {}): Promise<Output> {
     if (!isOperationName(operation)) {
       throw new KmsError('UnknownOperationException', `Unknown operation ${operation}`);
     }
+    if (quotas && context.caller) quotas.take(operation, context.caller);
     try {
       const reader = InputReader.from(input);
       const tokens = reader.raw.GrantTokens;
@@ -154,6 +171,7 @@ export function createKms(options: KmsOptions = {}): Kms {
     accountId: engine.accountId,
     region: engine.region,
     engine,
+    authenticationMode: auth.mode,
     rootCaller,
     execute,
     authenticate,

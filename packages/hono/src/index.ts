@@ -5,7 +5,7 @@
  * Optionally GET /playground/* serves the playground page.
  */
 import { errorResponse, fromBase64, isKmsError, KmsError, toWire, type Kms, type ProtocolMessage, type TestClock } from '@edge-kms/core';
-import { Hono, type Context } from 'hono';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
 
 /** The headers AWS SDKs send from a browser, which a CORS preflight must allow. */
@@ -43,6 +43,62 @@ export interface KmsAppOptions {
    * at its own origin, with no CORS. The Node server passes one that reads the build from disk.
    */
   playground?: (path: string, c: Context) => Response | Promise<Response>;
+}
+
+function refused(message: string): Response {
+  return errorResponse(new KmsError('AccessDeniedException', message));
+}
+
+/** The media type of a Content-Type header, lower case, without parameters. */
+function mediaType(contentType: string | undefined): string {
+  return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+/**
+ * Guards the test-mode endpoints (/_edge-kms/*), which can wipe the KMS or move its clock, against
+ * the web pages a developer has open: a page can send a "simple" cross-site request (a POST with
+ * `Content-Type: text/plain`, no preflight) to localhost. Refused, with AccessDeniedException:
+ * - a request whose Origin is not this server's own origin, or whose Sec-Fetch-Site says it comes
+ *   from another site (whatever the CORS settings: a CORS origin may call the KMS API, not these);
+ * - a POST whose Content-Type is not application/json (a browser must preflight that, and the
+ *   preflight is not answered for another origin);
+ * - when the KMS verifies signatures (identities configured), a request that is not SigV4-signed
+ *   by an identity of the KMS's account (the signed path names the endpoint, so no X-Amz-Target).
+ */
+export function testModeGuard(kms: Kms): MiddlewareHandler {
+  return async (c, next) => {
+    const origin = c.req.header('origin');
+    const own = new URL(c.req.url).origin;
+    if (origin !== undefined && origin !== own) {
+      return refused(`The test-mode endpoints answer only requests from their own origin, not from ${origin}.`);
+    }
+    const site = c.req.header('sec-fetch-site');
+    if (site !== undefined && site !== 'same-origin' && site !== 'none') {
+      return refused(`The test-mode endpoints answer only same-origin requests (Sec-Fetch-Site: ${site}).`);
+    }
+    if (c.req.method === 'POST' && mediaType(c.req.header('content-type')) !== 'application/json') {
+      return refused('The test-mode endpoints take POST requests with Content-Type: application/json only.');
+    }
+    if (kms.authenticationMode === 'verify') {
+      const raw = c.req.raw;
+      let body: Uint8Array;
+      try {
+        body = new Uint8Array(await raw.clone().arrayBuffer());
+      } catch {
+        return errorResponse(new KmsError('SerializationException', 'The request body could not be read.'));
+      }
+      try {
+        const caller = await kms.authenticate({ method: raw.method, url: raw.url, headers: raw.headers }, body, { requiredSignedHeaders: [] });
+        if (caller.accountId !== kms.accountId) {
+          return refused(`User: ${caller.arn} is not authorized to use the test-mode endpoints of account ${kms.accountId}.`);
+        }
+      } catch (e) {
+        if (isKmsError(e)) return errorResponse(e);
+        throw e;
+      }
+    }
+    return next();
+  };
 }
 
 export function createKmsApp(options: KmsAppOptions): Hono {
@@ -92,6 +148,7 @@ export function createKmsApp(options: KmsAppOptions): Hono {
   }
 
   if (options.testMode) {
+    app.use('/_edge-kms/*', testModeGuard(kms));
     app.post('/_edge-kms/reset', async (c) => {
       await kms.reset();
       return c.json({ reset: true });
