@@ -16,6 +16,7 @@ import {
   KmsError,
   type Kms,
   type KmsErrorCode,
+  type KmsOptions,
   type KmsStore,
   type RotationPolicyName,
   type SeedKeyOptions,
@@ -56,6 +57,12 @@ export interface KmsMockOptions {
   endpoints?: string[];
   rotationPolicy?: RotationPolicyName;
   onDemandRotationLimit?: number;
+  /**
+   * Throttle like AWS: request-rate quotas per identity and operation (`true` for AWS's published
+   * quotas, or e.g. `{ rates: { CreateKey: 1 } }`), answered with AWS's ThrottlingException. Off
+   * by default; injectFault() throttles on demand instead.
+   */
+  requestQuotas?: KmsOptions['requestQuotas'];
   /** Use your own edge-kms instead (the other KMS options are then ignored). */
   kms?: Kms;
 }
@@ -98,6 +105,7 @@ export function kmsHandlers(options: KmsMockOptions = {}): KmsMock {
           region: single ? singleRegion : region,
           rotationPolicy: options.rotationPolicy,
           onDemandRotationLimit: options.onDemandRotationLimit,
+          requestQuotas: options.requestQuotas,
           onInternalError: (e) => console.error('[edge-kms mock] internal error:', e),
         });
       })();
