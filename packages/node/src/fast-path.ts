@@ -17,18 +17,11 @@
  * written in the same turn it was answered in.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { INTERNAL_MESSAGE, type Kms, type ProtocolResult } from '@edge-kms/core';
-import { BodyTooLarge, readIncomingMessage } from './read-message.js';
+import { INTERNAL_MESSAGE, MAX_BODY_BYTES, type Kms, type ProtocolResult } from '@edge-kms/core';
+import { awsError, badTarget, createHostCheck, kResponse, originFormOf, refuse, RequestRefused, type TrackedSocket } from './http-guard.js';
+import { readIncomingMessage } from './read-message.js';
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
-
-function errorResult(status: number, type: string, message: string): ProtocolResult {
-  return {
-    status,
-    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': `${type}:` },
-    body: JSON.stringify({ __type: type, message }),
-  };
-}
 
 /** Responses answered in this turn of the event loop, written together by `flush`. */
 const queue: { res: ServerResponse; result: ProtocolResult }[] = [];
@@ -58,14 +51,65 @@ function answer(res: ServerResponse, result: ProtocolResult): void {
   if (queue.length === 1) setImmediate(flush);
 }
 
-export function createKmsListener(kms: Kms, fallback: Listener): Listener {
+function answerFailure(res: ServerResponse, e: unknown): void {
+  if (e instanceof RequestRefused) return refuse(res, awsError(e.status, e.type, e.message, true));
+  // The request stream failed: the client hung up (or timed out) while sending its body.
+  if (res.req.errored || res.req.destroyed) return refuse(res, awsError(400, 'SerializationException', 'The request body could not be read.', true));
+  answer(res, awsError(500, 'KMSInternalException', INTERNAL_MESSAGE));
+}
+
+export interface KmsListenerOptions {
+  /**
+   * Answer only Host headers that name loopback (localhost, 127.x.x.x, [::1]) or `allowedHosts`:
+   * open mode, where no signature protects against DNS rebinding. Otherwise only the Host
+   * header's syntax is checked.
+   */
+  restrictHosts?: boolean;
+  /** Further host names (`name`, or `name:port`) to answer when hosts are restricted. */
+  allowedHosts?: readonly string[];
+}
+
+/**
+ * Every request passes the same checks first (http-guard.ts): a Host header it may answer, a
+ * declared Content-Length within MAX_BODY_BYTES, a path as the target (absolute-form naming this
+ * host is rewritten to its path), and a streamed (chunked) body only for POST /, whose reader
+ * stops at the limit. Per request that is a comparison with the last accepted Host, a length
+ * check and a look at the target; the checks that parse run only for values not seen before.
+ */
+export function createKmsListener(kms: Kms, fallback: Listener, options: KmsListenerOptions = {}): Listener {
+  const checkHost = createHostCheck({ restrict: options.restrictHosts === true, allowedHosts: options.allowedHosts });
+  let acceptedHost: string | undefined;
   return (req, res) => {
-    if (req.method !== 'POST' || req.url !== '/' || req.headers.origin !== undefined) return fallback(req, res);
+    const h = req.headers;
+    const host = h.host;
+    if (host === undefined || host !== acceptedHost) {
+      const refusal = checkHost(host);
+      if (refusal !== undefined) return refuse(res, refusal);
+      acceptedHost = host;
+    }
+    const length = h['content-length'];
+    if (length !== undefined && length.length > 6 && Number(length) > MAX_BODY_BYTES) {
+      return refuse(res, awsError(400, 'SerializationException', `The request body exceeds ${MAX_BODY_BYTES} bytes.`, true));
+    }
+    let url = req.url!;
+    if (url !== '/') {
+      if (url.charCodeAt(0) !== 0x2f) {
+        const path = originFormOf(url, host);
+        if (path === undefined) return refuse(res, badTarget());
+        req.url = url = path;
+      }
+      // Only the KMS call (POST /) reads a streamed body with a limit: elsewhere, declare its length.
+      if (url !== '/' && h['transfer-encoding'] !== undefined) {
+        return refuse(res, awsError(411, 'SerializationException', 'A request body sent to this path needs a Content-Length header.', true));
+      }
+    }
+    (req.socket as TrackedSocket)[kResponse] = res;
+    if (req.method !== 'POST' || url !== '/' || h.origin !== undefined) return fallback(req, res);
     readIncomingMessage(req)
       .then((message) => kms.handleMessage(message, { sourceIp: req.socket.remoteAddress }))
       .then(
         (r) => answer(res, r),
-        (e) => answer(res, e instanceof BodyTooLarge ? errorResult(400, 'SerializationException', e.message) : errorResult(500, 'KMSInternalException', INTERNAL_MESSAGE)),
+        (e) => answerFailure(res, e),
       );
   };
 }

@@ -1,16 +1,18 @@
 /**
  * Namespace records in LMDB, for @edge-kms/client namespaces on Node (and shared by processes):
  * every conditional write is one LMDB write transaction, so it is atomic and survives kill -9.
+ * Its files are created mode 0600 in a directory created 0700 (lmdb-open.ts).
  */
 import { RecordStoreConflict, sameBytes, type NamespaceMeta, type NamespaceRecord, type RecordStore } from '@edge-kms/client';
-import { open, type RootDatabase } from 'lmdb';
+import type { RootDatabase } from 'lmdb';
+import { openPrivate } from './lmdb-open.js';
 
 const metaKey = (ns: string) => `m:${ns}`;
 const recPrefix = (ns: string) => `r:${ns}\u0000`;
 const bytes = (b: Uint8Array) => new Uint8Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 
 export function createLmdbRecordStore(options: { path: string }): RecordStore & { close(): Promise<void> } {
-  const db: RootDatabase = open({ path: options.path, encoding: 'msgpack', compression: false });
+  const db: RootDatabase = openPrivate(options.path);
   const getMeta = (ns: string) => {
     db.resetReadTxn();
     return db.get(metaKey(ns)) as NamespaceMeta | undefined;

@@ -4,9 +4,12 @@
  * or kill -9 at any moment leaves the last committed state intact. Writes from several processes
  * serialize on LMDB's write lock, so a commit's precondition check and its writes run in one
  * transaction. Key material is kept wrapped only (CryptoKeys cannot be persisted here).
+ * The database and its lock file are created mode 0600 (an existing wider file is narrowed), in
+ * a directory created 0700 (lmdb-open.ts).
  */
 import { createOrderedKvStore, deepFreeze, type KmsStore, type MaterialVersion } from '@edge-kms/core';
-import { open, type RootDatabase } from 'lmdb';
+import type { RootDatabase } from 'lmdb';
+import { openPrivate } from './lmdb-open.js';
 
 function toBytes(b: Uint8Array): Uint8Array {
   // lmdb returns Buffers; hand out plain Uint8Arrays.
@@ -18,7 +21,7 @@ export interface LmdbStoreOptions {
 }
 
 export function createLmdbStore(options: LmdbStoreOptions): KmsStore & { db: RootDatabase } {
-  const db: RootDatabase = open({ path: options.path, encoding: 'msgpack', compression: false });
+  const db: RootDatabase = openPrivate(options.path);
   // Key records are read on every request. Decoding one costs more than comparing its stored
   // bytes, so the last decoded (frozen) record is kept with its bytes and reused while they are
   // unchanged: always the committed value, never a stale one.

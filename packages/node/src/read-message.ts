@@ -2,15 +2,42 @@
  * Reads a KMS request straight from Node's IncomingMessage, without building a fetch Request:
  * on Node 20 a web Request and its body stream cost more than the KMS work itself (see
  * bench/results.md). The message carries what the protocol needs: method, URL, a header getter
- * and the body bytes (at most MAX_BODY_BYTES; a larger body rejects with BodyTooLarge).
+ * and the body bytes. A body over MAX_BODY_BYTES rejects with BodyTooLarge as soon as the limit
+ * is passed (the rest is dropped unread into no buffer); a request whose URL cannot be built (no
+ * path as its target, or a Host that is not a host name) rejects with RequestRefused.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MAX_BODY_BYTES, type ProtocolMessage } from '@edge-kms/core';
 import type { Context } from 'hono';
+import { lingerAfter, RequestRefused } from './http-guard.js';
 
-export class BodyTooLarge extends Error {}
+export class BodyTooLarge extends RequestRefused {
+  constructor() {
+    super(400, 'SerializationException', `The request body exceeds ${MAX_BODY_BYTES} bytes.`);
+  }
+}
 
 const UPPER = /[A-Z]/;
+const ABSOLUTE = /^https?:\/\//i;
+
+// The URL of the last POST / read, by its Host: the same string for every request of a client.
+let lastHost: string | undefined;
+let lastUrl = '';
+
+/** `http://<host><target>` for a path target, the target itself in absolute-form; checked once per value. */
+function urlOf(host: string | undefined, target: string): string {
+  if (target === '/' && host === lastHost && host !== undefined) return lastUrl;
+  let url: string;
+  if (target.charCodeAt(0) === 0x2f) url = `http://${host ?? 'localhost'}${target}`;
+  else if (ABSOLUTE.test(target)) url = target;
+  else throw new RequestRefused(400, 'SerializationException', 'The request target must be a path (e.g. "/"), or an http URL naming the host of the Host header.');
+  if (!URL.canParse(url)) throw new RequestRefused(400, 'SerializationException', 'The request URL is not valid (check the Host header and the path).');
+  if (target === '/' && host !== undefined) {
+    lastHost = host;
+    lastUrl = url;
+  }
+  return url;
+}
 
 export function readIncomingMessage(incoming: IncomingMessage): Promise<ProtocolMessage> {
   const h = incoming.headers;
@@ -27,16 +54,26 @@ export function readIncomingMessage(incoming: IncomingMessage): Promise<Protocol
       return typeof v === 'string' ? v : Array.isArray(v) ? v.join(', ') : null;
     },
   };
-  const url = `http://${h.host ?? 'localhost'}${incoming.url ?? '/'}`;
+  let url: string;
+  try {
+    url = urlOf(h.host, incoming.url ?? '/');
+  } catch (e) {
+    return Promise.reject(e);
+  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     incoming.on('data', (chunk: Buffer) => {
+      if (size > MAX_BODY_BYTES) return; // already refused: what still comes is dropped
       size += chunk.length;
       if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+      else {
+        chunks.length = 0;
+        reject(new BodyTooLarge());
+      }
     });
     incoming.on('end', () => {
-      if (size > MAX_BODY_BYTES) return reject(new BodyTooLarge(`The request body exceeds ${MAX_BODY_BYTES} bytes.`));
+      if (size > MAX_BODY_BYTES) return;
       const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
       resolve({ method: incoming.method ?? 'GET', url, headers, body: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength) });
     });
@@ -44,7 +81,17 @@ export function readIncomingMessage(incoming: IncomingMessage): Promise<Protocol
   });
 }
 
-/** The same, for the Hono app's `readMessage` option. */
+/**
+ * The same, for the Hono app's `readMessage` option. A refused request's connection is closed
+ * after the app's answer, as on the fast path.
+ */
 export function readIncoming(c: Context): Promise<ProtocolMessage> {
-  return readIncomingMessage((c.env as { incoming: IncomingMessage }).incoming);
+  const env = c.env as { incoming: IncomingMessage; outgoing: ServerResponse };
+  return readIncomingMessage(env.incoming).catch((e: unknown) => {
+    if (!env.outgoing.headersSent) {
+      env.outgoing.setHeader('connection', 'close');
+      lingerAfter(env.outgoing);
+    }
+    throw e;
+  });
 }

@@ -1,6 +1,9 @@
 /**
  * The Node server: an edge-kms with the LMDB store and root-key wrapping, behind the Hono app,
  * on @hono/node-server, with a maintenance timer that rotates due keys and deletes due keys.
+ * node:http is configured so that no client can hold it: connection limits with per-address
+ * fairness (connection-limit.ts), header, request and keep-alive timeouts, and AWS-shaped
+ * answers for everything it refuses or cannot parse (http-guard.ts).
  */
 import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -9,8 +12,11 @@ import {
   createKms,
   createRootKeyProtector,
   createTestClock,
+  INTERNAL_MESSAGE,
+  MAX_BODY_BYTES,
   systemClock,
   type Kms,
+  type KmsOptions,
   type RotationPolicyName,
   type TestClock,
 } from '@edge-kms/core';
@@ -23,7 +29,9 @@ import { readIncoming } from './read-message.js';
 import { createNodeCryptoProvider } from './node-crypto.js';
 import type { Identity } from '@edge-kms/core';
 import { createLmdbStore } from './lmdb-store.js';
-import { loadRootKey } from './root-key.js';
+import { resolveRootKey, type RootKeySource } from './root-key.js';
+import { limitConnections } from './connection-limit.js';
+import { awsError, createClientErrorListener, normalizeAllowedHosts, rawAwsError, refuse } from './http-guard.js';
 
 export interface ServerOptions {
   port?: number;
@@ -31,10 +39,15 @@ export interface ServerOptions {
   dataDir?: string;
   accountId?: string;
   region?: string;
+  /** Base64 of the 32-byte root key (KMS_ROOT_KEY). */
   rootKey?: string;
+  /** A file holding the base64 root key, outside the data directory (KMS_ROOT_KEY_FILE); must exist. */
+  rootKeyFile?: string;
   testMode?: boolean;
   rotationPolicy?: RotationPolicyName;
   onDemandRotationLimit?: number;
+  /** Request-rate quotas per identity (see @edge-kms/core quotas.ts); off by default. */
+  requestQuotas?: KmsOptions['requestQuotas'];
   /** How often due rotations and deletions are applied; 0 turns the timer off. */
   maintenanceIntervalMs?: number;
   /** Access keys allowed to call. With none, the server runs in open development mode. */
@@ -48,13 +61,45 @@ export interface ServerOptions {
    * Called on the first request for the page, so a build can wait until someone asks for it.
    */
   playgroundDir?: () => Promise<string>;
+  /**
+   * Host names (`name`, or `name:port`) answered besides loopback. In open mode only loopback
+   * names and these are answered (against DNS rebinding); in verify mode the Host header is only
+   * restricted when this list is given.
+   */
+  allowedHosts?: string[];
+  /** Open connections at most (default 1024; 0: no limit). */
+  maxConnections?: number;
+  /** Open connections per client address (IPv6: per /64) at most (default half of maxConnections; 0: no limit). */
+  maxConnectionsPerIp?: number;
+  /** A request's headers must arrive within this after its first byte, and a new connection must send something within it (default 10 s). */
+  headersTimeoutMs?: number;
+  /** A whole request (headers and body) must arrive within this (default 30 s; 0: no limit). */
+  requestTimeoutMs?: number;
+  /** An idle keep-alive connection is closed after this (default 5 s). */
+  keepAliveTimeoutMs?: number;
 }
+
+export const DEFAULT_MAX_CONNECTIONS = 1024;
+export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 5_000;
 
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-export class OpenModeRefused extends Error {}
+/** A configuration the server refuses to start with (cli.ts prints its message alone). */
+export class ServerConfigError extends Error {}
+
+export class OpenModeRefused extends ServerConfigError {}
+
+function configured<T>(make: () => T): T {
+  try {
+    return make();
+  } catch (e) {
+    throw new ServerConfigError((e as Error).message);
+  }
+}
 
 export interface RunningServer {
   url: string;
@@ -63,6 +108,10 @@ export interface RunningServer {
   port: number;
   kms: Kms;
   testClock?: TestClock;
+  /** Where the root key came from; 'data-dir': `root.key` beside the data it protects. */
+  rootKeySource: RootKeySource;
+  /** The root key file read (data-dir or file source). */
+  rootKeyPath?: string;
   close(): Promise<void>;
 }
 
@@ -75,11 +124,16 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         'Configure identities (KMS_IDENTITIES_FILE or KMS_IDENTITIES), bind to 127.0.0.1, or force it with KMS_ALLOW_OPEN_NETWORK=1.',
     );
   }
+  const limits = configured(() => httpLimits(options));
+  const allowedHosts = options.allowedHosts && options.allowedHosts.length > 0 ? options.allowedHosts : undefined;
+  if (allowedHosts) configured(() => normalizeAllowedHosts(allowedHosts)); // an entry that is not a host name
+  // The name this server was bound to is answered too (unless it is a wildcard address).
+  const hosts = [...(allowedHosts ?? []), ...bindName(hostname)];
   const dataDir = resolve(options.dataDir ?? '.kms-data');
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const rootKey = loadRootKey(dataDir, options.rootKey);
-  const protector = await createRootKeyProtector(rootKey);
-  rootKey.fill(0);
+  const root = configured(() => resolveRootKey({ dataDir, key: options.rootKey, file: options.rootKeyFile }));
+  const protector = await createRootKeyProtector(root.key);
+  root.key.fill(0);
   const store = createLmdbStore({ path: resolve(dataDir, 'kms.lmdb') });
   const testClock = options.testMode ? createTestClock(Date.now()) : undefined;
   const kms = createKms({
@@ -90,6 +144,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     clock: testClock ?? systemClock,
     rotationPolicy: options.rotationPolicy,
     onDemandRotationLimit: options.onDemandRotationLimit,
+    requestQuotas: options.requestQuotas,
     authentication: open ? { mode: 'open' } : { mode: 'verify', identities: options.identities! },
     crypto: createNodeCryptoProvider(),
   });
@@ -102,8 +157,49 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     readMessage: readIncoming,
     playground: options.playgroundDir && staticFiles(options.playgroundDir),
   });
-  // KMS calls take the fast path; everything else goes through Hono (see fast-path.ts).
-  const server = createHttpServer(createKmsListener(kms, getRequestListener(app.fetch)));
+  // A request @hono/node-server cannot turn into a fetch Request (a backslash in the path, …)
+  // is the client's error: answer it in AWS's shape, never as a bare 400 or 500.
+  const honoListener = getRequestListener(app.fetch, {
+    errorHandler: (e) => {
+      if (e instanceof Error && e.name === 'RequestError') return errorResponse(400, 'SerializationException', 'The request URL is not valid.');
+      kms.engine.onInternalError(e);
+      return errorResponse(500, 'KMSInternalException', INTERNAL_MESSAGE);
+    },
+  });
+  // KMS calls take the fast path; everything else goes through Hono (see fast-path.ts). Both
+  // behind the same checks: the Host header (open mode: loopback and allowedHosts only), the
+  // declared body length, the request target.
+  const listener = createKmsListener(kms, honoListener, { restrictHosts: open || allowedHosts !== undefined, allowedHosts: hosts });
+  const server = createHttpServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      // How often node checks the two timeouts above (its default is every 30 s).
+      connectionsCheckingInterval: checkingInterval(limits),
+      // A request without Host is refused by the listener, in AWS's shape.
+      requireHostHeader: false,
+    },
+    listener,
+  );
+  server.on('clientError', createClientErrorListener(limits));
+  // `Expect: 100-continue`: a body over the limit is refused before the client sends it.
+  server.on('checkContinue', (req, res) => {
+    const length = Number(req.headers['content-length'] ?? 0);
+    if (!(length > MAX_BODY_BYTES)) res.writeContinue();
+    listener(req, res);
+  });
+  server.on('checkExpectation', (_req, res) => refuse(res, awsError(417, 'ValidationException', 'The Expect header is not supported (only 100-continue).', true)));
+  // CONNECT (proxy tunnels) is not served: node would drop the connection without an answer.
+  server.on('connect', (_req, socket) => {
+    socket.on('error', () => undefined);
+    socket.end(rawAwsError(405, 'UnsupportedOperationException', 'CONNECT is not supported.'), () => socket.destroy());
+  });
+  if (limits.maxConnections > 0 || limits.maxConnectionsPerIp > 0 || limits.headersTimeoutMs > 0) limitConnections(server, {
+    maxConnections: limits.maxConnections,
+    maxConnectionsPerIp: limits.maxConnectionsPerIp,
+    silentTimeoutMs: limits.headersTimeoutMs,
+  });
   await new Promise<void>((resolveListen, rejectListen) => {
     server.once('error', rejectListen);
     server.listen(options.port ?? 4599, hostname, () => resolveListen());
@@ -125,12 +221,66 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     port,
     kms,
     testClock,
+    rootKeySource: root.source,
+    rootKeyPath: root.path,
     async close() {
       if (timer) clearInterval(timer);
       await new Promise<void>((r) => server.close(() => r()));
       await store.close?.();
     },
   };
+}
+
+function intOption(name: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v < 0) throw new RangeError(`${name} must be a non-negative integer, got ${v}`);
+  return v;
+}
+
+interface HttpLimits {
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+}
+
+function httpLimits(o: ServerOptions): HttpLimits {
+  const maxConnections = intOption('maxConnections', o.maxConnections, DEFAULT_MAX_CONNECTIONS);
+  const limits = {
+    maxConnections,
+    maxConnectionsPerIp: intOption('maxConnectionsPerIp', o.maxConnectionsPerIp, Math.ceil(maxConnections / 2)),
+    headersTimeoutMs: intOption('headersTimeoutMs', o.headersTimeoutMs, DEFAULT_HEADERS_TIMEOUT_MS),
+    requestTimeoutMs: intOption('requestTimeoutMs', o.requestTimeoutMs, DEFAULT_REQUEST_TIMEOUT_MS),
+    keepAliveTimeoutMs: intOption('keepAliveTimeoutMs', o.keepAliveTimeoutMs, DEFAULT_KEEP_ALIVE_TIMEOUT_MS),
+  };
+  if (limits.requestTimeoutMs > 0 && limits.headersTimeoutMs > limits.requestTimeoutMs) {
+    throw new RangeError(`headersTimeoutMs (${limits.headersTimeoutMs}) must not exceed requestTimeoutMs (${limits.requestTimeoutMs})`);
+  }
+  return limits;
+}
+
+/** A quarter of the shorter timeout, between 50 ms and 1 s: a slow client is cut off at most that late. */
+function checkingInterval(l: HttpLimits): number {
+  const shortest = Math.min(l.headersTimeoutMs || Infinity, l.requestTimeoutMs || Infinity);
+  return Math.max(50, Math.min(1000, Math.floor(shortest / 4)));
+}
+
+/** The bind address as an allowed host name, unless it is a wildcard or not a host name. */
+function bindName(hostname: string): string[] {
+  if (hostname === '0.0.0.0' || hostname === '::' || hostname === '') return [];
+  const name = hostname.includes(':') && !hostname.startsWith('[') ? `[${hostname}]` : hostname;
+  try {
+    normalizeAllowedHosts([name]);
+    return [name];
+  } catch {
+    return [];
+  }
+}
+
+function errorResponse(status: number, type: string, message: string): Response {
+  const r = awsError(status, type, message);
+  return new Response(r.body, { status, headers: r.headers });
 }
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -149,21 +299,21 @@ function staticFiles(dir: () => Promise<string>): (path: string) => Promise<Resp
     try {
       root = await dir();
     } catch (e) {
-      return new Response(`The playground could not be built: ${(e as Error).message}`, { status: 503 });
+      return errorResponse(503, 'ServiceUnavailableException', `The playground could not be built: ${(e as Error).message}`);
     }
     let file: string;
     try {
       file = resolve(root, decodeURIComponent(path) || 'index.html');
     } catch {
-      return new Response('Bad path', { status: 400 });
+      return errorResponse(400, 'ValidationException', 'The path is not valid percent-encoding.');
     }
-    if (!file.startsWith(root + sep)) return new Response('Not found', { status: 404 });
+    if (!file.startsWith(root + sep)) return errorResponse(404, 'NotFoundException', 'Not found.');
     try {
       return new Response(await readFile(file), {
         headers: { 'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-cache' },
       });
     } catch {
-      return new Response('Not found', { status: 404 });
+      return errorResponse(404, 'NotFoundException', 'Not found.');
     }
   };
 }
