@@ -136,9 +136,9 @@ export function parseOperator(name: string): ParsedOperator | undefined {
     rest = rest.slice(0, -'ifexists'.length);
   }
   if (rest === 'null') return set || ifExists ? undefined : { base: 'null', negated: false, ifExists: false };
-  if (MATCHERS[rest]) return { set, base: rest, negated: false, ifExists };
-  const positive = NEGATIONS[rest];
-  if (positive) return { set, base: positive, negated: true, ifExists };
+  // Own properties only: an operator named "__proto__" or "constructor" is not one we know.
+  if (Object.hasOwn(MATCHERS, rest)) return { set, base: rest, negated: false, ifExists };
+  if (Object.hasOwn(NEGATIONS, rest)) return { set, base: NEGATIONS[rest]!, negated: true, ifExists };
   return undefined;
 }
 
