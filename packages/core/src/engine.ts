@@ -73,6 +73,12 @@ export function defaultKeyPolicy(accountId: string, partition = 'aws'): string {
   );
 }
 
+/** The engine's decoy key (Engine.decoyKey): a record that is never stored, and one material. */
+export interface DecoyKey {
+  record: KeyRecord;
+  materials: OpenedMaterial[];
+}
+
 export interface OpenedMaterial {
   key: CryptoKey;
   keyMaterialId: string;
@@ -194,26 +200,42 @@ export class Engine implements Scope {
    * reads synchronously and nothing is due: the common case of every cryptographic operation.
    */
   loadKey(keyId: string): KeyRecord | Promise<KeyRecord> {
+    const key = this.findKey(keyId);
+    if (key === undefined) throw this.notFound(keyId);
+    if (key instanceof Promise) {
+      return key.then((k) => {
+        if (!k) throw this.notFound(keyId);
+        return k;
+      });
+    }
+    return key;
+  }
+
+  /**
+   * loadKey without the error: undefined when there is no such key (or its deletion was due).
+   * Decrypt uses it for the key a ciphertext names, so that a missing key costs no error object
+   * more than a forged ciphertext does.
+   */
+  findKey(keyId: string): KeyRecord | undefined | Promise<KeyRecord | undefined> {
     if (this.store.getKeyNow) {
       const key = this.store.getKeyNow(keyId);
-      if (!key) throw this.notFound(keyId);
+      if (!key) return undefined;
       const now = this.now();
       if (!isDeletionDue(key, now) && !isRotationDue(key, now)) return key;
     }
-    return this.loadKeyApplyingDue(keyId);
+    return this.findKeyApplyingDue(keyId);
   }
 
-  private async loadKeyApplyingDue(keyId: string): Promise<KeyRecord> {
+  private async findKeyApplyingDue(keyId: string): Promise<KeyRecord | undefined> {
     let key = await this.store.getKey(keyId);
-    if (!key) throw this.notFound(keyId);
+    if (!key) return undefined;
     if (isDeletionDue(key, this.now())) {
       await this.deleteIfDue(keyId);
-      throw this.notFound(keyId);
+      return undefined;
     }
     if (isRotationDue(key, this.now())) {
       await this.rotate(keyId, 'AUTOMATIC');
       key = await this.store.getKey(keyId);
-      if (!key) throw this.notFound(keyId);
     }
     return key;
   }
@@ -310,14 +332,41 @@ export class Engine implements Scope {
     throw new Error(`current version ${key.CurrentVersion} of ${key.KeyId} is missing`);
   }
 
-  private decoy?: Promise<CryptoKey>;
+  private decoy?: Promise<DecoyKey>;
+  private decoyReady?: DecoyKey;
   /**
-   * A random AES-256 key that encrypts nothing, made once: a ciphertext that names no key (or no
-   * version of its key) is "decrypted" under it, so that rejecting it does the work of rejecting a
-   * forged ciphertext of a real key, and the time taken does not tell whether the key exists.
+   * A key that does not exist and encrypts nothing, made once: a ciphertext that names no key is
+   * taken through the same steps under it as a forged ciphertext of a real key (authorization,
+   * state checks, an AES-GCM open that fails), so the time taken does not tell whether the key
+   * exists. Its record is never stored and its key never returned.
    */
-  decoyKey(): Promise<CryptoKey> {
-    return (this.decoy ??= crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']) as Promise<CryptoKey>);
+  decoyKey(): DecoyKey | Promise<DecoyKey> {
+    if (this.decoyReady) return this.decoyReady;
+    return (this.decoy ??= (async () => {
+      const now = this.now();
+      const record: KeyRecord = {
+        KeyId: randomUuid(),
+        AccountId: this.accountId,
+        Region: this.region,
+        CreationDate: now,
+        Description: '',
+        KeyUsage: 'ENCRYPT_DECRYPT',
+        KeySpec: 'SYMMETRIC_DEFAULT',
+        Origin: 'AWS_KMS',
+        KeyManager: 'CUSTOMER',
+        KeyState: 'Enabled',
+        MultiRegion: false,
+        CurrentVersion: 0xffffffff,
+        CurrentKeyMaterialId: toHex(randomBytes(32)),
+        Rotation: { Enabled: false },
+        OnDemandRotationCount: 0,
+        Tags: [],
+        Policy: defaultKeyPolicy(this.accountId, this.partition),
+        Revision: 1,
+      };
+      const key = (await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt'])) as CryptoKey;
+      return (this.decoyReady = { record, materials: [{ key, keyMaterialId: record.CurrentKeyMaterialId }] });
+    })());
   }
 
   forgetMaterial(keyId: string): void {

@@ -3,8 +3,8 @@
  * GenerateDataKey family share. Every decryption failure becomes the same
  * InvalidCiphertextException; nothing about why reaches the caller.
  */
-import { openBlob, parseBlob, sealBlob, type ParsedBlob } from './ciphertext.js';
-import type { Engine } from './engine.js';
+import { openBlob, parseBlob, sealBlob } from './ciphertext.js';
+import type { DecoyKey, Engine } from './engine.js';
 import { invalidCiphertext, KmsError } from './errors.js';
 import type { KeyRecord } from './model.js';
 import type { InputReader } from './validate.js';
@@ -54,6 +54,11 @@ export async function decryptBlob(
 ): Promise<Decrypted> {
   const parsed = parseBlob(blob);
   let key: KeyRecord;
+  // A ciphertext that names no key (or a version its key lacks) takes the same steps as a forged
+  // ciphertext of a real key, on the engine's decoy key: the authorization and state checks
+  // (their answers ignored), then an AES-GCM open that fails. The time taken is then no oracle for
+  // which key ids and versions exist; bench/oracle.ts measures both side by side.
+  let decoy: DecoyKey | undefined;
   if (keyRef !== undefined) {
     key = await engine.resolve(keyRef, { allowAlias: true, createAwsManaged: true, caller });
     if (!parsed) throw invalidCiphertext();
@@ -62,45 +67,46 @@ export async function decryptBlob(
     }
   } else {
     if (!parsed) throw invalidCiphertext();
-    try {
-      key = await engine.loadKey(parsed.keyId);
-    } catch (e) {
-      if (e instanceof KmsError && e.code === 'NotFoundException') return rejectLikeForgery(engine, parsed, context);
-      throw e;
+    const found = engine.findKey(parsed.keyId);
+    const k = found instanceof Promise ? await found : found;
+    if (k) key = k;
+    else {
+      const d = engine.decoyKey();
+      decoy = d instanceof Promise ? await d : d;
+      key = decoy.record;
     }
   }
-  authorizeKey?.(key);
-  requireEncryptKey(engine, key, algorithm);
-  if (parsed.version > key.CurrentVersion) return rejectLikeForgery(engine, parsed, context);
+  if (!decoy) {
+    authorizeKey?.(key);
+    requireEncryptKey(engine, key, algorithm);
+  } else {
+    try {
+      authorizeKey?.(key);
+      requireEncryptKey(engine, key, algorithm);
+    } catch {
+      // ignored: the answer is InvalidCiphertextException whatever a real key would have allowed
+    }
+  }
+  if (!decoy && parsed.version > key.CurrentVersion) {
+    const d = engine.decoyKey();
+    decoy = d instanceof Promise ? await d : d;
+  }
   // Usually one candidate; several only where racing writers of a store without compare-and-set
   // made more than one material under this version number (then a fresh read may find more).
   const tried = new Set<string>();
   for (const refresh of [false, true]) {
-    const opened = refresh ? undefined : engine.materialsNow(key.KeyId, parsed.version);
+    const opened = decoy ? decoy.materials : refresh ? undefined : engine.materialsNow(key.KeyId, parsed.version);
     for (const m of opened ?? (await engine.materials(key.KeyId, parsed.version, refresh))) {
       if (tried.has(m.keyMaterialId)) continue;
       tried.add(m.keyMaterialId);
       try {
-        return { key, plaintext: await openBlob(m.key, parsed, context, engine.crypto), keyMaterialId: m.keyMaterialId };
+        const plaintext = await openBlob(m.key, parsed, context, engine.crypto);
+        if (!decoy) return { key, plaintext, keyMaterialId: m.keyMaterialId };
       } catch {
         // not this one
       }
     }
-    if (!engine.store.getVersionCandidates) break;
-  }
-  throw invalidCiphertext();
-}
-
-/**
- * InvalidCiphertextException after an AES-GCM decryption under the engine's decoy key: the same
- * work as rejecting a forged ciphertext of a key that exists, so that the time taken is no oracle
- * for which key ids (and versions) exist. bench/oracle.ts measures the two side by side.
- */
-async function rejectLikeForgery(engine: Engine, parsed: ParsedBlob, context: Record<string, string> | undefined): Promise<never> {
-  try {
-    await openBlob(await engine.decoyKey(), parsed, context, engine.crypto);
-  } catch {
-    // always: the decoy key encrypted nothing
+    if (decoy || !engine.store.getVersionCandidates) break;
   }
   throw invalidCiphertext();
 }
