@@ -26,7 +26,9 @@ export type KmsErrorCode =
   | 'LimitExceededException'
   | 'MalformedPolicyDocumentException'
   | 'NotFoundException'
+  | 'RequestTimeoutException'
   | 'SerializationException'
+  | 'ServiceUnavailableException'
   | 'TagException'
   | 'ThrottlingException'
   | 'UnknownOperationException'
@@ -37,16 +39,22 @@ const STATUS: Partial<Record<KmsErrorCode, number>> = {
   KMSInternalException: 500,
   DependencyTimeoutException: 503,
   MissingAuthenticationTokenException: 403,
+  RequestTimeoutException: 408,
+  ServiceUnavailableException: 503,
 };
 
 export class KmsError extends Error {
   readonly code: KmsErrorCode;
   readonly status: number;
-  constructor(code: KmsErrorCode, message: string) {
+  /**
+   * `status` is the HTTP status AWS answers this error with unless given: a shell refusing a
+   * request before the protocol runs (431, 411, …) says which.
+   */
+  constructor(code: KmsErrorCode, message: string, status?: number) {
     super(message);
     this.code = code;
     this.name = code;
-    this.status = STATUS[code] ?? 400;
+    this.status = status ?? STATUS[code] ?? 400;
   }
 }
 

@@ -55,7 +55,7 @@ export {
   HEADER_LENGTH,
   type ParsedBlob,
 } from './ciphertext.js';
-export { CONTENT_TYPE, MAX_BODY_BYTES, toWire, errorResponse, handleProtocolRequest, handleProtocolMessage, type ProtocolMessage, type ProtocolResult } from './protocol.js';
+export { CONTENT_TYPE, MAX_BODY_BYTES, toWire, errorResponse, errorResult, handleProtocolRequest, handleProtocolMessage, type ProtocolMessage, type ProtocolResult, type ProtocolService } from './protocol.js';
 export type { Caller, Identity, IdentityLookup, RequestLike } from './auth/types.js';
 export { parseIdentities } from './auth/identities.js';
 export { parsePolicy, evaluatePolicy, MAX_POLICY_BYTES, type Policy } from './auth/policy.js';

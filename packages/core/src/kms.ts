@@ -15,7 +15,7 @@ import { checkGrantTokens } from './operations/grants.js';
 import { internalError, isKmsError, KmsError } from './errors.js';
 import { isOperationName, OPERATIONS, type OperationName } from './operations/index.js';
 import type { Output } from './operations/shared.js';
-import { handleProtocolMessage, handleProtocolRequest, type ProtocolMessage, type ProtocolResult } from './protocol.js';
+import { handleProtocolMessage, handleProtocolRequest, type HandleOptions, type ProtocolMessage, type ProtocolResult, type ProtocolService } from './protocol.js';
 import { InputReader } from './validate.js';
 import { createRequestQuotas, type RequestQuotaOptions } from './quotas.js';
 
@@ -41,22 +41,14 @@ export interface KmsOptions extends EngineOptions {
   requestQuotas?: boolean | RequestQuotaOptions;
 }
 
-export interface HandleOptions {
-  /** The client's address, when the runtime knows it (aws:SourceIp). */
-  sourceIp?: string;
-  /**
-   * Headers a SigV4 signature must cover besides `host` and the date; default `x-amz-target`
-   * (the operation). The test-mode endpoints pass `[]`: their signed path names what they do.
-   */
-  requiredSignedHeaders?: readonly string[];
-}
+export type { HandleOptions };
 
 export interface MaintenanceReport {
   rotated: string[];
   deleted: string[];
 }
 
-export interface Kms {
+export interface Kms extends ProtocolService {
   readonly accountId: string;
   readonly region: string;
   readonly engine: Engine;
@@ -77,6 +69,10 @@ export interface Kms {
   authenticate(request: RequestLike, body: Uint8Array, options?: HandleOptions): Promise<Caller>;
   /** Rotates every key whose automatic rotation is due and deletes keys whose deletion is due. */
   runMaintenance(): Promise<MaintenanceReport>;
+  /** The KMS's clock (a test clock in test mode): what shells show as the KMS's time. */
+  now(): number;
+  /** Logs an unexpected error (the `onInternalError` option; console.error by default). */
+  onInternalError(error: unknown): void;
   /** Removes every key, version and alias (test mode). */
   reset(): Promise<void>;
   /**
@@ -178,6 +174,8 @@ export function createKms(options: KmsOptions = {}): Kms {
     handle: (request, handleOptions) => handleProtocolRequest(kms, request, handleOptions),
     handleMessage: (message, handleOptions) => handleProtocolMessage(kms, message, handleOptions),
     runMaintenance,
+    now: () => engine.now(),
+    onInternalError: (e) => engine.onInternalError(e),
     reset: () => engine.store.clear(),
     async seedKey(seed) {
       if (!(seed.KeyMaterial instanceof Uint8Array) || seed.KeyMaterial.length !== 32) {

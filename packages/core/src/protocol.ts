@@ -3,12 +3,32 @@
  * body, blobs as base64 and timestamps as epoch seconds. Errors answer in AWS's shape,
  * `{"__type": "<Exception>", "message": "…"}`, with the status AWS uses. Anything unexpected is
  * logged through onInternalError and answered as KMSInternalException with a fixed message.
+ *
+ * This module knows the KMS only through the narrow port below (ProtocolService), which the Kms
+ * implements: imports run one way, kms.ts -> protocol.ts. Every error response of every shell
+ * (Node, Hono, the Worker, the MSW mock) is built by `errorResult`/`errorResponse` here, so they
+ * carry the same headers.
  */
-import { randomUuid, toBase64 } from './bytes.js';
+import { fromUtf8, randomUuid, toBase64 } from './bytes.js';
 import { internalError, isKmsError, KmsError } from './errors.js';
-import type { RequestLike } from './auth/types.js';
-import type { HandleOptions, Kms } from './kms.js';
-import { fromUtf8 } from './bytes.js';
+import type { Caller, RequestLike } from './auth/types.js';
+
+export interface HandleOptions {
+  /** The client's address, when the runtime knows it (aws:SourceIp). */
+  sourceIp?: string;
+  /**
+   * Headers a SigV4 signature must cover besides `host` and the date; default `x-amz-target`
+   * (the operation). The test-mode endpoints pass `[]`: their signed path names what they do.
+   */
+  requiredSignedHeaders?: readonly string[];
+}
+
+/** What the protocol needs of a KMS: authenticate a request, run an operation, log a fault. */
+export interface ProtocolService {
+  authenticate(request: RequestLike, body: Uint8Array, options?: HandleOptions): Promise<Caller>;
+  execute(operation: string, input: unknown, context: { caller: Caller }): Promise<unknown>;
+  onInternalError(error: unknown): void;
+}
 
 export const CONTENT_TYPE = 'application/x-amz-json-1.1';
 const TARGET_PREFIX = 'TrentService.';
@@ -42,7 +62,11 @@ export interface ProtocolResult {
   body: string;
 }
 
-function errorResult(error: KmsError, requestId: string): ProtocolResult {
+/**
+ * An error in AWS's JSON 1.1 shape: `{"__type", "message"}` with content-type,
+ * x-amzn-requestid and x-amzn-errortype, and the error's status.
+ */
+export function errorResult(error: KmsError, requestId: string = randomUuid()): ProtocolResult {
   return {
     status: error.status,
     headers: { ...JSON_HEADERS(requestId), 'x-amzn-errortype': `${error.code}:` },
@@ -85,7 +109,7 @@ export function parseJsonBody(bytes: Uint8Array): unknown {
 }
 
 /** The protocol over a message: authenticate, parse, run, answer. Never throws. */
-export async function handleProtocolMessage(kms: Kms, message: ProtocolMessage, options: HandleOptions = {}): Promise<ProtocolResult> {
+export async function handleProtocolMessage(kms: ProtocolService, message: ProtocolMessage, options: HandleOptions = {}): Promise<ProtocolResult> {
   const requestId = randomUuid();
   try {
     if (message.method !== 'POST') throw new KmsError('UnknownOperationException', `The TrentService protocol expects POST, got ${message.method}.`);
@@ -97,13 +121,13 @@ export async function handleProtocolMessage(kms: Kms, message: ProtocolMessage, 
     return { status: 200, headers: JSON_HEADERS(requestId), body: JSON.stringify(toWire(output)) };
   } catch (e) {
     if (isKmsError(e)) return errorResult(e, requestId);
-    kms.engine.onInternalError(e);
+    kms.onInternalError(e);
     return errorResult(internalError(), requestId);
   }
 }
 
 /** The protocol as one pure function: Request in, Response out. */
-export async function handleProtocolRequest(kms: Kms, request: Request, options: HandleOptions = {}): Promise<Response> {
+export async function handleProtocolRequest(kms: ProtocolService, request: Request, options: HandleOptions = {}): Promise<Response> {
   let body: Uint8Array;
   try {
     body = await readBody(request);
