@@ -62,7 +62,7 @@ export { parsePolicy, evaluatePolicy, MAX_POLICY_BYTES, type Policy } from './au
 export { globMatch } from './auth/glob.js';
 export { createRequestQuotas, parseRequestQuotas, awsCryptographicRate, THROTTLING_MESSAGE, CRYPTOGRAPHIC_QUOTA, type RequestQuotas, type RequestQuotaOptions } from './quotas.js';
 export { authorize, isAllowed, type OperationContext, type AccessRequest } from './auth/authorize.js';
-export { OPERATIONS, isOperationName, type OperationName } from './operations/index.js';
+export { OPERATIONS, OPERATION_NAMES, isOperationName, type OperationName, type OperationHandler } from './operations/index.js';
 export { toBase64, fromBase64, toHex, fromHex, constantTimeEqual, wipe, randomBytes, utf8, fromUtf8, isWellFormed } from './bytes.js';
 export {
   createSigV4Verifier,

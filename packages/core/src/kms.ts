@@ -11,10 +11,10 @@ import type { Caller, Identity, IdentityLookup, RequestLike } from './auth/types
 import { defaultKeyPolicy, Engine, isDeletionDue, isRotationDue, type KmsOptions as EngineOptions } from './engine.js';
 import { isUuid, randomUuid } from './bytes.js';
 import { keyMetadata } from './metadata.js';
-import { checkGrantTokens } from './operations/grants.js';
+import { checkGrantTokens } from './operations/grants/grant-tokens.js';
 import { internalError, isKmsError, KmsError } from './errors.js';
 import { isOperationName, OPERATIONS, type OperationName } from './operations/index.js';
-import type { Output } from './operations/shared.js';
+import type { Output } from './operations/common.js';
 import { handleProtocolMessage, handleProtocolRequest, type HandleOptions, type ProtocolMessage, type ProtocolResult, type ProtocolService } from './protocol.js';
 import { InputReader } from './validate.js';
 import { createRequestQuotas, type RequestQuotaOptions } from './quotas.js';

@@ -110,13 +110,3 @@ export async function decryptBlob(
   }
   throw invalidCiphertext();
 }
-
-export function readGrantTokens(input: InputReader): string[] | undefined {
-  return input.stringList('GrantTokens', { maxItems: 10, itemMin: 1, itemMax: 8192 });
-}
-
-export function dryRun(input: InputReader): void {
-  if (input.bool('DryRun')) {
-    throw new KmsError('DryRunOperationException', 'The request would have succeeded, but the DryRun option is set.');
-  }
-}

@@ -1,0 +1,42 @@
+/** What the alias operations share: the name rules (`alias/aws/` is reserved for AWS managed keys), valid targets, and the commit of one alias. */
+import type { Engine } from '../../engine.js';
+import { KmsError, StoreConflictError } from '../../errors.js';
+import type { AliasRecord, KeyRecord } from '../../model.js';
+import type { InputReader } from '../../validate.js';
+
+export const ALIAS_PATTERN = /^[a-zA-Z0-9:/_-]+$/;
+
+export function readAliasName(input: InputReader): string {
+  return input.string('AliasName', { required: true, min: 1, max: 256, pattern: ALIAS_PATTERN });
+}
+
+export function checkCustomerAliasName(engine: Engine, name: string): void {
+  if (!name.startsWith('alias/') || name.length === 'alias/'.length) {
+    throw new KmsError('InvalidAliasNameException', `Alias must start with the prefix "alias/" followed by a name: ${name}`);
+  }
+  if (name.startsWith('alias/aws/') || name === 'alias/aws') {
+    throw new KmsError('InvalidAliasNameException', `Alias ${engine.aliasArn(name)} uses the reserved prefix alias/aws/, which is reserved for AWS managed keys.`);
+  }
+}
+
+export function checkTarget(engine: Engine, key: KeyRecord): void {
+  engine.requireNotPendingDeletion(key);
+  if (key.KeyManager === 'AWS') {
+    throw new KmsError('UnsupportedOperationException', `${engine.keyArn(key.KeyId)} is an AWS managed key. Aliases can only point to customer managed keys.`);
+  }
+}
+
+export async function commitAlias(engine: Engine, name: string, build: (current: AliasRecord | undefined) => Promise<{ alias: AliasRecord; expect: string | null }>): Promise<void> {
+  await engine.withLock(`alias:${name}`, async () => {
+    for (let attempt = 0; ; attempt++) {
+      const current = await engine.store.getAlias(name);
+      const { alias, expect } = await build(current);
+      try {
+        await engine.store.commit([{ type: 'putAlias', alias, expectTarget: expect }]);
+        return;
+      } catch (e) {
+        if (!(e instanceof StoreConflictError) || attempt > 16) throw e;
+      }
+    }
+  });
+}

@@ -1,0 +1,26 @@
+/** CancelKeyDeletion: the key leaves PendingDeletion and returns Disabled, as in AWS. */
+import { authorize, type OperationContext } from '../../auth/authorize.js';
+import type { Engine } from '../../engine.js';
+import { KmsError } from '../../errors.js';
+import type { KeyRecord } from '../../model.js';
+import type { InputReader } from '../../validate.js';
+import { readKeyId, type Output } from '../common.js';
+
+export async function cancelKeyDeletion(engine: Engine, input: InputReader, ctx: OperationContext): Promise<Output> {
+  const ref = readKeyId(input);
+  input.done();
+  const resolved = await engine.resolve(ref, { caller: ctx.caller });
+  authorize(engine, ctx, { action: 'CancelKeyDeletion', key: resolved });
+  const { KeyId } = resolved;
+  await engine.mutateKey(KeyId, (key) => {
+    engine.requireCustomerManaged(key, 'CancelKeyDeletion');
+    if (key.KeyState !== 'PendingDeletion') {
+      throw new KmsError('KMSInvalidStateException', `${engine.keyArn(key.KeyId)} is not pending deletion.`);
+    }
+    const next: KeyRecord = { ...key, KeyState: 'Disabled' };
+    delete next.DeletionDate;
+    delete next.PendingDeletionWindowInDays;
+    return { next, result: undefined };
+  });
+  return { KeyId: engine.keyArn(KeyId) };
+}

@@ -1,0 +1,72 @@
+/** CreateKey: a symmetric customer managed key with its first key material version. */
+import type { Engine } from '../../engine.js';
+import { defaultKeyPolicy, DEFAULT_ROTATION_PERIOD_DAYS } from '../../engine.js';
+import { KmsError } from '../../errors.js';
+import { keyMetadata } from '../../metadata.js';
+import { KEY_SPECS, KEY_USAGES, ORIGINS } from '../../model.js';
+import type { InputReader } from '../../validate.js';
+import { checkTags, MAX_TAGS_PER_KEY } from '../tags/tag-rules.js';
+import type { Output } from '../common.js';
+import { checkNewPolicy, readPolicy } from '../policies/policy-document.js';
+import { authorize, type OperationContext } from '../../auth/authorize.js';
+import { randomUuid } from '../../bytes.js';
+
+const CMK_SPECS = KEY_SPECS.filter((s) => !s.startsWith('ML_DSA'));
+
+export async function createKey(engine: Engine, input: InputReader, ctx: OperationContext): Promise<Output> {
+  const policy = readPolicy(input, 'Policy', false);
+  const description = input.string('Description', { min: 0, max: 8192 }) ?? '';
+  const usage = input.enumValue('KeyUsage', KEY_USAGES);
+  const cmkSpec = input.enumValue('CustomerMasterKeySpec', CMK_SPECS);
+  const keySpec = input.enumValue('KeySpec', KEY_SPECS);
+  const origin = input.enumValue('Origin', ORIGINS) ?? 'AWS_KMS';
+  const customKeyStoreId = input.string('CustomKeyStoreId', { min: 1, max: 64 });
+  const bypass = input.bool('BypassPolicyLockoutSafetyCheck') ?? false;
+  const tags = input.tags('Tags') ?? [];
+  const multiRegion = input.bool('MultiRegion') ?? false;
+  input.string('XksKeyId', { min: 1, max: 128 });
+  input.done();
+  authorize(engine, ctx, { action: 'CreateKey' });
+
+  if (keySpec !== undefined && cmkSpec !== undefined) {
+    throw new KmsError('ValidationException', 'You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec is deprecated.');
+  }
+  const spec = keySpec ?? cmkSpec ?? 'SYMMETRIC_DEFAULT';
+  const keyUsage = usage ?? 'ENCRYPT_DECRYPT';
+  if (spec === 'SYMMETRIC_DEFAULT' && keyUsage !== 'ENCRYPT_DECRYPT') {
+    throw new KmsError('ValidationException', `KeyUsage ${keyUsage} is not compatible with KeySpec ${spec}`);
+  }
+  if (spec !== 'SYMMETRIC_DEFAULT') {
+    throw new KmsError('UnsupportedOperationException', `KeySpec ${spec} is not supported by this edge-kms release; only SYMMETRIC_DEFAULT keys can be created.`);
+  }
+  if (origin !== 'AWS_KMS') {
+    throw new KmsError('UnsupportedOperationException', `Origin ${origin} is not supported by this edge-kms release; only AWS_KMS keys can be created.`);
+  }
+  if (customKeyStoreId !== undefined) {
+    throw new KmsError('UnsupportedOperationException', 'Custom key stores are not supported by edge-kms.');
+  }
+  if (multiRegion) {
+    throw new KmsError('UnsupportedOperationException', 'Multi-Region keys are not supported by this edge-kms release.');
+  }
+  if (tags.length > MAX_TAGS_PER_KEY) throw new KmsError('LimitExceededException', `A KMS key can have at most ${MAX_TAGS_PER_KEY} tags.`);
+  checkTags(tags);
+  const keyId = randomUuid();
+  if (policy !== undefined) checkNewPolicy(engine, ctx, policy, keyId, bypass);
+
+  const rotateByDefault = engine.rotationPolicy.enabledByDefault;
+  const key = await engine.createKey({
+    Description: description,
+    KeyUsage: keyUsage,
+    KeySpec: spec,
+    Origin: origin,
+    KeyManager: 'CUSTOMER',
+    KeyState: 'Enabled',
+    MultiRegion: false,
+    Rotation: rotateByDefault
+      ? { Enabled: true, PeriodInDays: DEFAULT_ROTATION_PERIOD_DAYS, AnchorDate: engine.now() }
+      : { Enabled: false },
+    Tags: tags,
+    Policy: policy ?? defaultKeyPolicy(engine.accountId, engine.partition),
+  }, [], keyId);
+  return { KeyMetadata: keyMetadata(engine, key) };
+}

@@ -1,0 +1,10 @@
+/** GenerateDataKeyWithoutPlaintext: a data key encrypted under the KMS key only. */
+import type { OperationContext } from '../../auth/authorize.js';
+import type { Engine } from '../../engine.js';
+import type { InputReader } from '../../validate.js';
+import type { Output } from '../common.js';
+import { generate } from './data-key.js';
+
+export function generateDataKeyWithoutPlaintext(engine: Engine, input: InputReader, ctx: OperationContext): Promise<Output> {
+  return generate(engine, input, ctx, false);
+}
