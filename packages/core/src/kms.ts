@@ -17,6 +17,7 @@ import { isOperationName, OPERATIONS, type OperationName } from './operations/in
 import type { Output } from './operations/common.js';
 import { handleProtocolMessage, handleProtocolRequest, type HandleOptions, type ProtocolMessage, type ProtocolResult, type ProtocolService } from './protocol.js';
 import { InputReader } from './validate.js';
+import { symmetricFamily } from './key-specs/index.js';
 import { createRequestQuotas, type RequestQuotaOptions } from './quotas.js';
 
 /**
@@ -178,9 +179,9 @@ export function createKms(options: KmsOptions = {}): Kms {
     onInternalError: (e) => engine.onInternalError(e),
     reset: () => engine.store.clear(),
     async seedKey(seed) {
-      if (!(seed.KeyMaterial instanceof Uint8Array) || seed.KeyMaterial.length !== 32) {
-        throw new KmsError('ValidationException', '"KeyMaterial" expected 32 bytes');
-      }
+      // Seeded keys are symmetric encryption keys; their family says what material is valid.
+      const invalid = seed.KeyMaterial instanceof Uint8Array ? symmetricFamily.checkMaterial('SYMMETRIC_DEFAULT', seed.KeyMaterial) : '"KeyMaterial" expected 32 bytes';
+      if (invalid) throw new KmsError('ValidationException', invalid);
       if (seed.KeyId !== undefined && !isUuid(seed.KeyId)) throw new KmsError('ValidationException', `"KeyId" expected a UUID, got ${seed.KeyId}`);
       if (seed.AliasName !== undefined && !/^alias\/[a-zA-Z0-9/_-]+$/.test(seed.AliasName)) {
         throw new KmsError('InvalidAliasNameException', `Invalid alias name ${seed.AliasName}`);

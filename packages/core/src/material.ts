@@ -5,32 +5,34 @@
  * wraps it with AES-256-GCM under a root key (files, Durable Objects, KV).
  */
 import { concat, utf8, wipe } from './bytes.js';
+import { importAesKey } from './key-specs/index.js';
 import type { StoredMaterial } from './model.js';
+
+export { importAesKey };
 
 export interface MaterialContext {
   keyId: string;
   version: number;
   keyMaterialId: string;
+  /**
+   * How raw material becomes the key operations use: the key family's importMaterial (the engine
+   * passes it). AES-256-GCM when absent.
+   */
+  importKey?: (raw: Uint8Array) => Promise<CryptoKey>;
 }
 
 export interface MaterialProtector {
   /** Seals raw key material for storage. The caller wipes `raw` afterwards. */
   seal(raw: Uint8Array, ctx: MaterialContext): Promise<StoredMaterial>;
-  /** Returns a non-extractable AES-GCM CryptoKey for stored material. */
+  /** Returns the non-extractable CryptoKey of stored material. */
   open(stored: StoredMaterial, ctx: MaterialContext): Promise<CryptoKey>;
-}
-
-const AES_GCM_USAGES: KeyUsage[] = ['encrypt', 'decrypt'];
-
-export function importAesKey(raw: Uint8Array): Promise<CryptoKey> {
-  return crypto.subtle.importKey('raw', raw as BufferSource, { name: 'AES-GCM' }, false, AES_GCM_USAGES);
 }
 
 /** Keeps material as non-extractable CryptoKeys. */
 export function createCryptoKeyProtector(): MaterialProtector {
   return {
-    async seal(raw) {
-      return { kind: 'cryptokey', key: await importAesKey(raw) };
+    async seal(raw, ctx) {
+      return { kind: 'cryptokey', key: await (ctx.importKey ?? importAesKey)(raw) };
     },
     async open(stored) {
       if (stored.kind !== 'cryptokey') throw new Error('material is not a CryptoKey');
@@ -70,7 +72,7 @@ export async function createRootKeyProtector(rootKeyBytes: Uint8Array): Promise<
         ),
       );
       try {
-        return await importAesKey(raw);
+        return await (ctx.importKey ?? importAesKey)(raw);
       } finally {
         wipe(raw);
       }

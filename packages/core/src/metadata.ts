@@ -1,13 +1,7 @@
 /** KeyMetadata as AWS returns it from CreateKey and DescribeKey. */
 import type { Engine } from './engine.js';
+import { familyOfKey } from './key-specs/index.js';
 import type { KeyRecord } from './model.js';
-
-export function encryptionAlgorithmsFor(key: KeyRecord): string[] | undefined {
-  if (key.KeyUsage !== 'ENCRYPT_DECRYPT') return undefined;
-  if (key.KeySpec === 'SYMMETRIC_DEFAULT') return ['SYMMETRIC_DEFAULT'];
-  if (key.KeySpec.startsWith('RSA_')) return ['RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256'];
-  return undefined;
-}
 
 export function keyMetadata(engine: Engine, key: KeyRecord): Record<string, unknown> {
   const md: Record<string, unknown> = {
@@ -27,8 +21,7 @@ export function keyMetadata(engine: Engine, key: KeyRecord): Record<string, unkn
   };
   if (key.DeletionDate !== undefined) md.DeletionDate = new Date(key.DeletionDate);
   if (key.PendingDeletionWindowInDays !== undefined) md.PendingDeletionWindowInDays = key.PendingDeletionWindowInDays;
-  const algs = encryptionAlgorithmsFor(key);
-  if (algs) md.EncryptionAlgorithms = algs;
-  if (key.KeySpec === 'SYMMETRIC_DEFAULT' && key.Origin !== 'EXTERNAL_KEY_STORE') md.CurrentKeyMaterialId = key.CurrentKeyMaterialId;
+  // The *Algorithms fields and CurrentKeyMaterialId: what they are depends on the key's family.
+  Object.assign(md, familyOfKey(key).metadata(key));
   return md;
 }

@@ -6,6 +6,7 @@
 import { openBlob, parseBlob, sealBlob } from './ciphertext.js';
 import type { DecoyKey, Engine } from './engine.js';
 import { invalidCiphertext, KmsError } from './errors.js';
+import { symmetricFamily, familyOf } from './key-specs/index.js';
 import type { KeyRecord } from './model.js';
 import type { InputReader } from './validate.js';
 
@@ -13,7 +14,7 @@ export const ENCRYPTION_ALGORITHMS = ['SYMMETRIC_DEFAULT', 'RSAES_OAEP_SHA_1', '
 
 export function requireEncryptKey(engine: Engine, key: KeyRecord, algorithm: string | undefined): void {
   engine.requireEnabled(key);
-  if (key.KeyUsage !== 'ENCRYPT_DECRYPT' || key.KeySpec !== 'SYMMETRIC_DEFAULT') {
+  if (key.KeyUsage !== 'ENCRYPT_DECRYPT' || familyOf(key.KeySpec) !== symmetricFamily) {
     throw new KmsError('InvalidKeyUsageException', `${engine.keyArn(key.KeyId)} key usage is ${key.KeyUsage} which is not valid for this operation.`);
   }
   if (algorithm !== undefined && algorithm !== 'SYMMETRIC_DEFAULT') {

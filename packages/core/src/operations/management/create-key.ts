@@ -1,4 +1,4 @@
-/** CreateKey: a symmetric customer managed key with its first key material version. */
+/** CreateKey: a customer managed key of a spec a key family implements, with its first key material version. */
 import type { Engine } from '../../engine.js';
 import { defaultKeyPolicy, DEFAULT_ROTATION_PERIOD_DAYS } from '../../engine.js';
 import { KmsError } from '../../errors.js';
@@ -10,6 +10,7 @@ import type { Output } from '../common.js';
 import { checkNewPolicy, readPolicy } from '../policies/policy-document.js';
 import { authorize, type OperationContext } from '../../auth/authorize.js';
 import { randomUuid } from '../../bytes.js';
+import { familyOf } from '../../key-specs/index.js';
 
 const CMK_SPECS = KEY_SPECS.filter((s) => !s.startsWith('ML_DSA'));
 
@@ -33,10 +34,11 @@ export async function createKey(engine: Engine, input: InputReader, ctx: Operati
   }
   const spec = keySpec ?? cmkSpec ?? 'SYMMETRIC_DEFAULT';
   const keyUsage = usage ?? 'ENCRYPT_DECRYPT';
-  if (spec === 'SYMMETRIC_DEFAULT' && keyUsage !== 'ENCRYPT_DECRYPT') {
+  const family = familyOf(spec);
+  if (family && !family.usages(spec).includes(keyUsage)) {
     throw new KmsError('ValidationException', `KeyUsage ${keyUsage} is not compatible with KeySpec ${spec}`);
   }
-  if (spec !== 'SYMMETRIC_DEFAULT') {
+  if (!family) {
     throw new KmsError('UnsupportedOperationException', `KeySpec ${spec} is not supported by this edge-kms release; only SYMMETRIC_DEFAULT keys can be created.`);
   }
   if (origin !== 'AWS_KMS') {

@@ -1,10 +1,11 @@
-/** Which keys rotation applies to: symmetric encryption keys with AWS_KMS origin, customer managed. */
+/** Which keys rotation applies to (the key's family decides), and the checks of the rotation operations. */
 import type { Engine } from '../../engine.js';
+import { familyOf } from '../../key-specs/index.js';
 import { KmsError } from '../../errors.js';
 import type { KeyRecord } from '../../model.js';
 
 export function supportsRotation(key: KeyRecord): boolean {
-  return key.KeySpec === 'SYMMETRIC_DEFAULT' && key.Origin === 'AWS_KMS' && key.KeyUsage === 'ENCRYPT_DECRYPT';
+  return familyOf(key.KeySpec)?.rotatable(key) ?? false;
 }
 
 /** The checks of EnableKeyRotation, DisableKeyRotation and RotateKeyOnDemand, in AWS's order. */

@@ -1,0 +1,27 @@
+/**
+ * The key families edge-kms implements, and familyOf(spec). A spec without a family (RSA, ECC,
+ * HMAC, ML-DSA today) is one AWS has and edge-kms does not yet: CreateKey refuses it.
+ * Adding a family: a file beside symmetric.ts implementing KeyFamily, and a line in FAMILIES.
+ */
+import type { KeySpec } from '../model.js';
+import { symmetricFamily } from './symmetric.js';
+import type { KeyFamily } from './types.js';
+
+export type { KeyFamily } from './types.js';
+export { importAesKey, symmetricFamily, SYMMETRIC_KEY_BYTES } from './symmetric.js';
+
+const FAMILIES: readonly KeyFamily[] = [symmetricFamily];
+
+const BY_SPEC = new Map<KeySpec, KeyFamily>(FAMILIES.flatMap((f) => f.specs.map((s) => [s, f] as const)));
+
+/** The family of a key spec, or undefined when edge-kms does not implement it. */
+export function familyOf(spec: KeySpec): KeyFamily | undefined {
+  return BY_SPEC.get(spec);
+}
+
+/** The family of a stored key: every stored key's spec has one. */
+export function familyOfKey(key: { KeySpec: KeySpec }): KeyFamily {
+  const f = BY_SPEC.get(key.KeySpec);
+  if (!f) throw new Error(`no key family for ${key.KeySpec}`);
+  return f;
+}

@@ -1,0 +1,29 @@
+/**
+ * What a key family is: the key specs it owns and what each allows, how new key material is
+ * made, how stored material becomes the key operations use, which metadata fields it shows, and
+ * whether its keys rotate. The engine and the operations ask the family (key-specs/index.ts
+ * familyOf); nothing else switches on KeySpec. Below the engine: a family knows key records and
+ * bytes, never the engine or a store.
+ */
+import type { KeyRecord, KeySpec, KeyUsage } from '../model.js';
+
+export interface KeyFamily {
+  /** For messages and logs: 'symmetric', 'hmac', 'rsa', … */
+  readonly name: string;
+  readonly specs: readonly KeySpec[];
+  /** The KeyUsage values a key of `spec` may have, the default first. */
+  usages(spec: KeySpec): readonly KeyUsage[];
+  /** Fresh raw key material for a key of `spec` (the caller wipes it). */
+  newMaterial(spec: KeySpec): Uint8Array;
+  /** Checks raw material given for a key of `spec` (seeded keys); a message when it is not valid. */
+  checkMaterial(spec: KeySpec, raw: Uint8Array): string | undefined;
+  /** Raw material -> the non-extractable CryptoKey operations use. Does not keep or wipe `raw`. */
+  importMaterial(spec: KeySpec, raw: Uint8Array): Promise<CryptoKey>;
+  /**
+   * The KeyMetadata fields that depend on the family: EncryptionAlgorithms, SigningAlgorithms,
+   * MacAlgorithms, KeyAgreementAlgorithms (each only for the matching usage), CurrentKeyMaterialId.
+   */
+  metadata(key: KeyRecord): Record<string, unknown>;
+  /** Do keys like this rotate (EnableKeyRotation, RotateKeyOnDemand, automatic rotation)? */
+  rotatable(key: KeyRecord): boolean;
+}
