@@ -34,6 +34,45 @@ import { DEFAULT_ACCOUNT_ID } from '../engine.js';
 import { KmsError } from '../errors.js';
 import { webCryptoProvider, type CryptoProvider } from '../crypto-provider.js';
 import type { Caller, IdentityLookup, RequestLike } from './types.js';
+import {
+  checkCredential,
+  checkTime,
+  DEFAULT_MAX_SKEW_MS,
+  displayName,
+  headerNotSignedMessage,
+  HOST_NOT_SIGNED_MESSAGE,
+  incomplete,
+  invalid,
+  MAX_PRESIGN_EXPIRES_SECONDS,
+  mismatch,
+  MISSING_AUTHENTICATION_TOKEN_MESSAGE,
+  parseHeaderClaim,
+  parseQueryClaim,
+  QUERY,
+  type Scope,
+  type SignatureClaim,
+  SIGV4_ALGORITHM,
+  TERMINATOR,
+  unrecognized,
+  UNSIGNED_PAYLOAD,
+  UNSIGNED_PAYLOAD_REFUSED_MESSAGE,
+} from './sigv4-claim.js';
+import { canonicalHeaderValue, canonicalQuery, canonicalUri, queryParamIgnoringCase, simpleUrl } from './sigv4-canonical.js';
+export { canonicalHeaderValue, canonicalQuery, canonicalUri, uriEncode } from './sigv4-canonical.js';
+export {
+  DEFAULT_MAX_SKEW_MS,
+  formatAmzDate,
+  headerNotSignedMessage,
+  HOST_NOT_SIGNED_MESSAGE,
+  MAX_PRESIGN_EXPIRES_SECONDS,
+  MISSING_AUTHENTICATION_TOKEN_MESSAGE,
+  parseAmzDate,
+  SIGNATURE_MISMATCH_MESSAGE,
+  SIGV4_ALGORITHM,
+  UNRECOGNIZED_CLIENT_MESSAGE,
+  UNSIGNED_PAYLOAD,
+  UNSIGNED_PAYLOAD_REFUSED_MESSAGE,
+} from './sigv4-claim.js';
 
 export interface SigV4VerifierOptions {
   /** The KMS's region; the credential scope must name it. */
@@ -74,319 +113,20 @@ export interface SigV4VerifierOptions {
  */
 export type SigV4Verifier = (request: RequestLike, body: Uint8Array, requiredSignedHeaders?: readonly string[]) => Promise<Caller>;
 
-export const SIGV4_ALGORITHM = 'AWS4-HMAC-SHA256';
-export const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
-export const DEFAULT_MAX_SKEW_MS = 15 * 60_000;
-/** A presigned URL is valid for at most seven days (the signing key's lifetime), in AWS. */
-export const MAX_PRESIGN_EXPIRES_SECONDS = 604_800;
 /** edge-kms's default cap on X-Amz-Expires for KMS requests (SigV4VerifierOptions). */
 export const DEFAULT_MAX_PRESIGN_EXPIRES_SECONDS = 900;
+
 export const DEFAULT_REQUIRED_SIGNED_HEADERS: readonly string[] = ['x-amz-target'];
 
-export const MISSING_AUTHENTICATION_TOKEN_MESSAGE = 'Missing Authentication Token';
-export const UNRECOGNIZED_CLIENT_MESSAGE = 'The security token included in the request is invalid.';
-export const SIGNATURE_MISMATCH_MESSAGE =
-  'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.';
-export const HOST_NOT_SIGNED_MESSAGE = "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.";
-export const UNSIGNED_PAYLOAD_REFUSED_MESSAGE =
-  'A presigned KMS request must sign the SHA-256 of its body: UNSIGNED-PAYLOAD is not accepted, since it would let anyone holding the URL send any request body.';
-
-/** The message for a header that must be signed but is not in SignedHeaders. */
-export function headerNotSignedMessage(header: string): string {
-  return `'${header}' must be a 'SignedHeader' in the AWS Authorization.`;
-}
-
-const TERMINATOR = 'aws4_request';
-const AMZ_DATE_RE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 const HEX_SIGNATURE_RE = /^[0-9a-f]{64}$/;
+
 /** A lowercase HTTP header name (RFC 9110 token). */
 const HEADER_NAME_RE = /^[a-z0-9!#$%&'*+.^_`|~-]+$/;
+
 const SIGNING_KEY_CACHE_SIZE = 64;
+
 /** Entries in each of the verifier's small memo maps (credential scopes, signed-header lists). */
 const MEMO_SIZE = 256;
-const SIMPLE_URL_RE = /^https?:\/\/([^/?#]+)\/$/;
-
-const QUERY = {
-  algorithm: 'X-Amz-Algorithm',
-  credential: 'X-Amz-Credential',
-  date: 'X-Amz-Date',
-  expires: 'X-Amz-Expires',
-  signedHeaders: 'X-Amz-SignedHeaders',
-  signature: 'X-Amz-Signature',
-  contentSha256: 'X-Amz-Content-Sha256',
-} as const;
-
-function incomplete(message: string): KmsError {
-  return new KmsError('IncompleteSignatureException', message);
-}
-
-function invalid(message: string): KmsError {
-  return new KmsError('InvalidSignatureException', message);
-}
-
-function mismatch(): KmsError {
-  return invalid(SIGNATURE_MISMATCH_MESSAGE);
-}
-
-function unrecognized(): KmsError {
-  return new KmsError('UnrecognizedClientException', UNRECOGNIZED_CLIENT_MESSAGE);
-}
-
-/** What the request says about its own signature, before anything is checked against it. */
-interface SignatureClaim {
-  form: 'header' | 'query';
-  algorithm: string;
-  credential: string;
-  signedHeaders: string;
-  signature: string;
-  /** YYYYMMDDTHHMMSSZ: X-Amz-Date, or the Date header converted. */
-  amzDate: string;
-  dateMs: number;
-  /** Query form only: X-Amz-Expires in seconds. */
-  expiresSeconds?: number;
-  /** Header form: the header the date came from, which must be signed. */
-  dateHeader?: 'x-amz-date' | 'date';
-}
-
-// The last date parsed: clients send the same X-Amz-Date for every request within a second.
-let lastAmzDate = '';
-let lastAmzDateMs = NaN;
-
-/** Parses YYYYMMDDTHHMMSSZ strictly (a real calendar date); NaN when malformed. */
-export function parseAmzDate(s: string): number {
-  if (s === lastAmzDate) return lastAmzDateMs;
-  const ms = parseAmzDateUncached(s);
-  lastAmzDate = s;
-  lastAmzDateMs = ms;
-  return ms;
-}
-
-function parseAmzDateUncached(s: string): number {
-  const m = AMZ_DATE_RE.exec(s);
-  if (!m) return NaN;
-  const [y, mo, d, h, mi, se] = m.slice(1).map(Number) as [number, number, number, number, number, number];
-  const ms = Date.UTC(y, mo - 1, d, h, mi, se);
-  // A real calendar date: Date.UTC rolls 2024-02-30 over into March, so check it round-trips.
-  const t = new Date(ms);
-  const real = t.getUTCFullYear() === y && t.getUTCMonth() === mo - 1 && t.getUTCDate() === d && t.getUTCHours() === h && t.getUTCMinutes() === mi && t.getUTCSeconds() === se;
-  return real ? ms : NaN;
-}
-
-/** Epoch ms -> YYYYMMDDTHHMMSSZ (seconds truncated). */
-export function formatAmzDate(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/[-:]|\.\d{3}/g, '');
-}
-
-function badDate(value: string): KmsError {
-  return incomplete(`Date must be in ISO-8601 'basic format'. Got '${value}'. See http://en.wikipedia.org/wiki/ISO_8601`);
-}
-
-function formatDuration(ms: number): string {
-  return ms % 60_000 === 0 ? `${ms / 60_000} min.` : `${ms / 1000} sec.`;
-}
-
-/** The Authorization header as every AWS SDK, the CLI and aws4fetch write it. */
-const USUAL_AUTHORIZATION_RE = /^(AWS4-HMAC-SHA256) Credential=([^\s,=]+), ?SignedHeaders=([^\s,=]+), ?Signature=([^\s,=]+)$/;
-
-/** Authorization's scheme and key=value parameters (the first of a repeated key counts). */
-function parseAuthorizationParams(header: string): { algorithm: string; params: Map<string, string> } {
-  const params = new Map<string, string>();
-  const usual = USUAL_AUTHORIZATION_RE.exec(header);
-  if (usual) {
-    params.set('Credential', usual[2]!).set('SignedHeaders', usual[3]!).set('Signature', usual[4]!);
-    return { algorithm: usual[1]!, params };
-  }
-  const m = /^(\S+)(?:\s+([\s\S]*))?$/.exec(header);
-  const algorithm = m?.[1] ?? '';
-  const rest = m?.[2] ?? '';
-  // Only an AWS4 scheme is parsed as key=value pairs; another scheme (Bearer, Basic, …) is simply
-  // missing every SigV4 parameter, as AWS reports it.
-  if (algorithm.startsWith('AWS4-')) {
-    for (const piece of rest.split(/[,\s]+/)) {
-      if (!piece) continue;
-      const eq = piece.indexOf('=');
-      if (eq < 0) {
-        throw incomplete(`'${piece}' not a valid key=value pair (missing equal-sign) in Authorization header: '${header}'.`);
-      }
-      const key = piece.slice(0, eq);
-      if (!params.has(key)) params.set(key, piece.slice(eq + 1));
-    }
-  }
-  return { algorithm, params };
-}
-
-/** The Authorization header form. */
-function parseHeaderClaim(request: RequestLike, header: string): SignatureClaim {
-  const { algorithm, params } = parseAuthorizationParams(header);
-  const missing: string[] = [];
-  for (const p of ['Credential', 'Signature', 'SignedHeaders']) {
-    if (!params.get(p)) missing.push(`Authorization header requires '${p}' parameter.`);
-  }
-  const amzDate = request.headers.get('x-amz-date');
-  const httpDate = request.headers.get('date');
-  if (amzDate === null && httpDate === null) {
-    missing.push("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.");
-  }
-  if (missing.length) throw incomplete(`${missing.join(' ')} Authorization=${header}`);
-
-  let date: string;
-  let dateMs: number;
-  if (amzDate !== null) {
-    dateMs = parseAmzDate(amzDate);
-    if (Number.isNaN(dateMs)) throw badDate(amzDate);
-    date = amzDate;
-  } else {
-    // RFC 7231 IMF-fixdate (or the obsolete forms Date.parse understands); signed as its
-    // ISO-8601 basic equivalent, as botocore does.
-    dateMs = Date.parse(httpDate!);
-    if (Number.isNaN(dateMs)) throw badDate(httpDate!);
-    date = formatAmzDate(dateMs);
-    dateMs = parseAmzDate(date);
-  }
-  return {
-    form: 'header',
-    algorithm,
-    credential: params.get('Credential')!,
-    signedHeaders: params.get('SignedHeaders')!,
-    signature: params.get('Signature')!,
-    amzDate: date,
-    dateMs,
-    dateHeader: amzDate !== null ? 'x-amz-date' : 'date',
-  };
-}
-
-/** The query-string (presigned) form. */
-function parseQueryClaim(query: URLSearchParams, maxExpires: number): SignatureClaim {
-  const missing: string[] = [];
-  for (const p of [QUERY.algorithm, QUERY.credential, QUERY.signature, QUERY.signedHeaders, QUERY.date]) {
-    if (!query.get(p)) missing.push(`AWS query-string parameters must include '${p}'.`);
-  }
-  if (missing.length) throw incomplete(`${missing.join(' ')} Re-examine the query-string parameters.`);
-  const amzDate = query.get(QUERY.date)!;
-  const dateMs = parseAmzDate(amzDate);
-  if (Number.isNaN(dateMs)) throw badDate(amzDate);
-  const claim: SignatureClaim = {
-    form: 'query',
-    algorithm: query.get(QUERY.algorithm)!,
-    credential: query.get(QUERY.credential)!,
-    signedHeaders: query.get(QUERY.signedHeaders)!,
-    signature: query.get(QUERY.signature)!,
-    amzDate,
-    dateMs,
-  };
-  const expires = query.get(QUERY.expires);
-  if (expires !== null) {
-    if (!/^-?\d+$/.test(expires)) throw incomplete('X-Amz-Expires should be a number.');
-    const n = Number(expires);
-    if (n < 0) throw incomplete('X-Amz-Expires must be non-negative.');
-    if (n > MAX_PRESIGN_EXPIRES_SECONDS) {
-      throw incomplete(`X-Amz-Expires must be less than a week (in seconds) that is ${MAX_PRESIGN_EXPIRES_SECONDS}.`);
-    }
-    if (n > maxExpires) {
-      throw incomplete(`X-Amz-Expires must be at most ${maxExpires} seconds: this KMS limits how long a presigned request can be replayed.`);
-    }
-    claim.expiresSeconds = n;
-  }
-  return claim;
-}
-
-/**
- * The request date must be within maxSkew of now, either way. A presigned URL with X-Amz-Expires
- * is instead valid from (date - maxSkew) until (date + expires).
- */
-function checkTime(claim: SignatureClaim, now: number, maxSkewMs: number): void {
-  // No closures here or on the rest of the per-request path: under tsx (npm start) esbuild's
-  // keepNames gives every named closure an Object.defineProperty call each time it is created.
-  const pastWindow = claim.expiresSeconds !== undefined ? claim.expiresSeconds * 1000 : maxSkewMs;
-  if (claim.dateMs < now - pastWindow) {
-    throw invalid(
-      `Signature expired: ${claim.amzDate} is now earlier than ${formatAmzDate(now - pastWindow)} (${formatAmzDate(now)} - ${formatDuration(pastWindow)})`,
-    );
-  }
-  if (claim.dateMs > now + maxSkewMs) {
-    throw invalid(
-      `Signature not yet current: ${claim.amzDate} is still later than ${formatAmzDate(now + maxSkewMs)} (${formatAmzDate(now)} + ${formatDuration(maxSkewMs)})`,
-    );
-  }
-}
-
-interface Scope {
-  accessKeyId: string;
-  date: string;
-  /** date/region/service/aws4_request */
-  scope: string;
-}
-
-function checkCredential(claim: SignatureClaim, region: string, service: string): Scope {
-  const parts = claim.credential.split('/');
-  if (parts.length !== 5) {
-    throw incomplete(
-      `Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '${claim.credential}'`,
-    );
-  }
-  const [accessKeyId, date, scopeRegion, scopeService, terminator] = parts as [string, string, string, string, string];
-  const errors: string[] = [];
-  if (scopeRegion !== region) errors.push(`Credential should be scoped to a valid region, not '${scopeRegion}'.`);
-  if (scopeService !== service) errors.push(`Credential should be scoped to correct service: '${service}'.`);
-  if (terminator !== TERMINATOR) {
-    errors.push(`Credential should be scoped with a valid terminator: '${TERMINATOR}', not '${terminator}'.`);
-  }
-  const expectedDate = claim.amzDate.slice(0, 8);
-  if (date !== expectedDate) {
-    errors.push(
-      `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${date}' != '${expectedDate}', from '${claim.amzDate}'.`,
-    );
-  }
-  if (errors.length) throw invalid(errors.join(' '));
-  if (!accessKeyId) throw unrecognized();
-  return { accessKeyId, date, scope: parts.slice(1).join('/') };
-}
-
-/** A hoisted header keeps the case its signer gave it (the SDK v3 hoists `x-amz-content-sha256`). */
-function queryParamIgnoringCase(query: URLSearchParams, name: string): string | null {
-  const lower = name.toLowerCase();
-  for (const [k, v] of query) if (k.toLowerCase() === lower) return v;
-  return null;
-}
-
-/** encodeURIComponent plus the RFC 3986 reserved characters it leaves alone. */
-export function uriEncode(s: string): string {
-  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-}
-
-/**
- * The canonical URI of a non-S3 service: the path as received (already percent-encoded once), with
- * empty and dot segments removed, each segment URI-encoded once more.
- */
-export function canonicalUri(pathname: string): string {
-  if (pathname === '/') return '/';
-  const segments: string[] = [];
-  for (const seg of pathname.split('/')) {
-    if (seg === '' || seg === '.') continue;
-    if (seg === '..') segments.pop();
-    else segments.push(seg);
-  }
-  const trailing = segments.length > 0 && pathname.endsWith('/') ? '/' : '';
-  return `/${segments.map(uriEncode).join('/')}${trailing}`;
-}
-
-/** Decoded pairs, re-encoded with RFC 3986 rules, sorted by key then value (byte order). */
-export function canonicalQuery(query: URLSearchParams, exclude?: string): string {
-  const pairs: [string, string][] = [];
-  for (const [k, v] of query) {
-    if (k === '' || k === exclude) continue;
-    pairs.push([uriEncode(k), uriEncode(v)]);
-  }
-  pairs.sort(([k1, v1], [k2, v2]) => (k1 < k2 ? -1 : k1 > k2 ? 1 : v1 < v2 ? -1 : v1 > v2 ? 1 : 0));
-  return pairs.map(([k, v]) => `${k}=${v}`).join('&');
-}
-
-/** Trimall: no leading or trailing whitespace, inner runs of spaces and tabs collapsed to one space. */
-export function canonicalHeaderValue(value: string): string {
-  // Printable ASCII words separated by single spaces is already canonical (nearly every value).
-  return CANONICAL_VALUE_RE.test(value) ? value : value.replace(/[\t ]+/g, ' ').trim();
-}
-const CANONICAL_VALUE_RE = /^[!-~]+(?: [!-~]+)*$/;
 
 async function hmacKey(raw: Uint8Array): Promise<CryptoKey> {
   return crypto.subtle.importKey('raw', raw as BufferSource, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
@@ -588,15 +328,4 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
     if (!constantTimeEqualStrings(typeof mac === 'string' ? mac : await mac, claim.signature)) throw mismatch();
     return { accountId: identity.accountId, arn: identity.arn, accessKeyId: identity.accessKeyId };
   };
-}
-
-/** A header name as AWS spells it in messages: X-Amz-Target for x-amz-target. */
-function displayName(lower: string): string {
-  return lower.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase());
-}
-
-/** Host and path of "<scheme>://<host>/" without a URL parser; undefined for any other URL. */
-function simpleUrl(url: string): { host: string; pathname: string } | undefined {
-  const m = SIMPLE_URL_RE.exec(url);
-  return m ? { host: m[1]!, pathname: '/' } : undefined;
 }
