@@ -62,6 +62,17 @@ export function fromBase64(s: string): Uint8Array | undefined {
   return out;
 }
 
+/** base64url without padding (RFC 4648 §5), for opaque tokens: paging markers, grant tokens. */
+export function toBase64Url(bytes: Uint8Array): string {
+  return toBase64(bytes).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/** base64url decode (padding optional; standard base64 is read too); undefined when it is neither. */
+export function fromBase64Url(s: string): Uint8Array | undefined {
+  const b64 = s.replace(/-/g, '+').replace(/_/g, '/');
+  return fromBase64(b64 + '='.repeat((4 - (b64.length % 4)) % 4));
+}
+
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 export function toHex(bytes: Uint8Array): string {

@@ -3,6 +3,7 @@
  * and the Output type. (Grant tokens are validated here as a list; kms.ts execute checks once per
  * call that each one is a token this KMS issued.)
  */
+import { fromBase64Url, fromUtf8, toBase64Url, utf8 } from '../bytes.js';
 import { KmsError } from '../errors.js';
 import type { InputReader } from '../validate.js';
 
@@ -24,16 +25,17 @@ export function dryRun(input: InputReader): void {
 
 /** Opaque paging markers: base64url of the position after which the next page starts. */
 export function encodeMarker(position: string): string {
-  return btoa(position).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return toBase64Url(utf8(position));
 }
 
 export function decodeMarker(marker: string | undefined, valid: (position: string) => boolean): string | undefined {
   if (marker === undefined) return undefined;
-  let position: string;
+  let position = '';
+  const bytes = fromBase64Url(marker);
   try {
-    position = atob(marker.replace(/-/g, '+').replace(/_/g, '/'));
+    if (bytes) position = fromUtf8(bytes);
   } catch {
-    position = '';
+    // not UTF-8: not a marker of ours
   }
   if (!valid(position)) {
     throw new KmsError('InvalidMarkerException', 'The request was rejected because the marker that specifies where pagination should next begin is not valid.');
