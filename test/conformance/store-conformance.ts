@@ -1,12 +1,18 @@
 /**
- * The store conformance suite: every KmsStore (memory, LMDB, and the IndexedDB, Durable Object
- * and KV stores to come) must pass it. It checks atomic commits, immutable versions, ordered
- * paging, copy semantics and interleaved concurrent writers, and runs the engine's on-demand
- * rotation limit on top of the store from one and from two engines (two engines over one store
- * stand for two processes: in-process locks cannot help them, only the store's preconditions).
- * Used by test/stores/*.test.ts; run with `npx vitest run test/stores`.
+ * The store conformance suite: every KmsStore passes the same cases. It checks atomic commits,
+ * each precondition rule of a commit (a commit that breaks one is refused with StoreConflictError
+ * and writes nothing), immutable versions, ordered paging, copy semantics and interleaved
+ * concurrent writers, and runs the engine's on-demand rotation limit on top of the store from one
+ * and from two engines (two engines over one store stand for two processes: in-process locks
+ * cannot help them, only the store's preconditions). Where each store runs it:
+ *   memory, LMDB                  test/stores/memory-store.test.ts, lmdb-store.test.ts
+ *                                 (npx vitest run --project e2e test/stores)
+ *   Durable Objects, Workers KV   test/cloudflare/store-conformance.test.ts, in workerd
+ *                                 (npx vitest run --project e2e test/cloudflare/store-conformance.test.ts)
+ *   IndexedDB                     packages/idb/src/idb-store.browser.test.ts, in Chromium
+ *                                 (npx vitest run --project browser packages/idb)
  */
-import { createKms, StoreConflictError, type KeyRecord, type KmsStore, type MaterialProtector, type MaterialVersion, type StoredMaterial } from '@edge-kms/core';
+import { createKms, StoreConflictError, type KeyRecord, type KmsStore, type MaterialProtector, type MaterialVersion, type StoredMaterial, type StoreWrite } from '@edge-kms/core';
 import { describe, expect, it, beforeEach, afterEach } from 'vitest';
 
 export interface StoreFixture {
@@ -136,6 +142,76 @@ export function runStoreConformance(name: string, makeFixture: () => Promise<Sto
       await expect(store.commit([{ type: 'putVersion', version: v2 }, { type: 'putVersion', version: v2 }])).rejects.toBeInstanceOf(StoreConflictError);
       expect(await store.getVersion(id, 2)).toBeUndefined();
       expect((await store.getVersion(id, 1))?.KeyMaterialId).toBe(v1.KeyMaterialId);
+    });
+
+    // Each precondition rule (packages/core/src/store/preconditions.ts), broken once: the commit
+    // is refused with StoreConflictError and writes nothing, neither the valid writes before the
+    // broken one nor those after it.
+    describe('a commit that breaks a precondition is refused and writes nothing', () => {
+      const A = '00000000-0000-4000-8000-00000000a000';
+      const missing = '00000000-0000-4000-8000-00000000dead';
+      const alias = (AliasName: string, TargetKeyId: string) => ({ AliasName, TargetKeyId, CreationDate: 1, LastUpdatedDate: 1 });
+      type W = StoreWrite;
+      const rules: [string, () => Promise<W[]>][] = [
+        ['putKey: creating a key that exists', async () => [{ type: 'putKey', key: keyRecord(A, 1), expectRevision: 0 }]],
+        ['putKey: a stale revision', async () => [{ type: 'putKey', key: keyRecord(A, 3), expectRevision: 2 }]],
+        ['putKey: a revision that does not advance by one', async () => [{ type: 'putKey', key: keyRecord(A, 3), expectRevision: 1 }]],
+        ['putKey: a revision that stays', async () => [{ type: 'putKey', key: keyRecord(A, 1), expectRevision: 1 }]],
+        ['putKey: a revision expected of a missing key', async () => [{ type: 'putKey', key: keyRecord(missing, 2), expectRevision: 1 }]],
+        ['deleteKey: a stale revision', async () => [{ type: 'deleteKey', keyId: A, expectRevision: 2 }]],
+        ['deleteKey: a missing key', async () => [{ type: 'deleteKey', keyId: missing, expectRevision: 0 }]],
+        ['putVersion: a version that exists', async () => [{ type: 'putVersion', version: { ...(await versionRecord(fx.protector, A, 1)), KeyMaterialId: 'e'.repeat(64) } }]],
+        ['putVersion: one version twice in the commit', async () => {
+          const v = await versionRecord(fx.protector, A, 2);
+          return [{ type: 'putVersion', version: v }, { type: 'putVersion', version: { ...v, KeyMaterialId: 'e'.repeat(64) } }];
+        }],
+        ['putAlias: creating an alias that exists', async () => [{ type: 'putAlias', alias: alias('alias/pre', missing), expectTarget: null }]],
+        ['putAlias: another expected target', async () => [{ type: 'putAlias', alias: alias('alias/pre', missing), expectTarget: missing }]],
+        ['putAlias: a target expected of a missing alias', async () => [{ type: 'putAlias', alias: alias('alias/none', A), expectTarget: A }]],
+        ['deleteAlias: another expected target', async () => [{ type: 'deleteAlias', aliasName: 'alias/pre', expectTarget: missing }]],
+        ['deleteAlias: a missing alias', async () => [{ type: 'deleteAlias', aliasName: 'alias/none', expectTarget: A }]],
+        ['checked against the state before the commit: a key created and updated in one commit', async () => [
+          { type: 'putKey', key: keyRecord(missing, 1), expectRevision: 0 },
+          { type: 'putKey', key: keyRecord(missing, 2), expectRevision: 1 },
+        ]],
+        ['checked against the state before the commit: an alias created and deleted in one commit', async () => [
+          { type: 'putAlias', alias: alias('alias/none', A), expectTarget: null },
+          { type: 'deleteAlias', aliasName: 'alias/none', expectTarget: A },
+        ]],
+      ];
+
+      const snapshot = async (ids: string[]) => ({
+        keys: (await store.listKeys({ limit: 1000 })).items,
+        aliases: (await store.listAliases({ limit: 1000 })).items,
+        versions: await Promise.all(ids.map(async (id) => (await store.listVersions(id, { after: 0, limit: 1000 })).map((v) => [v.KeyId, v.Version, v.KeyMaterialId]))),
+      });
+
+      for (const [rule, conflicting] of rules) {
+        it(rule, async () => {
+          await store.commit([
+            { type: 'putKey', key: keyRecord(A), expectRevision: 0 },
+            { type: 'putVersion', version: await versionRecord(fx.protector, A, 1) },
+            { type: 'putAlias', alias: alias('alias/pre', A), expectTarget: null },
+          ]);
+          const bystander = uuid();
+          const ids = [A, missing, bystander];
+          const before = await snapshot(ids);
+          // Every write here but the broken ones is valid against the state before the commit.
+          const commit: W[] = [
+            { type: 'putKey', key: keyRecord(bystander), expectRevision: 0 },
+            { type: 'putVersion', version: await versionRecord(fx.protector, bystander, 1) },
+            { type: 'putVersion', version: await versionRecord(fx.protector, A, 3) },
+            ...(await conflicting()),
+            { type: 'putAlias', alias: alias('alias/bystander', A), expectTarget: null },
+            { type: 'putKey', key: keyRecord(A, 2, { Description: 'bystander' }), expectRevision: 1 },
+          ];
+          await expect(store.commit(commit)).rejects.toBeInstanceOf(StoreConflictError);
+          expect(await snapshot(ids)).toEqual(before);
+          expect(await store.getKey(bystander)).toBeUndefined();
+          expect(await store.getVersion(A, 3)).toBeUndefined();
+          expect(await store.getAlias('alias/bystander')).toBeUndefined();
+        });
+      }
     });
 
     it('keeps wrapped material byte for byte and it still opens', async () => {

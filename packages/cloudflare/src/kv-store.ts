@@ -15,7 +15,7 @@
  * Use the Durable Object store when several writers, strict limits or read-after-write across
  * locations matter. Values are JSON; bytes travel as {"$b": base64}. Key material is kept wrapped.
  */
-import { StoreConflictError, type AliasRecord, type KeyRecord, type KmsStore, type ListPage, type MaterialVersion, type StoreWrite } from '@edge-kms/core';
+import { checkWritesAsync, type AliasRecord, type KeyRecord, type KmsStore, type ListPage, type MaterialVersion, type StoreWrite } from '@edge-kms/core';
 import type { KVNamespaceLike } from './cf-types.js';
 import { decodeValue, encodeJson } from './json-bytes.js';
 
@@ -23,6 +23,10 @@ const pad = (n: number) => String(n).padStart(10, '0');
 
 const encode = encodeJson;
 const decode = decodeValue;
+
+const refuseUnwrapped = (v: MaterialVersion): void => {
+  if (v.Material.kind !== 'wrapped') throw new Error('the KV store keeps wrapped key material only');
+};
 
 export interface KvStoreOptions {
   /** Prefix for every KV key, so one namespace can hold several KMSs. */
@@ -71,29 +75,18 @@ export function createKvStore(kv: KVNamespaceLike, options: KvStoreOptions = {})
     return all.length > limit && items.length > 0 ? { items, next: name(items[items.length - 1]!) } : { items };
   }
 
-  async function check(writes: StoreWrite[]): Promise<void> {
-    const seen = new Set<string>();
-    for (const w of writes) {
-      if (w.type === 'putKey') {
-        const cur = await get<KeyRecord>(`k:${w.key.KeyId}`);
-        if ((cur?.Revision ?? 0) !== w.expectRevision || w.key.Revision !== w.expectRevision + 1) throw new StoreConflictError(`key ${w.key.KeyId} changed`);
-      } else if (w.type === 'deleteKey') {
-        const cur = await get<KeyRecord>(`k:${w.keyId}`);
-        if (!cur || cur.Revision !== w.expectRevision) throw new StoreConflictError(`key ${w.keyId} changed`);
-      } else if (w.type === 'putVersion') {
-        const id = `${w.version.KeyId}/${w.version.Version}`;
-        if (seen.has(id) || (await names(versionPrefix(w.version.KeyId, w.version.Version))).length > 0) throw new StoreConflictError(`version ${id} exists`);
-        seen.add(id);
-        if (w.version.Material.kind !== 'wrapped') throw new Error('the KV store keeps wrapped key material only');
-      } else if (w.type === 'putAlias') {
-        const cur = await get<AliasRecord>(`a:${w.alias.AliasName}`);
-        if ((cur?.TargetKeyId ?? null) !== w.expectTarget) throw new StoreConflictError(`alias ${w.alias.AliasName} changed`);
-      } else {
-        const cur = await get<AliasRecord>(`a:${w.aliasName}`);
-        if (cur?.TargetKeyId !== w.expectTarget) throw new StoreConflictError(`alias ${w.aliasName} changed`);
-      }
-    }
-  }
+  // The core's precondition rules, over values read from KV just before (no transaction: the
+  // commit queue of this isolate is what keeps a check and its writes together).
+  const check = (writes: StoreWrite[]): Promise<void> =>
+    checkWritesAsync(
+      {
+        getKey: (keyId) => get<KeyRecord>(`k:${keyId}`),
+        hasVersion: async (keyId, version) => (await names(versionPrefix(keyId, version))).length > 0,
+        getAlias: (name) => get<AliasRecord>(`a:${name}`),
+      },
+      writes,
+      { checkVersion: refuseUnwrapped },
+    );
 
   async function apply(writes: StoreWrite[]): Promise<void> {
     // Versions first: a key record never points at material that is not written yet.

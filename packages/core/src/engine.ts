@@ -10,6 +10,7 @@ import { webCryptoProvider, type CryptoProvider } from './crypto-provider.js';
 import { createCryptoKeyProtector, type MaterialProtector } from './material.js';
 import type { KeyRecord, MaterialVersion, RotationType } from './model.js';
 import { createMemoryStore } from './store/memory-store.js';
+import { retryOnConflict } from './store/retry.js';
 import type { KmsStore, StoreWrite } from './store/types.js';
 
 /** How automatic rotation behaves for customer managed keys. */
@@ -51,7 +52,6 @@ export const DEFAULT_REGION = 'us-east-1';
 export const DEFAULT_ROTATION_PERIOD_DAYS = 365;
 export const AWS_MANAGED_ROTATION_PERIOD_DAYS = 365;
 export const DEFAULT_ON_DEMAND_ROTATION_LIMIT = 10;
-const MAX_COMMIT_ATTEMPTS = 64;
 
 export function defaultKeyPolicy(accountId: string, partition = 'aws'): string {
   return JSON.stringify(
@@ -402,8 +402,8 @@ export class Engine implements Scope {
     keyId: string,
     decide: (key: KeyRecord) => Promise<{ next?: KeyRecord; writes?: StoreWrite[]; result: T }> | { next?: KeyRecord; writes?: StoreWrite[]; result: T },
   ): Promise<T> {
-    return this.withLock(`key:${keyId}`, async () => {
-      for (let attempt = 0; ; attempt++) {
+    return this.withLock(`key:${keyId}`, () =>
+      retryOnConflict(async () => {
         const key = await this.store.getKey(keyId);
         if (!key) throw this.notFound(keyId);
         const { next, writes = [], result } = await decide(key);
@@ -411,15 +411,10 @@ export class Engine implements Scope {
         if (next) all.push({ type: 'putKey', key: { ...next, Revision: key.Revision + 1 }, expectRevision: key.Revision });
         all.push(...writes);
         if (all.length === 0) return result;
-        try {
-          await this.store.commit(all);
-          return result;
-        } catch (e) {
-          if (!(e instanceof StoreConflictError) || attempt >= MAX_COMMIT_ATTEMPTS) throw e;
-          await backoff(attempt);
-        }
-      }
-    });
+        await this.store.commit(all);
+        return result;
+      }),
+    );
   }
 
   /**
@@ -453,8 +448,8 @@ export class Engine implements Scope {
 
   /** Deletes a key (versions and aliases included) whose waiting period is over. */
   async deleteIfDue(keyId: string): Promise<boolean> {
-    return this.withLock(`key:${keyId}`, async () => {
-      for (let attempt = 0; ; attempt++) {
+    return this.withLock(`key:${keyId}`, () =>
+      retryOnConflict(async () => {
         const key = await this.store.getKey(keyId);
         if (!key || !isDeletionDue(key, this.now())) return false;
         const writes: StoreWrite[] = [{ type: 'deleteKey', keyId, expectRevision: key.Revision }];
@@ -464,16 +459,11 @@ export class Engine implements Scope {
           if (!page.next) break;
           after = page.next;
         }
-        try {
-          await this.store.commit(writes);
-          this.forgetMaterial(keyId);
-          return true;
-        } catch (e) {
-          if (!(e instanceof StoreConflictError) || attempt >= MAX_COMMIT_ATTEMPTS) throw e;
-          await backoff(attempt);
-        }
-      }
-    });
+        await this.store.commit(writes);
+        this.forgetMaterial(keyId);
+        return true;
+      }),
+    );
   }
 
   /** Builds a new key record with its first key material version and commits both. */
@@ -549,11 +539,6 @@ export function isRotationDue(key: KeyRecord, now: number): boolean {
 
 export function isDeletionDue(key: KeyRecord, now: number): boolean {
   return key.KeyState === 'PendingDeletion' && key.DeletionDate !== undefined && now >= key.DeletionDate;
-}
-
-function backoff(attempt: number): Promise<void> {
-  const ms = Math.min(50, 1 << Math.min(attempt, 5)) * Math.random();
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 /** Of the materials of a key's current version, the one it encrypts with (the current candidate, if several). */

@@ -21,7 +21,9 @@ export { KmsError, StoreConflictError, isKmsError, kmsError, INVALID_CIPHERTEXT_
 export { webCryptoProvider, type CryptoProvider } from './crypto-provider.js';
 export { createTestClock, systemClock, DAY_MS, type Clock, type TestClock } from './clock.js';
 export { createMemoryStore, deepFreeze } from './store/memory-store.js';
-export { commitWrites, checkWrites, applyWrites, type SyncView } from './store/apply.js';
+export { commitWrites, applyWrites, type SyncView } from './store/apply.js';
+export { checkWrites, checkWritesAsync, readPreconditionView, type PreconditionView, type PreconditionReader, type CheckWritesOptions } from './store/preconditions.js';
+export { retryOnConflict, commitBackoff, COMMIT_RETRIES, type RetryOptions } from './store/retry.js';
 export { createOrderedKvStore, versionKey, type OrderedKv, type OrderedKvStoreOptions } from './store/ordered-kv-store.js';
 export type { KmsStore, StoreWrite, ListPage } from './store/types.js';
 export {

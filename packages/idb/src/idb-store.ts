@@ -4,15 +4,16 @@
  * structured clone, so no script, ours included, can ever read their bytes).
  *
  * A commit is one readwrite transaction over the three stores. Inside it we await only IndexedDB
- * requests (all WebCrypto work happens before the engine commits), check every precondition,
- * then write; a failed precondition aborts the transaction. IndexedDB runs readwrite
- * transactions with overlapping scopes one at a time, across tabs too, so check-then-write is
- * atomic without Web Locks: two tabs rotating one key cannot both pass the same revision check.
+ * requests (all WebCrypto work happens before the engine commits), check every precondition (the
+ * core's rules, over values read in the transaction), then write; a failed precondition aborts
+ * the transaction. IndexedDB runs readwrite transactions with overlapping scopes one at a time,
+ * across tabs too, so check-then-write is atomic without Web Locks: two tabs rotating one key
+ * cannot both pass the same revision check.
  *
  * `indexedDB` is read only when the store is opened, so importing this module on a server is
  * harmless.
  */
-import { StoreConflictError, type AliasRecord, type KeyRecord, type KmsStore, type ListPage, type MaterialVersion, type StoreWrite } from '@edge-kms/core';
+import { checkWritesAsync, type AliasRecord, type KeyRecord, type KmsStore, type ListPage, type MaterialVersion, type StoreWrite } from '@edge-kms/core';
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb';
 
 export const IDB_SCHEMA_VERSION = 2;
@@ -45,39 +46,19 @@ function upgrade(db: IDBPDatabase<KmsDB>, oldVersion: number, tx: IDBPTransactio
   }
 }
 
-async function check(tx: Tx, writes: StoreWrite[]): Promise<void> {
-  const seen = new Set<string>();
-  for (const w of writes) {
-    switch (w.type) {
-      case 'putKey': {
-        const cur = await tx.objectStore('keys').get(w.key.KeyId);
-        if ((cur?.Revision ?? 0) !== w.expectRevision || w.key.Revision !== w.expectRevision + 1) throw new StoreConflictError(`key ${w.key.KeyId} changed`);
-        break;
-      }
-      case 'deleteKey': {
-        const cur = await tx.objectStore('keys').get(w.keyId);
-        if (!cur || cur.Revision !== w.expectRevision) throw new StoreConflictError(`key ${w.keyId} changed`);
-        break;
-      }
-      case 'putVersion': {
-        const id = `${w.version.KeyId}/${w.version.Version}`;
-        const n = await tx.objectStore('versions').count([w.version.KeyId, w.version.Version]);
-        if (n > 0 || seen.has(id)) throw new StoreConflictError(`version ${id} exists`);
-        seen.add(id);
-        break;
-      }
-      case 'putAlias': {
-        const cur = await tx.objectStore('aliases').get(w.alias.AliasName);
-        if ((cur?.TargetKeyId ?? null) !== w.expectTarget) throw new StoreConflictError(`alias ${w.alias.AliasName} changed`);
-        break;
-      }
-      case 'deleteAlias': {
-        const cur = await tx.objectStore('aliases').get(w.aliasName);
-        if (cur?.TargetKeyId !== w.expectTarget) throw new StoreConflictError(`alias ${w.aliasName} changed`);
-        break;
-      }
-    }
-  }
+/**
+ * The commit's preconditions (the core's checkWrites), over values read in `tx`: the reads are
+ * IndexedDB requests of the transaction, issued together, and nothing else is awaited.
+ */
+function check(tx: Tx, writes: StoreWrite[]): Promise<void> {
+  return checkWritesAsync(
+    {
+      getKey: (keyId) => tx.objectStore('keys').get(keyId),
+      hasVersion: async (keyId, version) => (await tx.objectStore('versions').count([keyId, version])) > 0,
+      getAlias: (name) => tx.objectStore('aliases').get(name),
+    },
+    writes,
+  );
 }
 
 async function apply(tx: Tx, writes: StoreWrite[]): Promise<void> {

@@ -3,7 +3,8 @@
  * and applies a commit atomically: every write of it or none. Preconditions make concurrent
  * writers safe: a key write names the revision it was computed from, a version write requires the
  * version to be new, an alias write names the target it expects. A violated precondition rejects
- * the whole commit with StoreConflictError and the engine recomputes and retries.
+ * the whole commit with StoreConflictError and the engine recomputes and retries. The rules are
+ * checked for every store by preconditions.ts; the retry policy is retry.ts.
  */
 import type { AliasRecord, KeyRecord, MaterialVersion } from '../model.js';
 

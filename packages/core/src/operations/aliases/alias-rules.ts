@@ -1,6 +1,7 @@
 /** What the alias operations share: the name rules (`alias/aws/` is reserved for AWS managed keys), valid targets, and the commit of one alias. */
 import type { Engine } from '../../engine.js';
-import { KmsError, StoreConflictError } from '../../errors.js';
+import { KmsError } from '../../errors.js';
+import { retryOnConflict } from '../../store/retry.js';
 import type { AliasRecord, KeyRecord } from '../../model.js';
 import type { InputReader } from '../../validate.js';
 
@@ -27,16 +28,12 @@ export function checkTarget(engine: Engine, key: KeyRecord): void {
 }
 
 export async function commitAlias(engine: Engine, name: string, build: (current: AliasRecord | undefined) => Promise<{ alias: AliasRecord; expect: string | null }>): Promise<void> {
-  await engine.withLock(`alias:${name}`, async () => {
-    for (let attempt = 0; ; attempt++) {
+  // The engine's one retry policy: a conflicting writer (another process) means read again.
+  await engine.withLock(`alias:${name}`, () =>
+    retryOnConflict(async () => {
       const current = await engine.store.getAlias(name);
       const { alias, expect } = await build(current);
-      try {
-        await engine.store.commit([{ type: 'putAlias', alias, expectTarget: expect }]);
-        return;
-      } catch (e) {
-        if (!(e instanceof StoreConflictError) || attempt > 16) throw e;
-      }
-    }
-  });
+      await engine.store.commit([{ type: 'putAlias', alias, expectTarget: expect }]);
+    }),
+  );
 }

@@ -1,7 +1,8 @@
 /** DeleteAlias. */
 import { authorize, type OperationContext } from '../../auth/authorize.js';
 import type { Engine } from '../../engine.js';
-import { KmsError, StoreConflictError } from '../../errors.js';
+import { KmsError } from '../../errors.js';
+import { retryOnConflict } from '../../store/retry.js';
 import type { InputReader } from '../../validate.js';
 import type { Output } from '../common.js';
 import { checkCustomerAliasName, readAliasName } from './alias-rules.js';
@@ -10,19 +11,14 @@ export async function deleteAlias(engine: Engine, input: InputReader, ctx: Opera
   const name = readAliasName(input);
   input.done();
   checkCustomerAliasName(engine, name);
-  await engine.withLock(`alias:${name}`, async () => {
-    for (let attempt = 0; ; attempt++) {
+  await engine.withLock(`alias:${name}`, () =>
+    retryOnConflict(async () => {
       const current = await engine.store.getAlias(name);
       if (!current) throw new KmsError('NotFoundException', `Alias ${engine.aliasArn(name)} is not found.`);
       const target = await engine.store.getKey(current.TargetKeyId);
       if (target) authorize(engine, ctx, { action: 'DeleteAlias', key: target });
-      try {
-        await engine.store.commit([{ type: 'deleteAlias', aliasName: name, expectTarget: current.TargetKeyId }]);
-        return;
-      } catch (e) {
-        if (!(e instanceof StoreConflictError) || attempt > 16) throw e;
-      }
-    }
-  });
+      await engine.store.commit([{ type: 'deleteAlias', aliasName: name, expectTarget: current.TargetKeyId }]);
+    }),
+  );
   return {};
 }
