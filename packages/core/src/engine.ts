@@ -12,66 +12,22 @@ import type { KeyRecord, MaterialVersion, RotationType } from './model.js';
 import { createMemoryStore } from './store/memory-store.js';
 import { retryOnConflict } from './store/retry.js';
 import type { KmsStore, StoreWrite } from './store/types.js';
+import {
+  AWS_MANAGED_ROTATION_PERIOD_DAYS,
+  DEFAULT_ACCOUNT_ID,
+  DEFAULT_ON_DEMAND_ROTATION_LIMIT,
+  DEFAULT_REGION,
+  defaultKeyPolicy,
+  ROTATION_POLICIES,
+  type KmsOptions,
+  type RotationPolicy,
+} from './engine-config.js';
+import { isAwsManagedAliasName, isDeletionDue, isRotationDue } from './key-schedule.js';
+import { createMaterialCache, currentOf, type MaterialCache, type OpenedMaterial } from './material-cache.js';
+import { familyOfKey } from './key-specs/index.js';
 
-/** How automatic rotation behaves for customer managed keys. */
-export type RotationPolicyName = 'aws' | 'rotate-by-default';
-
-export interface RotationPolicy {
-  name: RotationPolicyName;
-  /** New symmetric customer managed keys start with automatic rotation enabled. */
-  enabledByDefault: boolean;
-  /** EnableKeyRotation may change the period of a key whose rotation is already enabled. */
-  allowPeriodChangeWhileEnabled: boolean;
-}
-
-export const ROTATION_POLICIES: Record<RotationPolicyName, RotationPolicy> = {
-  aws: { name: 'aws', enabledByDefault: false, allowPeriodChangeWhileEnabled: true },
-  'rotate-by-default': { name: 'rotate-by-default', enabledByDefault: true, allowPeriodChangeWhileEnabled: false },
-};
-
-export interface KmsOptions {
-  store?: KmsStore;
-  accountId?: string;
-  region?: string;
-  partition?: string;
-  clock?: Clock;
-  protector?: MaterialProtector;
-  rotationPolicy?: RotationPolicyName;
-  /** On-demand rotations allowed per key (AWS's original quota: 10). */
-  onDemandRotationLimit?: number;
-  /** Called with every unexpected (non-KMS) error; the caller only sees KMSInternalException. */
-  onInternalError?: (error: unknown) => void;
-  /** Upper bound of the in-memory cache of opened key material versions. */
-  materialCacheSize?: number;
-  /** Hot-path primitives; WebCrypto by default (the Node server injects node:crypto). */
-  crypto?: CryptoProvider;
-}
-
-export const DEFAULT_ACCOUNT_ID = '111122223333';
-export const DEFAULT_REGION = 'us-east-1';
-export const DEFAULT_ROTATION_PERIOD_DAYS = 365;
-export const AWS_MANAGED_ROTATION_PERIOD_DAYS = 365;
-export const DEFAULT_ON_DEMAND_ROTATION_LIMIT = 10;
-
-export function defaultKeyPolicy(accountId: string, partition = 'aws'): string {
-  return JSON.stringify(
-    {
-      Version: '2012-10-17',
-      Id: 'key-default-1',
-      Statement: [
-        {
-          Sid: 'Enable IAM User Permissions',
-          Effect: 'Allow',
-          Principal: { AWS: `arn:${partition}:iam::${accountId}:root` },
-          Action: 'kms:*',
-          Resource: '*',
-        },
-      ],
-    },
-    null,
-    2,
-  );
-}
+export * from './engine-config.js';
+export * from './key-schedule.js';
 
 /** The engine's decoy key (Engine.decoyKey): a record that is never stored, and one material. */
 export interface DecoyKey {
@@ -79,10 +35,6 @@ export interface DecoyKey {
   materials: OpenedMaterial[];
 }
 
-export interface OpenedMaterial {
-  key: CryptoKey;
-  keyMaterialId: string;
-}
 
 export interface ResolveOptions {
   /** Accept alias names and alias ARNs (Encrypt, Decrypt, DescribeKey, …). */
@@ -108,10 +60,7 @@ export class Engine implements Scope {
   readonly onInternalError: (error: unknown) => void;
   readonly crypto: CryptoProvider;
   private readonly locks = new Map<string, Promise<unknown>>();
-  private readonly materialCache = new Map<string, Promise<OpenedMaterial[]>>();
-  /** The same entries once opened, for reads that need no promise. */
-  private readonly materialReady = new Map<string, OpenedMaterial[]>();
-  private readonly materialCacheSize: number;
+  private readonly material: MaterialCache;
 
   constructor(options: KmsOptions = {}) {
     this.store = options.store ?? createMemoryStore();
@@ -127,7 +76,7 @@ export class Engine implements Scope {
       throw new TypeError(`"onDemandRotationLimit" expected a non-negative integer, got ${options.onDemandRotationLimit}`);
     }
     this.onInternalError = options.onInternalError ?? ((e) => console.error('edge-kms internal error:', e));
-    this.materialCacheSize = options.materialCacheSize ?? 10_000;
+    this.material = createMaterialCache(this.store, this.protector, options.materialCacheSize ?? 10_000);
     this.crypto = options.crypto ?? webCryptoProvider;
     if (!/^\d{12}$/.test(this.accountId)) throw new TypeError(`"accountId" expected 12 digits, got ${this.accountId}`);
   }
@@ -270,66 +219,36 @@ export class Engine implements Scope {
   }
 
   /**
-   * The non-extractable CryptoKeys of one version: one, except in stores without compare-and-set
-   * where racing writers may have made several. Versions are immutable, so they are cached;
-   * `refresh` skips the cache (a racing writer may have added a candidate since).
+   * The non-extractable CryptoKeys of one version of a key: one, except in stores without
+   * compare-and-set where racing writers may have made several (material-cache.ts). `refresh`
+   * skips the cache (a racing writer may have added a candidate since).
    */
-  materials(keyId: string, version: number, refresh = false): Promise<OpenedMaterial[]> {
-    const id = `${keyId}/${version}`;
-    const hit = refresh ? undefined : this.materialCache.get(id);
-    if (hit) return hit;
-    const opening = (async () => {
-      const records = this.store.getVersionCandidates
-        ? await this.store.getVersionCandidates(keyId, version)
-        : [await this.store.getVersion(keyId, version)].filter((v): v is MaterialVersion => v !== undefined);
-      return Promise.all(
-        records.map(async (v) => ({
-          key: await this.protector.open(v.Material, { keyId, version, keyMaterialId: v.KeyMaterialId }),
-          keyMaterialId: v.KeyMaterialId,
-        })),
-      );
-    })();
-    if (this.materialCache.size >= this.materialCacheSize) {
-      const oldest = this.materialCache.keys().next().value;
-      if (oldest !== undefined) {
-        this.materialCache.delete(oldest);
-        this.materialReady.delete(oldest);
-      }
-    }
-    this.materialCache.set(id, opening);
-    this.materialReady.delete(id);
-    // Only present versions stay cached; a miss or failure is asked again next time.
-    opening.then(
-      (m) => {
-        if (this.materialCache.get(id) !== opening) return;
-        if (m.length > 0) this.materialReady.set(id, m);
-        else this.materialCache.delete(id);
-      },
-      () => {
-        if (this.materialCache.get(id) === opening) this.materialCache.delete(id);
-      },
-    );
-    return opening;
+  materials(key: Pick<KeyRecord, 'KeyId' | 'KeySpec'>, version: number, refresh = false): Promise<OpenedMaterial[]> {
+    return this.material.open(key, version, refresh);
   }
 
   /** A version's materials when they are already open (no promise), else undefined. */
   materialsNow(keyId: string, version: number): OpenedMaterial[] | undefined {
-    return this.materialReady.get(`${keyId}/${version}`);
+    return this.material.ready(keyId, version);
   }
 
   /** The current version's material when it is already open (no promise), else undefined. */
   currentMaterialNow(key: KeyRecord): OpenedMaterial | undefined {
-    const all = this.materialReady.get(`${key.KeyId}/${key.CurrentVersion}`);
+    const all = this.material.ready(key.KeyId, key.CurrentVersion);
     return all && currentOf(key, all);
   }
 
   /** The material a key encrypts with now: its current version (the current candidate, if several). */
   async currentMaterial(key: KeyRecord): Promise<OpenedMaterial> {
     for (const refresh of [false, true]) {
-      const m = currentOf(key, await this.materials(key.KeyId, key.CurrentVersion, refresh));
+      const m = currentOf(key, await this.material.open(key, key.CurrentVersion, refresh));
       if (m) return m;
     }
     throw new Error(`current version ${key.CurrentVersion} of ${key.KeyId} is missing`);
+  }
+
+  forgetMaterial(keyId: string): void {
+    this.material.forget(keyId);
   }
 
   private decoy?: Promise<DecoyKey>;
@@ -369,25 +288,21 @@ export class Engine implements Scope {
     })());
   }
 
-  forgetMaterial(keyId: string): void {
-    for (const id of [...this.materialCache.keys()]) {
-      if (id.startsWith(`${keyId}/`)) {
-        this.materialCache.delete(id);
-        this.materialReady.delete(id);
-      }
-    }
-  }
-
-  /** Makes fresh key material for a version and seals it for the store; the raw bytes are wiped. */
-  async newVersion(keyId: string, version: number, origin: MaterialVersion['Origin'], raw?: Uint8Array): Promise<MaterialVersion> {
-    const material = raw ? raw.slice() : randomBytes(32);
+  /**
+   * Makes fresh key material for a version (as the key's family makes it) and seals it for the
+   * store; the raw bytes are wiped.
+   */
+  async newVersion(key: Pick<KeyRecord, 'KeyId' | 'KeySpec'>, version: number, origin: MaterialVersion['Origin'], raw?: Uint8Array): Promise<MaterialVersion> {
+    const keyId = key.KeyId;
+    const family = familyOfKey(key);
+    const material = raw ? raw.slice() : family.newMaterial(key.KeySpec);
     // Given material (seeded keys) gets a reproducible id: a hash bound to the key id; fresh
     // material a random one.
     const keyMaterialId = raw
       ? toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', concat(utf8('edge-kms key material id\u0000'), utf8(keyId), new Uint8Array([0]), raw) as BufferSource)))
       : toHex(randomBytes(32));
     try {
-      const sealed = await this.protector.seal(material, { keyId, version, keyMaterialId });
+      const sealed = await this.protector.seal(material, { keyId, version, keyMaterialId, importKey: (r) => family.importMaterial(key.KeySpec, r) });
       return { KeyId: keyId, Version: version, KeyMaterialId: keyMaterialId, CreationDate: this.now(), Origin: origin, Material: sealed };
     } finally {
       wipe(material);
@@ -434,7 +349,7 @@ export class Engine implements Scope {
         );
       }
       const versionNo = key.CurrentVersion + 1;
-      const version = await this.newVersion(key.KeyId, versionNo, type);
+      const version = await this.newVersion(key, versionNo, type);
       const next: KeyRecord = {
         ...key,
         CurrentVersion: versionNo,
@@ -468,7 +383,7 @@ export class Engine implements Scope {
 
   /** Builds a new key record with its first key material version and commits both. */
   async createKey(fields: Omit<KeyRecord, 'KeyId' | 'AccountId' | 'Region' | 'CreationDate' | 'CurrentVersion' | 'CurrentKeyMaterialId' | 'OnDemandRotationCount' | 'Revision'>, extra: StoreWrite[] = [], keyId = randomUuid(), raw?: Uint8Array): Promise<KeyRecord> {
-    const version = await this.newVersion(keyId, 1, 'CREATE', raw);
+    const version = await this.newVersion({ KeyId: keyId, KeySpec: fields.KeySpec }, 1, 'CREATE', raw);
     const key: KeyRecord = {
       ...fields,
       KeyId: keyId,
@@ -519,29 +434,4 @@ export class Engine implements Scope {
       }
     });
   }
-}
-
-export function isAwsManagedAliasName(name: string): boolean {
-  return /^alias\/aws\/[a-zA-Z0-9/_-]+$/.test(name);
-}
-
-export function nextRotationDate(key: KeyRecord): number | undefined {
-  const r = key.Rotation;
-  if (!r.Enabled || r.PeriodInDays === undefined || r.AnchorDate === undefined) return undefined;
-  return r.AnchorDate + r.PeriodInDays * DAY_MS;
-}
-
-/** Automatic rotation is due: enabled, the date has passed, and the key is usable (AWS does not rotate disabled keys). */
-export function isRotationDue(key: KeyRecord, now: number): boolean {
-  const next = nextRotationDate(key);
-  return next !== undefined && now >= next && key.KeyState === 'Enabled';
-}
-
-export function isDeletionDue(key: KeyRecord, now: number): boolean {
-  return key.KeyState === 'PendingDeletion' && key.DeletionDate !== undefined && now >= key.DeletionDate;
-}
-
-/** Of the materials of a key's current version, the one it encrypts with (the current candidate, if several). */
-function currentOf(key: KeyRecord, all: OpenedMaterial[]): OpenedMaterial | undefined {
-  return all.length === 1 ? all[0] : all.find((x) => x.keyMaterialId === key.CurrentKeyMaterialId);
 }

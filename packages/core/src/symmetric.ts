@@ -97,7 +97,7 @@ export async function decryptBlob(
   const tried = new Set<string>();
   for (const refresh of [false, true]) {
     const opened = decoy ? decoy.materials : refresh ? undefined : engine.materialsNow(key.KeyId, parsed.version);
-    for (const m of opened ?? (await engine.materials(key.KeyId, parsed.version, refresh))) {
+    for (const m of opened ?? (await engine.materials(key, parsed.version, refresh))) {
       if (tried.has(m.keyMaterialId)) continue;
       tried.add(m.keyMaterialId);
       try {

@@ -30,7 +30,7 @@
  */
 import { constantTimeEqualStrings, utf8, wipe } from '../bytes.js';
 import { systemClock, type Clock } from '../clock.js';
-import { DEFAULT_ACCOUNT_ID } from '../engine.js';
+import { DEFAULT_ACCOUNT_ID } from '../engine-config.js';
 import { KmsError } from '../errors.js';
 import { webCryptoProvider, type CryptoProvider } from '../crypto-provider.js';
 import type { Caller, IdentityLookup, RequestLike } from './types.js';

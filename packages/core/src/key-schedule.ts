@@ -1,0 +1,23 @@
+/** When things are due, from a key record alone: automatic rotation, deletion; AWS managed alias names. */
+import { DAY_MS } from './clock.js';
+import type { KeyRecord } from './model.js';
+
+export function isAwsManagedAliasName(name: string): boolean {
+  return /^alias\/aws\/[a-zA-Z0-9/_-]+$/.test(name);
+}
+
+export function nextRotationDate(key: KeyRecord): number | undefined {
+  const r = key.Rotation;
+  if (!r.Enabled || r.PeriodInDays === undefined || r.AnchorDate === undefined) return undefined;
+  return r.AnchorDate + r.PeriodInDays * DAY_MS;
+}
+
+/** Automatic rotation is due: enabled, the date has passed, and the key is usable (AWS does not rotate disabled keys). */
+export function isRotationDue(key: KeyRecord, now: number): boolean {
+  const next = nextRotationDate(key);
+  return next !== undefined && now >= next && key.KeyState === 'Enabled';
+}
+
+export function isDeletionDue(key: KeyRecord, now: number): boolean {
+  return key.KeyState === 'PendingDeletion' && key.DeletionDate !== undefined && now >= key.DeletionDate;
+}

@@ -1,0 +1,85 @@
+/**
+ * Opened key material, cached: the non-extractable CryptoKeys of each version a key has, opened
+ * from the store once (versions are immutable) by the material protector, as the key's family
+ * imports material. A second map holds the same entries once opened, so the warm path of every
+ * cryptographic operation reads them without a promise. Bounded; the oldest go first.
+ */
+import { familyOfKey } from './key-specs/index.js';
+import type { MaterialProtector } from './material.js';
+import type { KeyRecord, MaterialVersion } from './model.js';
+import type { KmsStore } from './store/types.js';
+
+export interface OpenedMaterial {
+  key: CryptoKey;
+  keyMaterialId: string;
+}
+
+export interface MaterialCache {
+  /** The materials of one version (several only where racing writers of a store without compare-and-set made more). */
+  open(key: Pick<KeyRecord, 'KeyId' | 'KeySpec'>, version: number, refresh: boolean): Promise<OpenedMaterial[]>;
+  /** The same, when already open; else undefined. */
+  ready(keyId: string, version: number): OpenedMaterial[] | undefined;
+  /** Drops every version of a key (deleted keys). */
+  forget(keyId: string): void;
+}
+
+export function createMaterialCache(store: KmsStore, protector: MaterialProtector, size: number): MaterialCache {
+  const opening = new Map<string, Promise<OpenedMaterial[]>>();
+  const opened = new Map<string, OpenedMaterial[]>();
+  return {
+    open(key, version, refresh) {
+      const keyId = key.KeyId;
+      const id = `${keyId}/${version}`;
+      const hit = refresh ? undefined : opening.get(id);
+      if (hit) return hit;
+      const family = familyOfKey(key);
+      const importKey = (raw: Uint8Array) => family.importMaterial(key.KeySpec, raw);
+      const p = (async () => {
+        const records = store.getVersionCandidates
+          ? await store.getVersionCandidates(keyId, version)
+          : [await store.getVersion(keyId, version)].filter((v): v is MaterialVersion => v !== undefined);
+        return Promise.all(
+          records.map(async (v) => ({
+            key: await protector.open(v.Material, { keyId, version, keyMaterialId: v.KeyMaterialId, importKey }),
+            keyMaterialId: v.KeyMaterialId,
+          })),
+        );
+      })();
+      if (opening.size >= size) {
+        const oldest = opening.keys().next().value;
+        if (oldest !== undefined) {
+          opening.delete(oldest);
+          opened.delete(oldest);
+        }
+      }
+      opening.set(id, p);
+      opened.delete(id);
+      // Only present versions stay cached; a miss or failure is asked again next time.
+      p.then(
+        (m) => {
+          if (opening.get(id) !== p) return;
+          if (m.length > 0) opened.set(id, m);
+          else opening.delete(id);
+        },
+        () => {
+          if (opening.get(id) === p) opening.delete(id);
+        },
+      );
+      return p;
+    },
+    ready: (keyId, version) => opened.get(`${keyId}/${version}`),
+    forget(keyId) {
+      for (const id of [...opening.keys()]) {
+        if (id.startsWith(`${keyId}/`)) {
+          opening.delete(id);
+          opened.delete(id);
+        }
+      }
+    },
+  };
+}
+
+/** Of the materials of a key's current version, the one it encrypts with (the current candidate, if several). */
+export function currentOf(key: KeyRecord, all: OpenedMaterial[]): OpenedMaterial | undefined {
+  return all.length === 1 ? all[0] : all.find((x) => x.keyMaterialId === key.CurrentKeyMaterialId);
+}
