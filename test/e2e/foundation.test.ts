@@ -2,25 +2,14 @@
  * Issue 2, the foundation: every TrentService operation of edge-kms through the real AWS SDK v3
  * client against the real Node server over HTTP, with AWS's error names and messages.
  */
-import type { KMS, KeyMetadata } from '@aws-sdk/client-kms';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACCOUNT_ID, aliasArn, DAY_MS, failure, keyArn, rawCall, spawnKmsServer, text, utf8, type KmsServer } from '../helpers/server.js';
+import type { KeyMetadata } from '@aws-sdk/client-kms';
+import { describe, expect, it } from 'vitest';
+import { ACCOUNT_ID, aliasArn, DAY_MS, failure, keyArn, rawCall, text, useKmsServer, utf8 } from '../helpers/server.js';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const INVALID_CIPHERTEXT = 'InvalidCiphertextException';
 
-let server: KmsServer;
-let kms: KMS;
-
-beforeAll(async () => {
-  server = await spawnKmsServer();
-  kms = server.client();
-});
-
-afterAll(async () => {
-  kms?.destroy();
-  await server?.dispose();
-});
+const { server, kms } = useKmsServer();
 
 async function newKey(description = 'e2e'): Promise<KeyMetadata> {
   const { KeyMetadata } = await kms.createKey({ Description: description });

@@ -5,27 +5,10 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { KMS } from '@aws-sdk/client-kms';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { failure, spawnKmsServer, text, utf8, type KmsServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { failure, text, useKmsServer, utf8 } from '../helpers/server.js';
 
-let server: KmsServer;
-let kms: KMS;
-
-beforeAll(async () => {
-  server = await spawnKmsServer();
-  kms = server.client();
-});
-
-afterAll(async () => {
-  kms?.destroy();
-  await server?.dispose();
-});
-
-async function reconnect(): Promise<void> {
-  kms.destroy();
-  kms = server.client();
-}
+const { server, kms } = useKmsServer();
 
 interface Sealed {
   keyId: string;
@@ -150,7 +133,6 @@ describe('restart persistence', () => {
       if (signal === 'SIGTERM') expect(stopped).toEqual({ code: 0, signal: null });
       else expect(stopped).toEqual({ code: null, signal: 'SIGKILL' });
       expect(server.pid).not.toBe(oldPid);
-      await reconnect();
 
       const after = await snapshot(keyIds);
       expect(after).toEqual(before);
@@ -182,7 +164,6 @@ describe('restart persistence', () => {
     await kms.rotateKeyOnDemand({ KeyId: rotated });
     await kms.rotateKeyOnDemand({ KeyId: rotated });
     await server.restart('SIGKILL');
-    await reconnect();
     const err = await failure(kms.rotateKeyOnDemand({ KeyId: rotated }));
     expect(err.name).toBe('LimitExceededException');
     await expectSealedDecrypt();
@@ -216,21 +197,18 @@ describe('restart persistence', () => {
     for (const { f, bytes } of contents) if (f !== rootKey) expect(bytes.includes(root), `${f} contains the root key`).toBe(false);
 
     await server.start();
-    await reconnect();
   });
 
   it('a server started with a different root key cannot open the material (no silent garbage)', async () => {
     await server.stop('SIGTERM');
     const otherRoot = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64');
     await server.start({ KMS_ROOT_KEY: otherRoot });
-    await reconnect();
     // Metadata is readable, but no key material opens: decrypting is refused, never wrong.
     const s = sealed[0]!;
     const err = await failure(kms.decrypt({ CiphertextBlob: s.blob, EncryptionContext: s.context }));
     expect(['KMSInternalException', 'InvalidCiphertextException']).toContain(err.name);
     await server.stop('SIGTERM');
     await server.start();
-    await reconnect();
     await expectSealedDecrypt();
   });
 });

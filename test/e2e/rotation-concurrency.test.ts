@@ -3,10 +3,9 @@
  * calls on a fresh key give exactly 10 rotations and 40 LimitExceededException, over HTTP with
  * the server's persistent LMDB store, and in process with createKms() and the memory store.
  */
-import type { KMS } from '@aws-sdk/client-kms';
 import { createKms } from '@edge-kms/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keyArn, spawnKmsServer, text, utf8, type KmsServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { keyArn, text, useKmsServer, utf8 } from '../helpers/server.js';
 
 const limitMessage = (keyId: string) =>
   `The on-demand rotations limit has been reached for the given keyId. No more on-demand rotations can be performed for this key: ${keyArn(keyId)}`;
@@ -18,18 +17,7 @@ function tally(results: PromiseSettledResult<unknown>[]) {
 }
 
 describe('50 concurrent RotateKeyOnDemand over HTTP (LMDB store)', () => {
-  let server: KmsServer;
-  let kms: KMS;
-
-  beforeAll(async () => {
-    server = await spawnKmsServer();
-    kms = server.client();
-  });
-
-  afterAll(async () => {
-    kms?.destroy();
-    await server?.dispose();
-  });
+  const { server, kms } = useKmsServer();
 
   it('exactly 10 succeed and 40 fail with LimitExceededException', async () => {
     const md = (await kms.createKey({})).KeyMetadata!;
@@ -55,8 +43,6 @@ describe('50 concurrent RotateKeyOnDemand over HTTP (LMDB store)', () => {
 
     // Still consistent after a crash and restart.
     await server.restart('SIGKILL');
-    kms.destroy();
-    kms = server.client();
     const after = await kms.listKeyRotations({ KeyId: md.KeyId });
     expect(after.Rotations).toEqual(rot.Rotations);
     expect((await kms.rotateKeyOnDemand({ KeyId: md.KeyId }).catch((e: Error) => e)) as Error).toMatchObject({ name: 'LimitExceededException' });

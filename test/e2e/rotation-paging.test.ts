@@ -3,20 +3,17 @@
  * 25 on-demand rotations listed 10 at a time, ROTATIONS_ONLY and ALL_KEY_MATERIAL, and a
  * ciphertext from each of the 26 versions decrypting under its own material.
  */
-import type { KMS, KeyMetadata, RotationsListEntry } from '@aws-sdk/client-kms';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { failure, spawnKmsServer, text, utf8, type KmsServer } from '../helpers/server.js';
+import type { KeyMetadata, RotationsListEntry } from '@aws-sdk/client-kms';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { failure, text, useKmsServer, utf8 } from '../helpers/server.js';
 
-let server: KmsServer;
-let kms: KMS;
+const { kms } = useKmsServer({ env: { KMS_ON_DEMAND_ROTATION_LIMIT: '100' } });
 let md: KeyMetadata;
 /** KeyMaterialId of version 1 (the original), 2, …, 26. */
 const materialIds: string[] = [];
 const sealed: { blob: Uint8Array; materialId: string; plaintext: string }[] = [];
 
 beforeAll(async () => {
-  server = await spawnKmsServer({ env: { KMS_ON_DEMAND_ROTATION_LIMIT: '100' } });
-  kms = server.client();
   md = (await kms.createKey({ Description: 'paging' })).KeyMetadata!;
   materialIds.push(md.CurrentKeyMaterialId!);
   for (let i = 0; i <= 25; i++) {
@@ -28,11 +25,6 @@ beforeAll(async () => {
     const enc = await kms.encrypt({ KeyId: md.KeyId, Plaintext: utf8(plaintext), EncryptionContext: { v: String(i + 1) } });
     sealed.push({ blob: enc.CiphertextBlob!, materialId: materialIds[i]!, plaintext });
   }
-});
-
-afterAll(async () => {
-  kms?.destroy();
-  await server?.dispose();
 });
 
 async function pages(include: 'ROTATIONS_ONLY' | 'ALL_KEY_MATERIAL' | undefined, limit: number) {

@@ -3,22 +3,10 @@
  * customer managed keys start with yearly rotation; the period of an enabled key cannot be
  * changed in place (disable, then enable with the new period).
  */
-import type { KMS } from '@aws-sdk/client-kms';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DAY_MS, failure, spawnKmsServer, type KmsServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { DAY_MS, failure, useKmsServer } from '../helpers/server.js';
 
-let server: KmsServer;
-let kms: KMS;
-
-beforeAll(async () => {
-  server = await spawnKmsServer({ env: { KMS_ROTATION_POLICY: 'rotate-by-default' } });
-  kms = server.client();
-});
-
-afterAll(async () => {
-  kms?.destroy();
-  await server?.dispose();
-});
+const { server, kms } = useKmsServer({ env: { KMS_ROTATION_POLICY: 'rotate-by-default' } });
 
 describe('rotate-by-default policy', () => {
   it('new keys have rotation enabled with 365 days from their creation', async () => {

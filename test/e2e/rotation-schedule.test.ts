@@ -3,31 +3,15 @@
  * time; due rotations are applied by the maintenance endpoint or by any operation on the key; a
  * server that was down for several periods rotates once, and the next date counts from then.
  */
-import type { KMS, KeyMetadata } from '@aws-sdk/client-kms';
+import type { KeyMetadata } from '@aws-sdk/client-kms';
 import { createKms, createTestClock } from '@edge-kms/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DAY_MS, spawnKmsServer, text, utf8, type KmsServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { DAY_MS, spawnKmsServer, text, useKmsServer, utf8 } from '../helpers/server.js';
 
-let server: KmsServer;
-let kms: KMS;
-
-beforeAll(async () => {
-  server = await spawnKmsServer();
-  kms = server.client();
-});
-
-afterAll(async () => {
-  kms?.destroy();
-  await server?.dispose();
-});
+const { server, kms } = useKmsServer();
 
 async function newKey(): Promise<KeyMetadata> {
   return (await kms.createKey({ Description: 'schedule e2e' })).KeyMetadata!;
-}
-
-async function reconnect(): Promise<void> {
-  kms.destroy();
-  kms = server.client();
 }
 
 async function automaticRotations(keyId: string) {
@@ -43,7 +27,6 @@ describe('automatic rotation', () => {
     // The server goes down (cleanly) and comes back; no maintenance ran, no request came in,
     // while three rotation periods passed.
     await server.restart('SIGTERM');
-    await reconnect();
     await server.advanceDays(3 * 365 + 10);
 
     const report = await server.maintenance();
@@ -139,7 +122,6 @@ describe('automatic rotation', () => {
     // at the real time again, before these rotations: nothing is due, nothing changes).
     const { $metadata: _a, ...statusBefore } = st;
     await server.restart('SIGKILL');
-    await reconnect();
     const { $metadata: _b, ...allAfter } = await kms.listKeyRotations({ KeyId: md.KeyId, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' });
     const { $metadata: _c, ...allBefore } = all;
     expect(allAfter).toEqual(allBefore);

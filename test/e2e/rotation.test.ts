@@ -4,22 +4,11 @@
  * RotateKeyOnDemand and its limit, ListKeyRotations, decryption across versions, ReEncrypt onto the
  * current version, the errors of every rotation operation, and AWS managed keys.
  */
-import type { KMS, KeyMetadata } from '@aws-sdk/client-kms';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DAY_MS, failure, keyArn, spawnKmsServer, text, utf8, type KmsServer } from '../helpers/server.js';
+import type { KeyMetadata } from '@aws-sdk/client-kms';
+import { describe, expect, it } from 'vitest';
+import { DAY_MS, failure, keyArn, text, useKmsServer, utf8 } from '../helpers/server.js';
 
-let server: KmsServer;
-let kms: KMS;
-
-beforeAll(async () => {
-  server = await spawnKmsServer();
-  kms = server.client();
-});
-
-afterAll(async () => {
-  kms?.destroy();
-  await server?.dispose();
-});
+const { server, kms } = useKmsServer();
 
 async function newKey(): Promise<KeyMetadata> {
   return (await kms.createKey({ Description: 'rotation e2e' })).KeyMetadata!;

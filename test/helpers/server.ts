@@ -8,6 +8,8 @@
  *   await server.restart('SIGKILL'); // same data dir, new process, new port
  *   await server.dispose();          // stop and remove the temporary directory
  *
+ * or, for one server a test file (hooks included): `const { server, kms } = useKmsServer();`.
+ *
  * The server is run with `node --import tsx` rather than `npx tsx`, so that the signals we send
  * reach the server process itself and not an npx/tsx wrapper (SIGKILL is not forwarded).
  */
@@ -19,6 +21,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KMS } from '@aws-sdk/client-kms';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { afterAll, beforeAll } from 'vitest';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = join(REPO_ROOT, 'packages/node/src/cli.ts');
@@ -89,15 +92,20 @@ export class KmsServer {
   ) {}
 
   static async spawn(options: SpawnOptions = {}): Promise<KmsServer> {
+    const server = KmsServer.create(options);
+    await server.start();
+    return server;
+  }
+
+  /** A server not started yet (`start()` starts it): its data directory exists, its URL does not. */
+  static create(options: SpawnOptions = {}): KmsServer {
     let ownedDir: string | undefined;
     let dataDir = options.dataDir;
     if (!dataDir) {
       ownedDir = mkdtempSync(join(tmpdir(), 'edge-kms-e2e-'));
       dataDir = join(ownedDir, 'data');
     }
-    const server = new KmsServer(dataDir, ownedDir, options.env ?? {}, options.testMode ?? true, options.startTimeoutMs ?? 30_000);
-    await server.start();
-    return server;
+    return new KmsServer(dataDir, ownedDir, options.env ?? {}, options.testMode ?? true, options.startTimeoutMs ?? 30_000);
   }
 
   get pid(): number | undefined {
@@ -245,6 +253,47 @@ export class KmsServer {
 
 export function spawnKmsServer(options: SpawnOptions = {}): Promise<KmsServer> {
   return KmsServer.spawn(options);
+}
+
+export interface KmsServerForTests {
+  /** Started before the first test of the file (or describe block), disposed of after the last. */
+  readonly server: KmsServer;
+  /**
+   * An SDK client for `server` that follows it across restarts: its endpoint is the server's
+   * current URL, read at each call (a restart picks a new port). Destroyed after the last test.
+   */
+  readonly kms: KMS;
+}
+
+/**
+ * The setup most suites share: one server per test file (or per describe block, when called in
+ * one) and a client for it, with the hooks that start and stop them.
+ *
+ *   const { server, kms } = useKmsServer({ env: { KMS_ON_DEMAND_ROTATION_LIMIT: '100' } });
+ *   it('…', async () => { await kms.createKey({}); await server.restart('SIGKILL'); await kms.listKeys({}); });
+ */
+export function useKmsServer(options: SpawnOptions = {}): KmsServerForTests {
+  const server = KmsServer.create(options);
+  const kms = followingClient(server);
+  beforeAll(() => server.start());
+  afterAll(async () => {
+    kms.destroy();
+    await server.dispose();
+  });
+  return { server, kms };
+}
+
+/** A client whose endpoint is the server's URL at each call (one attempt per call, as kmsClient). */
+function followingClient(server: KmsServer): KMS {
+  return new KMS({
+    endpoint: async () => {
+      if (!server.running) throw new Error('the edge-kms server is not running');
+      return { url: new URL(server.url) };
+    },
+    region: REGION,
+    credentials: DUMMY_CREDENTIALS,
+    maxAttempts: 1,
+  });
 }
 
 /** The error a call fails with; fails the test if the call succeeds. */

@@ -8,6 +8,7 @@ import {
   createKms,
   createRootKeyProtector,
   createTestClock,
+  errorResponse,
   fromBase64,
   KmsError,
   parseIdentities,
@@ -73,11 +74,8 @@ export function corsOrigins(env: KmsEnv): string[] | '*' | undefined {
   return v === '*' ? '*' : v.split(',').map((o) => o.trim()).filter(Boolean);
 }
 
+/** The answer while the KMS cannot be built: KMSInternalException, the reason in the Worker's log only. */
 export function configurationErrorResponse(e: unknown): Response {
   console.error('edge-kms configuration error:', e instanceof Error ? e.message : e);
-  const err = new KmsError('KMSInternalException', 'The KMS is not configured. See the Worker logs.');
-  return new Response(JSON.stringify({ __type: err.code, message: err.message }), {
-    status: 500,
-    headers: { 'content-type': 'application/x-amz-json-1.1' },
-  });
+  return errorResponse(new KmsError('KMSInternalException', 'The KMS is not configured. See the Worker logs.'));
 }

@@ -9,7 +9,7 @@
  * store does and does not promise).
  */
 import { DurableObject } from 'cloudflare:workers';
-import { createKmsApp, testModeGuard } from '@edge-kms/hono';
+import { createKmsApp, testModeGuard, type KmsAppEnv } from '@edge-kms/hono';
 import type { KmsStore } from '@edge-kms/core';
 import { Hono } from 'hono';
 import type { DurableObjectNamespaceLike, DurableObjectStorageLike, ExecutionContextLike, KVNamespaceLike, ScheduledControllerLike } from './cf-types.js';
@@ -25,13 +25,16 @@ export interface Env extends KmsEnv {
   KMS_STORE?: string;
 }
 
+/** The Worker's Hono apps: their bindings (`c.env`) are the Worker's Env. */
+type WorkerApp = Hono<KmsAppEnv<Env>>;
+
 interface Served extends BuiltKms {
-  app: Hono;
+  app: WorkerApp;
   store: KmsStore;
 }
 
-function serve(env: KmsEnv, built: BuiltKms, store: KmsStore, extraStores?: (n: number) => KmsStore): Served {
-  const app = createKmsApp({
+function serve(env: Env, built: BuiltKms, store: KmsStore, extraStores?: (n: number) => KmsStore): Served {
+  const app = createKmsApp<Env>({
     kms: built.kms,
     testMode: env.KMS_TEST_MODE === '1',
     testClock: built.testClock,
@@ -41,7 +44,7 @@ function serve(env: KmsEnv, built: BuiltKms, store: KmsStore, extraStores?: (n: 
   if (env.KMS_TEST_MODE === '1') {
     // The store proxy goes in front of the KMS app.
     const inner = app;
-    const wrapper = new Hono();
+    const wrapper = new Hono<KmsAppEnv<Env>>();
     wrapper.use('/_edge-kms/store', testModeGuard(built.kms));
     wrapper.post('/_edge-kms/store', (c) => {
       const n = Number(c.req.query('instance') ?? '0');
@@ -68,7 +71,7 @@ export class KmsDurableObject extends DurableObject<Env> {
   async fetch(request: Request): Promise<Response> {
     try {
       const { app } = await this.ready();
-      return await app.fetch(request);
+      return await app.fetch(request, this.env);
     } catch (e) {
       return configurationErrorResponse(e);
     }
@@ -111,7 +114,7 @@ export default {
     if (env.KMS_STORE === 'kv') {
       try {
         const { app } = await kvReady(env);
-        return await app.fetch(request);
+        return await app.fetch(request, env);
       } catch (e) {
         return configurationErrorResponse(e);
       }

@@ -4,7 +4,7 @@
  * maintenance. Unknown errors become a bare KMSInternalException; internals are logged only.
  * Optionally GET /playground/* serves the playground page.
  */
-import { errorResponse, fromBase64, isKmsError, KmsError, toWire, type Kms, type ProtocolMessage, type TestClock } from '@edge-kms/core';
+import { errorResponse, fromBase64, INTERNAL_MESSAGE, isKmsError, KmsError, toWire, type Kms, type ProtocolMessage, type TestClock } from '@edge-kms/core';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
 
@@ -22,7 +22,17 @@ export const CORS_ALLOW_HEADERS = [
 ];
 export const CORS_EXPOSE_HEADERS = ['x-amzn-requestid', 'x-amzn-errortype'];
 
-export interface KmsAppOptions {
+/**
+ * The app's Hono environment: the bindings (`c.env`) of the runtime that serves it, typed by that
+ * shell (the Worker's Env, @hono/node-server's HttpBindings, …). The app itself reads none of
+ * them and sets no per-request variables; the shell's own options (readMessage, sourceIp,
+ * playground) may read its bindings, typed.
+ */
+export interface KmsAppEnv<Bindings extends object = object> {
+  Bindings: Bindings;
+}
+
+export interface KmsAppOptions<Bindings extends object = object> {
   kms: Kms;
   /** Adds /_edge-kms/reset, /_edge-kms/clock, /_edge-kms/seed and /_edge-kms/maintenance. Off by default. */
   testMode?: boolean;
@@ -34,15 +44,15 @@ export interface KmsAppOptions {
    * Reads a request as plain data without building a fetch Request; the Node server passes one
    * that reads the IncomingMessage directly (a web Request costs more than the KMS work itself).
    */
-  readMessage?: (c: Context) => Promise<ProtocolMessage>;
+  readMessage?: (c: Context<KmsAppEnv<Bindings>>) => Promise<ProtocolMessage>;
   /** The client's IP for aws:SourceIp, from the runtime (e.g. getConnInfo on Node). */
-  sourceIp?: (c: Context) => string | undefined;
+  sourceIp?: (c: Context<KmsAppEnv<Bindings>>) => string | undefined;
   /**
    * Serves the playground page beside the KMS: GET /playground/<path> is answered by this function
    * (`path` without the leading /playground/, '' for the page itself). The page then calls the KMS
    * at its own origin, with no CORS. The Node server passes one that reads the build from disk.
    */
-  playground?: (path: string, c: Context) => Response | Promise<Response>;
+  playground?: (path: string, c: Context<KmsAppEnv<Bindings>>) => Response | Promise<Response>;
 }
 
 function refused(message: string): Response {
@@ -101,9 +111,9 @@ export function testModeGuard(kms: Kms): MiddlewareHandler {
   };
 }
 
-export function createKmsApp(options: KmsAppOptions): Hono {
+export function createKmsApp<Bindings extends object = object>(options: KmsAppOptions<Bindings>): Hono<KmsAppEnv<Bindings>> {
   const { kms } = options;
-  const app = new Hono();
+  const app = new Hono<KmsAppEnv<Bindings>>();
 
   const origins = options.corsOrigins;
   if (origins && (origins === '*' || origins.length > 0)) {
@@ -164,7 +174,7 @@ export function createKmsApp(options: KmsAppOptions): Hono {
       }
     });
     app.post('/_edge-kms/maintenance', async (c) => c.json(await kms.runMaintenance()));
-    app.get('/_edge-kms/clock', (c) => c.json({ now: kms.engine.clock.now() }));
+    app.get('/_edge-kms/clock', (c) => c.json({ now: kms.now() }));
     app.post('/_edge-kms/clock', async (c) => {
       const clock = options.testClock;
       if (!clock) return errorResponse(new KmsError('UnsupportedOperationException', 'This server has no test clock.'));
@@ -183,8 +193,8 @@ export function createKmsApp(options: KmsAppOptions): Hono {
 
   app.notFound(() => errorResponse(new KmsError('UnknownOperationException', 'Not found.')));
   app.onError((err) => {
-    kms.engine.onInternalError(err);
-    return errorResponse(new KmsError('KMSInternalException', 'An internal error occurred. Try again later.'));
+    kms.onInternalError(err);
+    return errorResponse(new KmsError('KMSInternalException', INTERNAL_MESSAGE));
   });
   return app;
 }

@@ -13,6 +13,7 @@ import {
   createTestClock,
   DAY_MS,
   errorResponse,
+  isKmsError,
   KmsError,
   type Kms,
   type KmsErrorCode,
@@ -117,11 +118,22 @@ export function kmsHandlers(options: KmsMockOptions = {}): KmsMock {
   /**
    * Creates the seeded keys that are not there yet. A persistent store (IndexedDB across a page
    * reload) already holds them: a seed is there when its KeyId is, or, for a seed without a KeyId,
-   * when its alias is (seeding that one again failed on the existing alias).
+   * when its alias is (seeding that one again failed on the existing alias). Asked through
+   * DescribeKey, in process and trusted, like any other caller of the KMS.
    */
   async function seed(kms: Kms): Promise<void> {
-    const present = async (s: SeedKeyOptions): Promise<boolean> =>
-      s.KeyId ? Boolean(await kms.engine.store.getKey(s.KeyId)) : s.AliasName !== undefined && Boolean(await kms.engine.store.getAlias(s.AliasName));
+    const present = async (s: SeedKeyOptions): Promise<boolean> => {
+      const ref = s.KeyId ?? s.AliasName;
+      if (ref === undefined) return false;
+      try {
+        await kms.execute('DescribeKey', { KeyId: ref });
+        return true;
+      } catch (e) {
+        // Not there (NotFoundException), or not a valid reference: seedKey says which.
+        if (isKmsError(e) && e.code !== 'KMSInternalException') return false;
+        throw e;
+      }
+    };
     for (const s of options.seed ?? []) {
       if (await present(s)) continue;
       try {

@@ -17,8 +17,8 @@
  * written in the same turn it was answered in.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { INTERNAL_MESSAGE, MAX_BODY_BYTES, type Kms, type ProtocolResult } from '@edge-kms/core';
-import { awsError, badTarget, createHostCheck, kResponse, originFormOf, refuse, RequestRefused, type TrackedSocket } from './http-guard.js';
+import { errorResult, INTERNAL_MESSAGE, KmsError, MAX_BODY_BYTES, type Kms, type ProtocolResult } from '@edge-kms/core';
+import { badTarget, createHostCheck, kResponse, originFormOf, refusal, refuse, RequestRefused, type TrackedSocket } from './http-guard.js';
 import { readIncomingMessage } from './read-message.js';
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -52,10 +52,10 @@ function answer(res: ServerResponse, result: ProtocolResult): void {
 }
 
 function answerFailure(res: ServerResponse, e: unknown): void {
-  if (e instanceof RequestRefused) return refuse(res, awsError(e.status, e.type, e.message, true));
+  if (e instanceof RequestRefused) return refuse(res, refusal(e));
   // The request stream failed: the client hung up (or timed out) while sending its body.
-  if (res.req.errored || res.req.destroyed) return refuse(res, awsError(400, 'SerializationException', 'The request body could not be read.', true));
-  answer(res, awsError(500, 'KMSInternalException', INTERNAL_MESSAGE));
+  if (res.req.errored || res.req.destroyed) return refuse(res, refusal(new KmsError('SerializationException', 'The request body could not be read.')));
+  answer(res, errorResult(new KmsError('KMSInternalException', INTERNAL_MESSAGE)));
 }
 
 export interface KmsListenerOptions {
@@ -89,7 +89,7 @@ export function createKmsListener(kms: Kms, fallback: Listener, options: KmsList
     }
     const length = h['content-length'];
     if (length !== undefined && length.length > 6 && Number(length) > MAX_BODY_BYTES) {
-      return refuse(res, awsError(400, 'SerializationException', `The request body exceeds ${MAX_BODY_BYTES} bytes.`, true));
+      return refuse(res, refusal(new KmsError('SerializationException', `The request body exceeds ${MAX_BODY_BYTES} bytes.`)));
     }
     let url = req.url!;
     if (url !== '/') {
@@ -100,7 +100,7 @@ export function createKmsListener(kms: Kms, fallback: Listener, options: KmsList
       }
       // Only the KMS call (POST /) reads a streamed body with a limit: elsewhere, declare its length.
       if (url !== '/' && h['transfer-encoding'] !== undefined) {
-        return refuse(res, awsError(411, 'SerializationException', 'A request body sent to this path needs a Content-Length header.', true));
+        return refuse(res, refusal(new KmsError('SerializationException', 'A request body sent to this path needs a Content-Length header.', 411)));
       }
     }
     (req.socket as TrackedSocket)[kResponse] = res;

@@ -7,9 +7,10 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { errorResult, KmsError } from '@edge-kms/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { peerKey } from './connection-limit.js';
-import { createHostCheck, normalizeAllowedHosts, originFormOf } from './http-guard.js';
+import { createHostCheck, normalizeAllowedHosts, originFormOf, rawAwsError, rawResponse, refusal } from './http-guard.js';
 import { ServerConfigError, startServer, type RunningServer } from './server.js';
 
 describe('createHostCheck', () => {
@@ -44,6 +45,27 @@ describe('createHostCheck', () => {
   it('allow-list entries must be host names', () => {
     expect(normalizeAllowedHosts(['KMS.Internal', 'a:80', 'b:81'])).toEqual(['kms.internal', 'a', 'b:81']);
     expect(() => normalizeAllowedHosts(['http://x'])).toThrow(/not a host name/);
+  });
+});
+
+describe('refusals', () => {
+  it("are the core's errorResult with connection: close", () => {
+    const error = new KmsError('SerializationException', 'A request body sent to this path needs a Content-Length header.', 411);
+    const r = refusal(error);
+    const same = errorResult(error, r.headers['x-amzn-requestid']);
+    expect(r).toEqual({ ...same, headers: { ...same.headers, connection: 'close' } });
+    expect(r.status).toBe(411);
+  });
+
+  it('on a raw socket, are the same answer as HTTP/1.1 text', () => {
+    const r = errorResult(new KmsError('RequestTimeoutException', 'Too slow.'), '00000000-0000-4000-8000-000000000000');
+    expect(rawResponse(r)).toBe(
+      'HTTP/1.1 408 Request Timeout\r\ncontent-type: application/x-amz-json-1.1\r\nx-amzn-requestid: 00000000-0000-4000-8000-000000000000\r\n' +
+        'x-amzn-errortype: RequestTimeoutException:\r\ncontent-length: 58\r\nconnection: close\r\n\r\n{"__type":"RequestTimeoutException","message":"Too slow."}',
+    );
+    const raw = rawAwsError(405, 'UnsupportedOperationException', 'CONNECT is not supported.');
+    expect(raw).toMatch(/^HTTP\/1\.1 405 Method Not Allowed\r\ncontent-type: application\/x-amz-json-1\.1\r\nx-amzn-requestid: [0-9a-f-]{36}\r\nx-amzn-errortype: UnsupportedOperationException:\r\n/);
+    expect(raw.endsWith('\r\n\r\n{"__type":"UnsupportedOperationException","message":"CONNECT is not supported."}')).toBe(true);
   });
 });
 
@@ -101,6 +123,8 @@ describe('startServer', () => {
       const res = await fetch(`${server.url}${path}`);
       expect(res.status, path).toBe(status);
       expect(res.headers.get('content-type')).toBe('application/x-amz-json-1.1');
+      expect(res.headers.get('x-amzn-errortype')).toBe(`${type}:`);
+      expect(res.headers.get('x-amzn-requestid')).toMatch(/^[0-9a-f-]{36}$/);
       expect(await res.json()).toEqual({ __type: type, message: expect.any(String) });
     }
   });

@@ -1,8 +1,8 @@
 /**
  * What the Node server checks before a request reaches the KMS or the Hono app, and how it
- * refuses: every refusal is an AWS-shaped answer (`{"__type", "message"}`, `x-amzn-errortype`,
- * `x-amzn-requestid`, content-type application/x-amz-json-1.1), also for requests node:http
- * cannot parse (a raw HTTP/1.1 response written to the socket).
+ * refuses: every refusal is the core's error answer (`errorResult`: `{"__type", "message"}`,
+ * `x-amzn-errortype`, `x-amzn-requestid`, content-type application/x-amz-json-1.1), also for
+ * requests node:http cannot parse (the same answer as raw HTTP/1.1 text written to the socket).
  *
  * - The Host header: in open mode (no identities) only loopback names (`localhost`, `127.x.x.x`,
  *   `[::1]`, any port) and an allow-list are answered, so that a web page cannot reach the KMS
@@ -16,47 +16,37 @@
  *   unread data makes the kernel send a reset, which can destroy the answer before the client
  *   reads it.
  */
-import { randomUUID } from 'node:crypto';
 import { maxHeaderSize, STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { CONTENT_TYPE, type ProtocolResult } from '@edge-kms/core';
+import { errorResult, KmsError, type KmsErrorCode, type ProtocolResult } from '@edge-kms/core';
 
 /** The response in flight (or the last one) on a connection: set by the request listener. */
 export const kResponse = Symbol('edge-kms.response');
 export type TrackedSocket = Socket & { [kResponse]?: ServerResponse };
 
-/** A request refused before the KMS sees it (its body too large, its URL not valid, …). */
-export class RequestRefused extends Error {
-  constructor(
-    readonly status: number,
-    readonly type: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = type;
-  }
+/**
+ * A request refused before the KMS sees it (its body too large, its URL not valid, …): a KmsError
+ * that carries the status to answer with.
+ */
+export class RequestRefused extends KmsError {}
+
+/** The answer to a refused request (`errorResult`, with `connection: close`: the connection is closed after it). */
+export function refusal(error: KmsError): ProtocolResult {
+  const r = errorResult(error);
+  return { status: r.status, headers: { ...r.headers, connection: 'close' }, body: r.body };
 }
 
-/** An AWS-shaped error answer. `close`: the connection is closed after it. */
-export function awsError(status: number, type: string, message: string, close = false): ProtocolResult {
-  const headers: Record<string, string> = {
-    'content-type': CONTENT_TYPE,
-    'x-amzn-requestid': randomUUID(),
-    'x-amzn-errortype': `${type}:`,
-  };
-  if (close) headers.connection = 'close';
-  return { status, headers, body: JSON.stringify({ __type: type, message }) };
+/** An error answer as a whole HTTP/1.1 response that closes the connection, for a socket without a ServerResponse. */
+export function rawResponse(r: ProtocolResult): string {
+  let head = `HTTP/1.1 ${r.status} ${STATUS_CODES[r.status] ?? 'Error'}\r\n`;
+  for (const [name, value] of Object.entries(r.headers)) if (name !== 'connection') head += `${name}: ${value}\r\n`;
+  return `${head}content-length: ${Buffer.byteLength(r.body)}\r\nconnection: close\r\n\r\n${r.body}`;
 }
 
-/** The same as a whole HTTP/1.1 response, for a socket without a ServerResponse. */
-export function rawAwsError(status: number, type: string, message: string): string {
-  const body = JSON.stringify({ __type: type, message });
-  return (
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\ncontent-type: ${CONTENT_TYPE}\r\n` +
-    `x-amzn-requestid: ${randomUUID()}\r\nx-amzn-errortype: ${type}:\r\n` +
-    `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
-  );
+/** `rawResponse` of the error `code` with `message`, answered with `status`. */
+export function rawAwsError(status: number, code: KmsErrorCode, message: string): string {
+  return rawResponse(errorResult(new KmsError(code, message, status)));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -109,16 +99,17 @@ export function createHostCheck(options: HostCheckOptions): (host: string | unde
   const { restrict } = options;
   return (host) => {
     if (host !== undefined && accepted.has(host)) return undefined;
-    if (host === undefined || host === '') return awsError(400, 'SerializationException', 'The request has no Host header.', true);
+    if (host === undefined || host === '') return refusal(new KmsError('SerializationException', 'The request has no Host header.'));
     const url = parseHost(host);
-    if (!url) return awsError(400, 'SerializationException', 'The Host header is not a valid host name.', true);
+    if (!url) return refusal(new KmsError('SerializationException', 'The Host header is not a valid host name.'));
     if (restrict && !isLoopbackName(url.hostname) && !allowed.has(url.hostname) && !allowed.has(url.host)) {
-      return awsError(
-        403,
-        'AccessDeniedException',
-        `Host ${JSON.stringify(host)} is not allowed: this server answers only loopback names (localhost, 127.0.0.1, [::1]) ` +
-          'and the names in KMS_ALLOWED_HOSTS, so that no web page can reach it through DNS rebinding.',
-        true,
+      return refusal(
+        new KmsError(
+          'AccessDeniedException',
+          `Host ${JSON.stringify(host)} is not allowed: this server answers only loopback names (localhost, 127.0.0.1, [::1]) ` +
+            'and the names in KMS_ALLOWED_HOSTS, so that no web page can reach it through DNS rebinding.',
+          403,
+        ),
       );
     }
     if (accepted.size >= 64) accepted.clear();
@@ -150,8 +141,10 @@ export function originFormOf(target: string, host: string | undefined): string |
   return url.pathname + url.search;
 }
 
+export const BAD_TARGET_MESSAGE = 'The request target must be a path (e.g. "/"), or an http URL naming the host of the Host header.';
+
 export function badTarget(): ProtocolResult {
-  return awsError(400, 'SerializationException', 'The request target must be a path (e.g. "/"), or an http URL naming the host of the Host header.', true);
+  return refusal(new KmsError('SerializationException', BAD_TARGET_MESSAGE));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -199,21 +192,20 @@ export interface ClientErrorOptions {
   requestTimeoutMs: number;
 }
 
-function describe(error: Error & { code?: string }, o: ClientErrorOptions): [number, string, string] {
+function describe(error: Error & { code?: string }, o: ClientErrorOptions): KmsError {
   switch (error.code) {
     case 'HPE_HEADER_OVERFLOW':
-      return [431, 'SerializationException', `The request line and headers exceed ${maxHeaderSize} bytes.`];
+      return new KmsError('SerializationException', `The request line and headers exceed ${maxHeaderSize} bytes.`, 431);
     case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
-      return [400, 'SerializationException', 'The chunk extensions of the request body are too large.'];
+      return new KmsError('SerializationException', 'The chunk extensions of the request body are too large.');
     case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return [
-        408,
+      return new KmsError(
         'RequestTimeoutException',
         `The request was not received in time (headers within ${o.headersTimeoutMs} ms, the whole request within ${o.requestTimeoutMs} ms).`,
-      ];
+      );
     default: {
       const code = typeof error.code === 'string' && /^HPE_[A-Z_]+$/.test(error.code) ? ` (${error.code})` : '';
-      return [400, 'SerializationException', `The request is not valid HTTP/1.1${code}.`];
+      return new KmsError('SerializationException', `The request is not valid HTTP/1.1${code}.`);
     }
   }
 }
@@ -228,8 +220,7 @@ export function createClientErrorListener(options: ClientErrorOptions): (error: 
     const res = (socket as TrackedSocket)[kResponse];
     const answering = res !== undefined && !res.writableFinished && res.headersSent;
     if (socket.writable && !answering && error.code !== 'ECONNRESET' && error.code !== 'EPIPE') {
-      const [status, type, message] = describe(error, options);
-      socket.write(rawAwsError(status, type, message));
+      socket.write(rawResponse(errorResult(describe(error, options))));
     }
     socket.destroy();
   };

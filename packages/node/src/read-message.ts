@@ -6,14 +6,15 @@
  * is passed (the rest is dropped unread into no buffer); a request whose URL cannot be built (no
  * path as its target, or a Host that is not a host name) rejects with RequestRefused.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { MAX_BODY_BYTES, type ProtocolMessage } from '@edge-kms/core';
+import type { HttpBindings } from '@hono/node-server';
 import type { Context } from 'hono';
-import { lingerAfter, RequestRefused } from './http-guard.js';
+import { BAD_TARGET_MESSAGE, lingerAfter, RequestRefused } from './http-guard.js';
 
 export class BodyTooLarge extends RequestRefused {
   constructor() {
-    super(400, 'SerializationException', `The request body exceeds ${MAX_BODY_BYTES} bytes.`);
+    super('SerializationException', `The request body exceeds ${MAX_BODY_BYTES} bytes.`);
   }
 }
 
@@ -30,8 +31,8 @@ function urlOf(host: string | undefined, target: string): string {
   let url: string;
   if (target.charCodeAt(0) === 0x2f) url = `http://${host ?? 'localhost'}${target}`;
   else if (ABSOLUTE.test(target)) url = target;
-  else throw new RequestRefused(400, 'SerializationException', 'The request target must be a path (e.g. "/"), or an http URL naming the host of the Host header.');
-  if (!URL.canParse(url)) throw new RequestRefused(400, 'SerializationException', 'The request URL is not valid (check the Host header and the path).');
+  else throw new RequestRefused('SerializationException', BAD_TARGET_MESSAGE);
+  if (!URL.canParse(url)) throw new RequestRefused('SerializationException', 'The request URL is not valid (check the Host header and the path).');
   if (target === '/' && host !== undefined) {
     lastHost = host;
     lastUrl = url;
@@ -82,15 +83,15 @@ export function readIncomingMessage(incoming: IncomingMessage): Promise<Protocol
 }
 
 /**
- * The same, for the Hono app's `readMessage` option. A refused request's connection is closed
- * after the app's answer, as on the fast path.
+ * The same, for the Hono app's `readMessage` option, from @hono/node-server's bindings. A refused
+ * request's connection is closed after the app's answer, as on the fast path.
  */
-export function readIncoming(c: Context): Promise<ProtocolMessage> {
-  const env = c.env as { incoming: IncomingMessage; outgoing: ServerResponse };
-  return readIncomingMessage(env.incoming).catch((e: unknown) => {
-    if (!env.outgoing.headersSent) {
-      env.outgoing.setHeader('connection', 'close');
-      lingerAfter(env.outgoing);
+export function readIncoming(c: Context<{ Bindings: HttpBindings }>): Promise<ProtocolMessage> {
+  const { incoming, outgoing } = c.env;
+  return readIncomingMessage(incoming).catch((e: unknown) => {
+    if (!outgoing.headersSent) {
+      outgoing.setHeader('connection', 'close');
+      lingerAfter(outgoing);
     }
     throw e;
   });

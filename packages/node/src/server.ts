@@ -12,7 +12,9 @@ import {
   createKms,
   createRootKeyProtector,
   createTestClock,
+  errorResponse,
   INTERNAL_MESSAGE,
+  KmsError,
   MAX_BODY_BYTES,
   systemClock,
   type Kms,
@@ -21,7 +23,7 @@ import {
   type TestClock,
 } from '@edge-kms/core';
 import { createKmsApp } from '@edge-kms/hono';
-import { getRequestListener } from '@hono/node-server';
+import { getRequestListener, type HttpBindings } from '@hono/node-server';
 import { createServer as createHttpServer } from 'node:http';
 import { createKmsListener } from './fast-path.js';
 import { getConnInfo } from '@hono/node-server/conninfo';
@@ -31,7 +33,7 @@ import type { Identity } from '@edge-kms/core';
 import { createLmdbStore } from './lmdb-store.js';
 import { resolveRootKey, type RootKeySource } from './root-key.js';
 import { limitConnections } from './connection-limit.js';
-import { awsError, createClientErrorListener, normalizeAllowedHosts, rawAwsError, refuse } from './http-guard.js';
+import { createClientErrorListener, normalizeAllowedHosts, rawAwsError, refusal, refuse } from './http-guard.js';
 
 export interface ServerOptions {
   port?: number;
@@ -148,7 +150,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     authentication: open ? { mode: 'open' } : { mode: 'verify', identities: options.identities! },
     crypto: createNodeCryptoProvider(),
   });
-  const app = createKmsApp({
+  const app = createKmsApp<HttpBindings>({
     kms,
     testMode: options.testMode,
     testClock,
@@ -161,9 +163,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   // is the client's error: answer it in AWS's shape, never as a bare 400 or 500.
   const honoListener = getRequestListener(app.fetch, {
     errorHandler: (e) => {
-      if (e instanceof Error && e.name === 'RequestError') return errorResponse(400, 'SerializationException', 'The request URL is not valid.');
-      kms.engine.onInternalError(e);
-      return errorResponse(500, 'KMSInternalException', INTERNAL_MESSAGE);
+      if (e instanceof Error && e.name === 'RequestError') return errorResponse(new KmsError('SerializationException', 'The request URL is not valid.'));
+      kms.onInternalError(e);
+      return errorResponse(new KmsError('KMSInternalException', INTERNAL_MESSAGE));
     },
   });
   // KMS calls take the fast path; everything else goes through Hono (see fast-path.ts). Both
@@ -189,7 +191,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     if (!(length > MAX_BODY_BYTES)) res.writeContinue();
     listener(req, res);
   });
-  server.on('checkExpectation', (_req, res) => refuse(res, awsError(417, 'ValidationException', 'The Expect header is not supported (only 100-continue).', true)));
+  server.on('checkExpectation', (_req, res) => refuse(res, refusal(new KmsError('ValidationException', 'The Expect header is not supported (only 100-continue).', 417))));
   // CONNECT (proxy tunnels) is not served: node would drop the connection without an answer.
   server.on('connect', (_req, socket) => {
     socket.on('error', () => undefined);
@@ -278,11 +280,6 @@ function bindName(hostname: string): string[] {
   }
 }
 
-function errorResponse(status: number, type: string, message: string): Response {
-  const r = awsError(status, type, message);
-  return new Response(r.body, { status, headers: r.headers });
-}
-
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -299,21 +296,21 @@ function staticFiles(dir: () => Promise<string>): (path: string) => Promise<Resp
     try {
       root = await dir();
     } catch (e) {
-      return errorResponse(503, 'ServiceUnavailableException', `The playground could not be built: ${(e as Error).message}`);
+      return errorResponse(new KmsError('ServiceUnavailableException', `The playground could not be built: ${(e as Error).message}`));
     }
     let file: string;
     try {
       file = resolve(root, decodeURIComponent(path) || 'index.html');
     } catch {
-      return errorResponse(400, 'ValidationException', 'The path is not valid percent-encoding.');
+      return errorResponse(new KmsError('ValidationException', 'The path is not valid percent-encoding.'));
     }
-    if (!file.startsWith(root + sep)) return errorResponse(404, 'NotFoundException', 'Not found.');
+    if (!file.startsWith(root + sep)) return errorResponse(new KmsError('NotFoundException', 'Not found.', 404));
     try {
       return new Response(await readFile(file), {
         headers: { 'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-cache' },
       });
     } catch {
-      return errorResponse(404, 'NotFoundException', 'Not found.');
+      return errorResponse(new KmsError('NotFoundException', 'Not found.', 404));
     }
   };
 }
