@@ -31,7 +31,7 @@ function walk(dir) {
 }
 walk(root);
 if (bad.length) {
-  console.error('packages/core must use Web APIs only:\n' + bad.join('\n'));
+  console.error(`packages/core must use Web APIs only:\n${bad.join('\n')}`);
   process.exit(1);
 }
 console.log('core portability check: ok');

@@ -62,6 +62,7 @@ export class App {
    * Runs a user action: its button is disabled meanwhile, a failure is shown with its AWS error
    * name, and the keys are read again afterwards (unless `refresh: false`).
    */
+  // biome-ignore lint/suspicious/noConfusingVoidType: an action may answer a status line or nothing at all
   async run(button: HTMLButtonElement | undefined, action: () => Promise<string | void>, o: { refresh?: boolean } = {}): Promise<boolean> {
     if (button) {
       button.disabled = true;

@@ -82,7 +82,7 @@ describe('CreateKey and DescribeKey', () => {
     expect(err.name).toBe('NotFoundException');
     expect(err.message).toBe(`Alias ${aliasArn('alias/no-such-alias')} is not found.`);
 
-    for (const bad of ['arn:aws:kms:us-east-1:111122223333:key/not-a-uuid', 'arn:aws:kms', 'arn:aws:kms:us-east-1:12345:key/' + missing]) {
+    for (const bad of ['arn:aws:kms:us-east-1:111122223333:key/not-a-uuid', 'arn:aws:kms', `arn:aws:kms:us-east-1:12345:key/${missing}`]) {
       err = await failure(kms.describeKey({ KeyId: bad }));
       expect(err.name, bad).toBe('InvalidArnException');
     }

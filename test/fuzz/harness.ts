@@ -25,10 +25,10 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { AwsV4Signer } from 'aws4fetch';
-import fc from 'fast-check';
+import type fc from 'fast-check';
 import { createKms, createMemoryStore, createTestClock, isDeletionDue, isRotationDue, DAY_MS, type AliasRecord, type Identity, type KeyRecord, type Kms, type KmsStore, type MaterialVersion, type StoreWrite, type TestClock } from '@edge-kms/core';
 import { abbreviate, allowedErrors, checkShape, MODEL, preview } from './model.js';
-import { Ref, resolveRefs, toJsonText } from './values.js';
+import { type Ref, resolveRefs, toJsonText } from './values.js';
 
 export const ACCOUNT = '111122223333';
 export const REGION = 'us-east-1';
@@ -276,8 +276,7 @@ export function unexplainedChanges(before: Snapshot, after: Snapshot, now: numbe
       va[0]!.Version === 1 &&
       va[0]!.Origin === 'CREATE' &&
       aliases.length === 1 &&
-      alias !== undefined &&
-      alias.AliasName.startsWith('alias/aws/') &&
+      alias?.AliasName.startsWith('alias/aws/') &&
       (referenced.has(alias.AliasName) || referenced.has(aliasArn(alias.AliasName)));
     if (ok) newAwsKeys.add(id);
     else out.push(`key ${id} was created (KeyManager ${ka.KeyManager}, ${va.length} versions, aliases ${aliases.map((a) => a.AliasName).join(', ') || 'none'})`);
@@ -671,7 +670,7 @@ export class Harness {
     // which builds a Headers); the headers of an unsigned message are as given.
     const sent = x.target === null ? null : x.via === 'request' || this.verify ? x.target.replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, '') : x.target;
     const op = sent?.startsWith(`${MODEL.metadata.targetPrefix}.`) ? sent.slice(MODEL.metadata.targetPrefix.length + 1) : undefined;
-    const modelOp = op !== undefined && Object.prototype.hasOwnProperty.call(MODEL.operations, op) ? op : undefined;
+    const modelOp = op !== undefined && Object.hasOwn(MODEL.operations, op) ? op : undefined;
     const requestText = Buffer.from(x.body).toString('utf8');
     const now = this.clock.now();
     const before = await snapshot(this.recording.store);
@@ -782,7 +781,9 @@ export class Harness {
       signQuery: signer === 'carol-presigned',
     }).sign();
     const out: Record<string, string> = {};
-    signed.headers.forEach((v, k) => (out[k] = v));
+    signed.headers.forEach((v, k) => {
+      out[k] = v;
+    });
     if (signer === 'alice-bad-signature') out.authorization = out.authorization!.replace(/.$/, (c) => (c === '0' ? '1' : '0'));
     return { url: signed.url.toString(), headers: out };
   }

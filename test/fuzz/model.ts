@@ -79,7 +79,7 @@ export const GENERIC_ERRORS: ReadonlySet<string> = new Set([
 
 /** The error names `operation` may answer with: its model's error shapes plus the generic ones. */
 export function allowedErrors(operation: string | undefined): Set<string> {
-  const listed = operation !== undefined && Object.prototype.hasOwnProperty.call(MODEL.operations, operation) ? MODEL.operations[operation]!.errors : [];
+  const listed = operation !== undefined && Object.hasOwn(MODEL.operations, operation) ? MODEL.operations[operation]!.errors : [];
   return new Set([...GENERIC_ERRORS, ...listed]);
 }
 
@@ -104,7 +104,7 @@ export function checkShape(name: string, value: unknown, path = '$'): string[] {
       const out: string[] = [];
       for (const [k, v] of Object.entries(value)) {
         const ref = s.members?.[k];
-        if (!ref || !Object.prototype.hasOwnProperty.call(s.members, k)) out.push(`${path}.${k}: member not in shape ${name}`);
+        if (!ref || !s.members || !Object.hasOwn(s.members, k)) out.push(`${path}.${k}: member not in shape ${name}`);
         else out.push(...checkShape(ref.shape, v, `${path}.${k}`));
       }
       for (const r of s.required ?? []) if (!(r in value)) out.push(`${path}.${r}: required member missing (shape ${name})`);

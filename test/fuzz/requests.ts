@@ -41,7 +41,7 @@ function ref(kind: RefKind, validForms: number): fc.Arbitrary<Ref> {
 const ROOT = `arn:aws:iam::${ACCOUNT}:root`;
 const ROOT_ADMIN = { Sid: 'root', Effect: 'Allow', Principal: { AWS: ROOT }, Action: 'kms:*', Resource: '*' };
 const policy = (...statements: unknown[]) => JSON.stringify({ Version: '2012-10-17', Statement: statements });
-const HEAD = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"' + ROOT + '"},"Action":"kms:*","Resource":"*"';
+const HEAD = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"${ROOT}"},"Action":"kms:*","Resource":"*"`;
 /** A valid policy text with `condition` (JSON text) as the Condition of its statement. */
 const withCondition = (condition: string) => `${HEAD},"Condition":${condition}}]}`;
 

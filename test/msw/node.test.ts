@@ -44,7 +44,9 @@ function sdk(config: KMSClientConfig = {}): KMSClient {
   clients.push(c);
   return c;
 }
-afterAll(() => clients.forEach((c) => c.destroy()));
+afterAll(() => {
+  for (const c of clients) c.destroy();
+});
 
 /** Serves `mock` from now on (setupServer keeps one list of handlers; each describe brings its own mock). */
 function use(mock: KmsMock): void {

@@ -94,7 +94,7 @@ describe('KMS_ROOT_KEY_FILE', () => {
   it('reads the root key from outside the data directory: no root.key beside the data, no warning, and it survives a restart', async () => {
     const secrets = tempDir();
     const keyFile = join(secrets, 'root.key');
-    writeFileSync(keyFile, Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64') + '\n', { mode: 0o600 });
+    writeFileSync(keyFile, `${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64')}\n`, { mode: 0o600 });
     const server = await spawnKmsServer({ testMode: false, env: { KMS_ROOT_KEY: undefined, KMS_ROOT_KEY_FILE: keyFile } });
     servers.push(server);
     const blob = await encryptDecrypt(server);

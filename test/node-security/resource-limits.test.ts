@@ -121,7 +121,7 @@ describe('request body limit (1 MiB)', () => {
     const c = await open(server.port);
     conns.push(c);
     // The headers only; the 10 GiB body is never sent.
-    c.socket.write(raw.slice(0, raw.indexOf('\r\n\r\n')).replace(/content-length: \d+/, 'content-length: 10737418240') + '\r\n\r\n');
+    c.socket.write(`${raw.slice(0, raw.indexOf('\r\n\r\n')).replace(/content-length: \d+/, 'content-length: 10737418240')}\r\n\r\n`);
     const r = await c.response();
     expectAwsError(r, 'SerializationException', 400);
     expect(r.json!.message).toBe('The request body exceeds 1048576 bytes.');
@@ -151,7 +151,7 @@ describe('request body limit (1 MiB)', () => {
 
   it('a chunked body is cut off at the limit and answered while the client is still sending', async () => {
     const raw = await signedRaw(`127.0.0.1:${server.port}`, 'ListKeys', {});
-    const head = raw.slice(0, raw.indexOf('\r\n\r\n')).replace(/\r\ncontent-length: \d+/, '') + '\r\ntransfer-encoding: chunked\r\n\r\n';
+    const head = `${raw.slice(0, raw.indexOf('\r\n\r\n')).replace(/\r\ncontent-length: \d+/, '')}\r\ntransfer-encoding: chunked\r\n\r\n`;
     const c = await open(server.port);
     conns.push(c);
     c.socket.write(head);

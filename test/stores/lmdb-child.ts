@@ -16,7 +16,7 @@ if (mode === 'churn') {
     await kms.execute('RotateKeyOnDemand', { KeyId: keyId });
     const pt = new TextEncoder().encode(`message ${i}`);
     const out = await kms.execute('Encrypt', { KeyId: keyId, Plaintext: pt });
-    process.stdout.write(JSON.stringify({ i, ct: toBase64(out.CiphertextBlob as Uint8Array) }) + '\n');
+    process.stdout.write(`${JSON.stringify({ i, ct: toBase64(out.CiphertextBlob as Uint8Array) })}\n`);
   }
 } else {
   let ok = 0;
@@ -32,6 +32,6 @@ if (mode === 'churn') {
       }
     }),
   );
-  process.stdout.write(JSON.stringify({ ok, limited }) + '\n');
+  process.stdout.write(`${JSON.stringify({ ok, limited })}\n`);
   await store.close?.();
 }

@@ -43,7 +43,7 @@ export interface BuiltKms {
 
 export async function buildKms(env: KmsEnv, store: KmsStore): Promise<BuiltKms> {
   const root = env.KMS_ROOT_KEY ? fromBase64(env.KMS_ROOT_KEY.trim()) : undefined;
-  if (!root || root.length !== 32) throw new ConfigurationError('KMS_ROOT_KEY must be a secret holding 32 random bytes, base64-encoded');
+  if (root?.length !== 32) throw new ConfigurationError('KMS_ROOT_KEY must be a secret holding 32 random bytes, base64-encoded');
   const protector = await createRootKeyProtector(root);
   root.fill(0);
   const identities = env.KMS_IDENTITIES ? parseIdentities(env.KMS_IDENTITIES) : [];

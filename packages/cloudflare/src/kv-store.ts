@@ -94,13 +94,13 @@ export function createKvStore(kv: KVNamespaceLike, options: KvStoreOptions = {})
       if (w.type === 'putVersion') await kv.put(p + versionPrefix(w.version.KeyId, w.version.Version) + w.version.KeyMaterialId, encode(w.version));
     }
     for (const w of writes) {
-      if (w.type === 'putAlias') await kv.put(p + `a:${w.alias.AliasName}`, encode(w.alias));
-      else if (w.type === 'deleteAlias') await kv.delete(p + `a:${w.aliasName}`);
-      else if (w.type === 'putKey') await kv.put(p + `k:${w.key.KeyId}`, encode(w.key));
+      if (w.type === 'putAlias') await kv.put(`${p}a:${w.alias.AliasName}`, encode(w.alias));
+      else if (w.type === 'deleteAlias') await kv.delete(`${p}a:${w.aliasName}`);
+      else if (w.type === 'putKey') await kv.put(`${p}k:${w.key.KeyId}`, encode(w.key));
     }
     for (const w of writes) {
       if (w.type !== 'deleteKey') continue;
-      await kv.delete(p + `k:${w.keyId}`);
+      await kv.delete(`${p}k:${w.keyId}`);
       for (const n of await names(`v:${w.keyId}:`)) await kv.delete(p + n);
     }
   }

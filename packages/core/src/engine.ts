@@ -4,7 +4,7 @@
  */
 import { aliasArn, keyArn, parseKeyRef, type Scope } from './arn.js';
 import { concat, randomBytes, randomUuid, toHex, utf8, wipe } from './bytes.js';
-import { DAY_MS, type Clock, systemClock } from './clock.js';
+import { type Clock, systemClock } from './clock.js';
 import { KmsError, StoreConflictError } from './errors.js';
 import { webCryptoProvider, type CryptoProvider } from './crypto-provider.js';
 import { createCryptoKeyProtector, type MaterialProtector } from './material.js';

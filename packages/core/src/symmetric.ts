@@ -8,7 +8,6 @@ import type { DecoyKey, Engine } from './engine.js';
 import { invalidCiphertext, KmsError } from './errors.js';
 import { symmetricFamily, familyOf } from './key-specs/index.js';
 import type { KeyRecord } from './model.js';
-import type { InputReader } from './validate.js';
 
 export const ENCRYPTION_ALGORITHMS = ['SYMMETRIC_DEFAULT', 'RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256', 'SM2PKE'] as const;
 

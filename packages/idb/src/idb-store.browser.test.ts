@@ -5,7 +5,7 @@
  * answered as KMSInternalException with nothing half-written.
  * Run: npx vitest run --project browser
  */
-import { createCryptoKeyProtector, createKms, KmsError } from '@edge-kms/core';
+import { createCryptoKeyProtector, createKms, type KmsError } from '@edge-kms/core';
 import { openDB } from 'idb';
 import { describe, expect, it } from 'vitest';
 import { runStoreConformance } from '../../../test/conformance/store-conformance.js';

@@ -102,7 +102,7 @@ export function limitConnections(server: Server, limits: ConnectionLimits): void
 
   const release = (socket: Conn): void => {
     const peer = socket[kPeer];
-    if (!peer || !peer.sockets.delete(socket)) return;
+    if (!peer?.sockets.delete(socket)) return;
     total--;
     if (peer.sockets.size === 0) peers.delete(peer.key);
     clearTimeout(socket[kSilentTimer]);

@@ -52,10 +52,10 @@ function answer(res: ServerResponse, result: ProtocolResult): void {
 }
 
 function answerFailure(res: ServerResponse, e: unknown): void {
-  if (e instanceof RequestRefused) return refuse(res, refusal(e));
+  if (e instanceof RequestRefused) refuse(res, refusal(e));
   // The request stream failed: the client hung up (or timed out) while sending its body.
-  if (res.req.errored || res.req.destroyed) return refuse(res, refusal(new KmsError('SerializationException', 'The request body could not be read.')));
-  answer(res, errorResult(new KmsError('KMSInternalException', INTERNAL_MESSAGE)));
+  else if (res.req.errored || res.req.destroyed) refuse(res, refusal(new KmsError('SerializationException', 'The request body could not be read.')));
+  else answer(res, errorResult(new KmsError('KMSInternalException', INTERNAL_MESSAGE)));
 }
 
 export interface KmsListenerOptions {

@@ -34,7 +34,7 @@ export function createLmdbStore(options: LmdbStoreOptions): KmsStore & { db: Roo
       return undefined;
     }
     const hit = decoded.get(key);
-    if (hit && hit.bytes.equals(raw)) return hit.value;
+    if (hit?.bytes.equals(raw)) return hit.value;
     const value = deepFreeze(db.get(key));
     if (decoded.size >= 10_000) decoded.clear();
     decoded.set(key, { bytes: raw, value });

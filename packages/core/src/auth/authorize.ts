@@ -78,7 +78,7 @@ function buildContext(engine: Engine, caller: Caller, req: AccessRequest): Reque
 
 function sameContext(a: Record<string, string>, b: Record<string, string>): boolean {
   const ka = Object.keys(a);
-  return ka.length === Object.keys(b).length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && b[k] === a[k]);
+  return ka.length === Object.keys(b).length && ka.every((k) => Object.hasOwn(b, k) && b[k] === a[k]);
 }
 
 export function grantAllows(grant: GrantRecord, caller: Caller, action: string, ctx: Record<string, string> | undefined): boolean {

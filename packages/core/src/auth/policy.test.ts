@@ -4,7 +4,7 @@
  * Run: npx vitest run packages/core/src/auth/policy.test.ts
  */
 import { describe, expect, it } from 'vitest';
-import { KmsError } from '../errors.js';
+import type { KmsError } from '../errors.js';
 import { evaluateOperator, parseOperator, type RequestContext } from './conditions.js';
 import { evaluatePolicy, parsePolicy } from './policy.js';
 import type { Caller } from './types.js';

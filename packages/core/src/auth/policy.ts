@@ -223,9 +223,9 @@ function statementApplies(s: Statement, req: PolicyRequest): boolean {
   if (s.principal && !principalMatches(s.principal, req.caller)) return false;
   if (s.notPrincipal && principalMatches(s.notPrincipal, req.caller)) return false;
   if (s.action && !s.action.some((a) => globMatch(a, req.action, true))) return false;
-  if (s.notAction && s.notAction.some((a) => globMatch(a, req.action, true))) return false;
+  if (s.notAction?.some((a) => globMatch(a, req.action, true))) return false;
   if (s.resource && !s.resource.some((r) => globMatch(r, req.resource))) return false;
-  if (s.notResource && s.notResource.some((r) => globMatch(r, req.resource))) return false;
+  if (s.notResource?.some((r) => globMatch(r, req.resource))) return false;
   if (s.conditions.length === 0) return true;
   if (typeof req.context === 'function') req.context = req.context();
   const context = req.context;

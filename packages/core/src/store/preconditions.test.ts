@@ -27,7 +27,9 @@ function pendingReader(state: { keys?: KeyRecord[]; versions?: [string, number][
     hasVersion: (id, v) => later(`version ${id}/${v}`, state.versions?.some(([i, n]) => i === id && n === v) ?? false),
     getAlias: (n) => later(`alias ${n}`, state.aliases?.find((a) => a.AliasName === n)),
   };
-  return { reader, asked, release: () => waiting.splice(0).forEach((f) => f()) };
+  return { reader, asked, release: () => {
+      for (const f of waiting.splice(0)) f();
+    } };
 }
 
 describe('readPreconditionView', () => {

@@ -69,7 +69,7 @@ export function grantOutput(engine: Engine, g: GrantRecord): Output {
   return out;
 }
 
-export function mayRetire(engine: Engine, caller: Caller | undefined, g: GrantRecord): boolean {
+export function mayRetire(caller: Caller | undefined, g: GrantRecord): boolean {
   if (!caller) return true;
   if (g.RetiringPrincipal !== undefined && principalMatches({ any: false, values: [g.RetiringPrincipal] }, caller)) return true;
   if (g.Operations.includes('RetireGrant') && principalMatches({ any: false, values: [g.GranteePrincipal] }, caller)) return true;

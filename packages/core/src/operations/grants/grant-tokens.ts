@@ -10,7 +10,7 @@ export function makeGrantToken(keyId: string, grantId: string): string {
 
 export function parseGrantToken(token: string): { keyId: string; grantId: string } | undefined {
   const bytes = fromBase64Url(token);
-  if (!bytes || bytes.length !== 65 || bytes[0] !== 1) return undefined;
+  if (bytes?.length !== 65 || bytes[0] !== 1) return undefined;
   return { keyId: uuidFromBytes(bytes.subarray(1, 17)), grantId: toHex(bytes.subarray(17, 49)) };
 }
 

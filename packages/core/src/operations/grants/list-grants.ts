@@ -1,7 +1,7 @@
 /** ListGrants: a key's grants, by GrantId or grantee, paged. */
 import { authorize, type OperationContext } from '../../auth/authorize.js';
 import type { Engine } from '../../engine.js';
-import { InputReader } from '../../validate.js';
+import type { InputReader } from '../../validate.js';
 import { decodeMarker, encodeMarker, readKeyId, readMarker, type Output } from '../common.js';
 import { grantOutput, PRINCIPAL_PATTERN } from './grant-rules.js';
 

@@ -2,7 +2,7 @@
 import { authorize, type OperationContext } from '../../auth/authorize.js';
 import type { Engine } from '../../engine.js';
 import type { GrantRecord } from '../../model.js';
-import { InputReader } from '../../validate.js';
+import type { InputReader } from '../../validate.js';
 import { decodeMarker, encodeMarker, readMarker, type Output } from '../common.js';
 import { grantOutput, PRINCIPAL_PATTERN } from './grant-rules.js';
 

@@ -3,7 +3,7 @@ import { accessDenied, type OperationContext } from '../../auth/authorize.js';
 import { isUuid } from '../../bytes.js';
 import type { Engine } from '../../engine.js';
 import { KmsError } from '../../errors.js';
-import { InputReader } from '../../validate.js';
+import type { InputReader } from '../../validate.js';
 import type { Output } from '../common.js';
 import { invalidToken, parseGrantToken } from './grant-tokens.js';
 import { GRANT_ID_RE, mayRetire, removeGrant } from './grant-rules.js';
@@ -31,7 +31,7 @@ export async function retireGrant(engine: Engine, input: InputReader, ctx: Opera
   if (!isUuid(keyId)) throw invalidToken();
   await engine.loadKey(keyId);
   await removeGrant(engine, keyId, grantId, (g) => {
-    if (!mayRetire(engine, ctx.caller, g)) throw accessDenied(ctx.caller!, 'RetireGrant', engine.keyArn(keyId), false);
+    if (!mayRetire(ctx.caller, g)) throw accessDenied(ctx.caller!, 'RetireGrant', engine.keyArn(keyId), false);
   });
   return {};
 }

@@ -2,7 +2,7 @@
 import { authorize, type OperationContext } from '../../auth/authorize.js';
 import type { Engine } from '../../engine.js';
 import { KmsError } from '../../errors.js';
-import { InputReader } from '../../validate.js';
+import type { InputReader } from '../../validate.js';
 import { readKeyId, type Output } from '../common.js';
 import { dryRun, readGrantTokens } from '../common.js';
 import { GRANT_ID_RE, removeGrant } from './grant-rules.js';
