@@ -77,7 +77,8 @@ async function bundlePage(): Promise<string> {
 }
 
 async function serve(js: string): Promise<{ url: string; close: () => Promise<void> }> {
-  const html = '<!doctype html><html><head><meta charset="utf-8"><title>loading</title></head><body><script type="module" src="/page.js"></script></body></html>';
+  const html =
+    '<!doctype html><html><head><meta charset="utf-8"><title>loading</title></head><body><script type="module" src="/page.js"></script></body></html>';
   const server: Server = createServer((req, res) => {
     // Cross-origin isolated, so performance.now() has 5 µs resolution instead of 100 µs.
     const isolated = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
@@ -100,7 +101,10 @@ async function load(page: Page, url: string): Promise<void> {
 
 // The page's functions, called by name (the bundle defines window.bench).
 function call<T>(page: Page, fn: string, arg: unknown): Promise<T> {
-  return page.evaluate(([f, a]) => (window as unknown as { bench: Record<string, (x: unknown) => Promise<unknown>> }).bench[f as string]!(a), [fn, arg] as const) as Promise<T>;
+  return page.evaluate(([f, a]) => (window as unknown as { bench: Record<string, (x: unknown) => Promise<unknown>> }).bench[f as string]!(a), [
+    fn,
+    arg,
+  ] as const) as Promise<T>;
 }
 
 export async function runBrowserBench(o: BrowserOptions = DEFAULT_BROWSER_OPTIONS): Promise<{ markdown: string; goals: Goal[] }> {
@@ -152,7 +156,10 @@ export async function runBrowserBench(o: BrowserOptions = DEFAULT_BROWSER_OPTION
     const readsOf = (which: 'small' | 'large') => {
       const all = new Map<string, number>();
       for (const x of opens[which]) for (const [k, v] of Object.entries(x.reads)) all.set(k, Math.max(all.get(k) ?? 0, v));
-      return [...all].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k} ${v}`).join(', ');
+      return [...all]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ');
     };
     const openRows = (['small', 'large'] as const).map((which) => {
       const f = which === 'small' ? small : large;
@@ -188,7 +195,18 @@ export async function runBrowserBench(o: BrowserOptions = DEFAULT_BROWSER_OPTION
       '',
       `Opening the KMS on an existing database: \`createIdbStore\` (IndexedDB open) + \`createKms\` + the first \`DescribeKey\` + the first \`Decrypt\` (of a ciphertext made under version 1 of a key in the middle of the database, which has ${o.versionsPerKey} versions), each sample in a freshly loaded page, the two databases taking turns; ${o.openSamples} samples each, medians. "Store calls" counts every call the KMS made on the store during the open (the most in any sample). Fill: CreateKey for every key through the KMS, then ${o.versionsPerKey - 1} more versions per key made as RotateKeyOnDemand makes them but committed 50 keys per readwrite transaction.`,
       '',
-      table(['database', 'open total ms', 'IndexedDB open ms', 'first DescribeKey ms', 'first Decrypt ms', 'store calls during open', 'fill time (CreateKey + versions)'], openRows),
+      table(
+        [
+          'database',
+          'open total ms',
+          'IndexedDB open ms',
+          'first DescribeKey ms',
+          'first Decrypt ms',
+          'store calls during open',
+          'fill time (CreateKey + versions)',
+        ],
+        openRows,
+      ),
       '',
       `Large / small open time: ${fmt(openRatio, 2)}x (ratio of the medians).`,
     ].join('\n');

@@ -80,7 +80,12 @@ async function startWorkerdNoop(viaDurableObject: boolean): Promise<Child> {
   return { url, stop: () => mf.dispose() };
 }
 
-const START: Record<Server, () => Promise<Child>> = { worker: startWorkerd, node: () => startEdgeKms(false), noop: () => startWorkerdNoop(false), 'noop-do': () => startWorkerdNoop(true) };
+const START: Record<Server, () => Promise<Child>> = {
+  worker: startWorkerd,
+  node: () => startEdgeKms(false),
+  noop: () => startWorkerdNoop(false),
+  'noop-do': () => startWorkerdNoop(true),
+};
 
 export async function runEdgeBench(o: EdgeOptions = DEFAULT_EDGE_OPTIONS): Promise<{ markdown: string; goals: Goal[] }> {
   const runs = new Map<string, WrkResult[]>();
@@ -93,7 +98,9 @@ export async function runEdgeBench(o: EdgeOptions = DEFAULT_EDGE_OPTIONS): Promi
         // The no-op Workers answer the same whatever they are sent; they get an Encrypt request.
         const body = JSON.stringify({ KeyId: crypto.randomUUID(), Plaintext: Buffer.alloc(64).toString('base64') });
         const requests: Partial<Record<Op, BenchRequest>> =
-          name === 'noop' || name === 'noop-do' ? { Encrypt: { body, headers: signedHeaders(server.url, 'TrentService.Encrypt', body) } } : await prepareRequests(server.url);
+          name === 'noop' || name === 'noop-do'
+            ? { Encrypt: { body, headers: signedHeaders(server.url, 'TrentService.Encrypt', body) } }
+            : await prepareRequests(server.url);
         const ops = OPS.filter((op) => requests[op] !== undefined);
         for (const op of ops) await wrk(server.url, op, requests[op]!, o.warmupSeconds, o.connections);
         for (const op of ops) {
@@ -110,7 +117,11 @@ export async function runEdgeBench(o: EdgeOptions = DEFAULT_EDGE_OPTIONS): Promi
   const p50 = (key: string) => fmt(median(runs.get(key)!.map((r) => r.p50Ms)));
   const p99 = (key: string) => fmt(median(runs.get(key)!.map((r) => r.p99Ms)));
   const ratio = (a: string, b: string) => median(runs.get(a)!.map((r, i) => r.rps / runs.get(b)![i]!.rps));
-  const each = (key: string) => runs.get(key)!.map((r) => fmt(r.rps)).join(' / ');
+  const each = (key: string) =>
+    runs
+      .get(key)!
+      .map((r) => fmt(r.rps))
+      .join(' / ');
   const errors = [...runs.values()].flat().reduce((n, r) => n + r.errors, 0);
   const rows = OPS.map((op) => [
     op,
@@ -127,7 +138,21 @@ export async function runEdgeBench(o: EdgeOptions = DEFAULT_EDGE_OPTIONS): Promi
   const markdown = [
     `wrk -t1 -c${o.connections} -d${o.seconds}s (after ${o.warmupSeconds}s warm-up per call), ${o.rounds} rounds, each server started fresh per round and run alone; SigV4-signed requests as in section 1. "Worker" is the edge-kms Worker in workerd via Miniflare (Miniflare ${MINIFLARE_VERSION}, workerd ${WORKERD_VERSION}; \`startWorker\`, bindings KMS_ROOT_KEY and KMS_ALLOW_OPEN=1, in-memory state): each request goes to the Worker, which forwards it to the account's Durable Object (SQLite storage), which runs the KMS. "Node" is the Node server as \`npm start\` runs it (LMDB, open mode). Both run in open mode and wrap key material under a root key. A Durable Object is single-threaded, so one object (one account and region) is the unit of throughput on Cloudflare; locally workerd and wrk share the machine's ${availableParallelism()} cores the same way the Node server and wrk do.`,
     '',
-    table(['call', 'Worker (workerd) req/s', 'Node server req/s', 'Worker / Node', 'Worker / no-op Worker → DO', 'Worker / no-op Worker', 'p50 ms Worker / Node', 'p99 ms Worker / Node', 'Worker per round', 'Node per round'], rows),
+    table(
+      [
+        'call',
+        'Worker (workerd) req/s',
+        'Node server req/s',
+        'Worker / Node',
+        'Worker / no-op Worker → DO',
+        'Worker / no-op Worker',
+        'p50 ms Worker / Node',
+        'p99 ms Worker / Node',
+        'Worker per round',
+        'Node per round',
+      ],
+      rows,
+    ),
     '',
     `Ceilings in the same workerd, per round (req/s): a no-op Worker that reads the request and answers a fixed JSON body: ${each('noop/Encrypt')}; a no-op Worker forwarding to a no-op Durable Object (the edge-kms Worker's shape without the KMS): ${each('noop-do/Encrypt')}. Socket errors or timeouts over all runs: ${errors}.`,
   ].join('\n');

@@ -143,7 +143,8 @@ async function throughput(o: EnvelopeOptions, goals: Goal[], measured: SizeResul
   const esdkInfo = theirs[0]!.extra as { version: string; overheads: Record<number, number> };
   const all = (side: ChildOut[], bytes: number, name: string) => side.flatMap((r) => r.sizes[bytes]![name]!);
   /** Median over every round of the per-round ratio of two cases measured in the same process. */
-  const paired = (side: ChildOut[], bytes: number, a: string, b: string) => median(side.flatMap((r) => r.sizes[bytes]![a]!.map((x, i) => x / r.sizes[bytes]![b]![i]!)));
+  const paired = (side: ChildOut[], bytes: number, a: string, b: string) =>
+    median(side.flatMap((r) => r.sizes[bytes]![a]!.map((x, i) => x / r.sizes[bytes]![b]![i]!)));
 
   const rows: string[][] = [];
   for (const size of o.sizes) {
@@ -180,14 +181,32 @@ async function throughput(o: EnvelopeOptions, goals: Goal[], measured: SizeResul
       Number.isNaN(r.envelopeInto) ? '' : `${mb(r.envelopeInto)} (${fmt(r.envelopeInto / r.esdk, 1)}x ESDK)`,
       `+${overheads[size.bytes]} / +${esdkInfo.overheads[size.bytes]}`,
     ]);
-    if (size.bytes >= MiB) goals.push({ goal: `Envelope encrypt ${size.label}: >= 0.9x bare WebCrypto AES-256-GCM`, measured: `${fmt(r.vsBare, 2)}x`, met: r.vsBare >= 0.9 });
-    goals.push({ goal: `Envelope encrypt ${size.label}: >= 10x the AWS Encryption SDK (default suite)`, measured: `${fmt(r.vsEsdk, 1)}x`, met: r.vsEsdk >= 10 });
+    if (size.bytes >= MiB)
+      goals.push({ goal: `Envelope encrypt ${size.label}: >= 0.9x bare WebCrypto AES-256-GCM`, measured: `${fmt(r.vsBare, 2)}x`, met: r.vsBare >= 0.9 });
+    goals.push({
+      goal: `Envelope encrypt ${size.label}: >= 10x the AWS Encryption SDK (default suite)`,
+      measured: `${fmt(r.vsEsdk, 1)}x`,
+      met: r.vsEsdk >= 10,
+    });
   }
   const markdown = [
     `One message at a time, interleaved rounds (${o.sizes.map((s) => `${s.label}: ${s.rounds} of ${s.roundMs} ms`).join('; ')} per contender, after a warm-up), in child processes (bench/fixtures/envelope-throughput.ts): ${o.throughputReps} processes for our side (envelope and bare, interleaved) alternating with ${o.throughputReps} for the ESDK's (default suite, unsigned suite and bare, interleaved). The ESDK is kept out of our side's process because loading it slows every 1 MB AES-GCM in a process about 2x (V8 then runs an old-space GC every few tens of ms under this load; see the "bare, ESDK loaded" column), which an app using only @edge-kms/client never pays. MB/s (1 MB = 2^20 bytes) from the median ops/s over all rounds; envelope / bare is the median of per-round ratios within a process, envelope / ESDK the ratio of the MB/s. "Envelope": \`encryptBytes(createKmsClient({ kms: createKms({ crypto: createNodeCryptoProvider() }) }), bytes, { keyId })\`, which includes a GenerateDataKey on the in-process core as it runs on Node (the node:crypto provider of @edge-kms/node/crypto, which the Node server uses too; the envelope's own AES-GCM is WebCrypto either way), importing the data key as the message key (format 2, algorithm 2: docs/envelope-format.md) and 256 KiB chunks (1 MiB from 16 MiB up, encryptBytes' default) sealed up to 8 at a time. "Bare": one \`crypto.subtle.encrypt({ name: 'AES-GCM', iv }, key, bytes)\` of the same bytes. "ESDK": @aws-crypto/client-node ${esdkInfo.version} \`encrypt(RawAesKeyringNode(256-bit key), bytes)\` with its default suite (AES-256-GCM, HKDF-SHA512 key commitment, ECDSA P-384 signature); "ESDK unsigned": its committing suite without the signature, for information. "Envelope, WebCrypto-only core": the same encryptBytes over \`createKms()\` (the core's default provider, as in a browser or a Worker, where the GenerateDataKey is one more crypto.subtle call), for information. "Envelope into a reused buffer": the same encryptBytes with \`{ into }\`, one buffer of \`maxEncryptedLength(bytes)\` allocated once and sealed into every time (for callers that process many large messages), for information: the goals are judged on a new buffer per message. Every contender's output was checked to decrypt.`,
     '',
     table(
-      ['message', 'envelope MB/s', 'bare AES-GCM MB/s', 'ESDK MB/s', 'ESDK unsigned MB/s', 'envelope / bare', 'envelope / ESDK', 'envelope / ESDK unsigned', 'bare, ESDK loaded MB/s', 'envelope, WebCrypto-only core MB/s', 'envelope into a reused buffer MB/s', 'bytes added: envelope / ESDK'],
+      [
+        'message',
+        'envelope MB/s',
+        'bare AES-GCM MB/s',
+        'ESDK MB/s',
+        'ESDK unsigned MB/s',
+        'envelope / bare',
+        'envelope / ESDK',
+        'envelope / ESDK unsigned',
+        'bare, ESDK loaded MB/s',
+        'envelope, WebCrypto-only core MB/s',
+        'envelope into a reused buffer MB/s',
+        'bytes added: envelope / ESDK',
+      ],
       rows,
     ),
   ].join('\n');
@@ -206,7 +225,9 @@ const sizeLabel = (bytes: number) => (bytes >= MiB ? `${bytes / MiB} MB` : `${by
 /** What the kernel command line says about virtualization settings that make page faults costly. */
 function vmNote(): string {
   const found = kernelCommandLine().filter((w) => /^(nested_pvm|page_reporting\.|firecracker)/.test(w) || w === '--firecracker-init');
-  return found.length === 0 ? '' : ` The machine's kernel command line has ${found.map((w) => `\`${w}\``).join(', ')}: a VM under nested virtualization (PVM runs on shadow page tables, where every page-table change is trapped) that hands free memory back to its host, which is the likely reason a page fault costs this much here.`;
+  return found.length === 0
+    ? ''
+    : ` The machine's kernel command line has ${found.map((w) => `\`${w}\``).join(', ')}: a VM under nested virtualization (PVM runs on shadow page tables, where every page-table change is trapped) that hands free memory back to its host, which is the likely reason a page fault costs this much here.`;
 }
 
 /**
@@ -226,7 +247,9 @@ function cpuFloor(x: Breakdown, budgetUs: number, ms: (us: number) => string): s
   const writeUs = copy.cpuUs / pages;
   return (
     `Measured as CPU time of the whole process (getrusage: every thread, user and kernel; 12 messages one at a time), one encryptBytes costs ${ms(envelope.cpuUs)} of CPU (${ms(envelope.sysUs)} of it in the kernel, ${fmt(envelope.faults, 0)} page faults), so on ${cores} cores it takes at least ${ms(floor)} of wall time, ${pct(floor / budgetUs)} of the budget: ` +
-    (floor > budgetUs ? 'the goal cannot be met on this machine however the work is arranged. ' : 'within the goal only with near-perfect overlap of the main thread and the worker threads. ') +
+    (floor > budgetUs
+      ? 'the goal cannot be met on this machine however the work is arranged. '
+      : 'within the goal only with near-perfect overlap of the main thread and the worker threads. ') +
     (envelope.mainUs === undefined
       ? ''
       : `The main thread alone spends ${ms(envelope.mainUs)} per message (${pct(envelope.mainUs / budgetUs)} of the budget): the page faults of the fresh buffer as the sealed chunks are copied into it, the copies, and WebCrypto's own work on the calling thread (it copies every chunk's input there and cleanses the copy once the job is done); that work is serial, so no arrangement of the worker threads makes a message shorter than it. `) +
@@ -252,7 +275,21 @@ function breakdownMarkdown(b: Breakdown[], sizes: SizeResult[], goals: Goal[]): 
   const lines = [
     "Where encryptBytes' time goes (our side's first process, before the throughput rounds; one message at a time, time per message, medians of 8 interleaved rounds): encryptBytes; the bare encrypt; its parts timed alone: the GenerateDataKey on the in-process core, sealing with the message key already made (`sealMessage` with a prepared sealer: the chunk encrypts plus assembling the message), the chunk encrypts alone (slices of the chunk size encryptBytes uses, 8 at a time, results dropped), allocating and writing once a fresh buffer of the message's size (what assembling a message costs before any copy: zeroing and page faults), copying the message once; one empty crypto.subtle.encrypt (the floor of any WebCrypto call on Node); and the crypto.subtle calls one encryptBytes makes (counted by wrapping crypto.subtle).",
     '',
-    table(['message', 'encryptBytes', 'bare encrypt', 'GenerateDataKey', 'seal (key ready)', 'chunk encrypts alone', 'fresh output buffer', 'copying the message', 'one empty crypto.subtle.encrypt', 'crypto.subtle calls per message'], rows),
+    table(
+      [
+        'message',
+        'encryptBytes',
+        'bare encrypt',
+        'GenerateDataKey',
+        'seal (key ready)',
+        'chunk encrypts alone',
+        'fresh output buffer',
+        'copying the message',
+        'one empty crypto.subtle.encrypt',
+        'crypto.subtle calls per message',
+      ],
+      rows,
+    ),
   ];
   const failed = goals.filter((g) => !g.met && g.goal.startsWith('Envelope encrypt'));
   if (failed.length === 0) return lines.join('\n');
@@ -268,7 +305,7 @@ function breakdownMarkdown(b: Breakdown[], sizes: SizeResult[], goals: Goal[]): 
       );
     }
     if (failedHere.some((g) => g.goal.includes('AWS Encryption SDK'))) {
-      const budgetUs = size.bytes / (10 * size.esdk) * 1e6;
+      const budgetUs = (size.bytes / (10 * size.esdk)) * 1e6;
       const head = `**${size.label}, 10x the AWS Encryption SDK: ${mb(10 * size.esdk)} MB/s, ${fmt((10 * size.esdk) / size.bare, 1)}x one bare AES-256-GCM call over the same bytes (${mb(size.bare)} MB/s).** That is ${ms(budgetUs)} per message; encryptBytes takes ${ms(x.envelopeUs)} (${mb(size.bytes / (x.envelopeUs / 1e6))} MB/s).`;
       findings.push(
         size.bytes < MiB
@@ -314,7 +351,16 @@ async function streaming(o: EnvelopeOptions, goals: Goal[]): Promise<string> {
     `${o.streamRuns} child processes (\`node --expose-gc --import tsx bench/fixtures/stream-memory.ts\`) each pipe a generated ${fmt(o.streamBytes / 2 ** 30, 0)} GB stream (64 KB pieces) through \`encryptStream\` into \`decryptStream\` (default 256 KiB chunks, in-process core) into a sink that checks every byte. Baseline: after setup, a warm-up stream and a full GC. Peak RSS is the kernel's high-water mark (VmHWM, reset at the baseline) or the highest process.memoryUsage() sample (every 5 ms and at every write), whichever is higher; heap + external is V8's used heap plus memory outside it (ArrayBuffers, live or not yet collected), sampled likewise. "In flight" is the most plaintext read from the source and not yet out of the sink. The goal is judged on RSS, the worst run.`,
     '',
     table(
-      ['run', 'streamed', 'time', 'MB/s (encrypt + decrypt + check)', 'baseline RSS', 'peak RSS above baseline', 'peak heap + external above baseline', 'most in flight'],
+      [
+        'run',
+        'streamed',
+        'time',
+        'MB/s (encrypt + decrypt + check)',
+        'baseline RSS',
+        'peak RSS above baseline',
+        'peak heap + external above baseline',
+        'most in flight',
+      ],
       runs.map((r, i) => [
         String(i + 1),
         `${fmt(r.bytes / 2 ** 30, 0)} GB`,
@@ -371,7 +417,11 @@ async function bundleSize(goals: Goal[]): Promise<string> {
   const ours = await bundle('bundle-client.ts');
   const clientOnly = await bundle('bundle-client-only.ts');
   const aws = await bundle('bundle-aws-sdk.ts');
-  goals.push({ goal: 'Browser bundle of the client + envelope encryption < 8 KB minified + gzipped', measured: `${kb(ours.gzipped)} (AWS SDK KMSClient: ${kb(aws.gzipped)})`, met: ours.gzipped < BUNDLE_BUDGET });
+  goals.push({
+    goal: 'Browser bundle of the client + envelope encryption < 8 KB minified + gzipped',
+    measured: `${kb(ours.gzipped)} (AWS SDK KMSClient: ${kb(aws.gzipped)})`,
+    met: ours.gzipped < BUNDLE_BUDGET,
+  });
   const top = (b: Bundle) =>
     b.inputs
       .filter(([, n]) => n >= 50)
@@ -393,7 +443,10 @@ async function bundleSize(goals: Goal[]): Promise<string> {
     `Ours / AWS SDK (gzipped): ${fmt((ours.gzipped / aws.gzipped) * 100, 1)}%.`,
     ...(ours.gzipped < BUNDLE_BUDGET
       ? []
-      : ['', `Finding (goal not met): the bytes go to ${top(ours)} (minified, before gzip); the client alone is ${kb(clientOnly.gzipped)} gzipped, so envelope encryption adds ${kb(ours.gzipped - clientOnly.gzipped)}.`]),
+      : [
+          '',
+          `Finding (goal not met): the bytes go to ${top(ours)} (minified, before gzip); the client alone is ${kb(clientOnly.gzipped)} gzipped, so envelope encryption adds ${kb(ours.gzipped - clientOnly.gzipped)}.`,
+        ]),
   ].join('\n');
 }
 
@@ -450,7 +503,11 @@ async function keyChangeRun(o: EnvelopeOptions, core: 'node' | 'webcrypto'): Pro
   // Where the time goes: ReEncrypt alone on the same core, 16 in flight, vs the change's rate.
   const blob = (await store.getRecord('bench', id(1)))!.wrappedKey;
   const ctx = { 'edge-kms:namespace': 'bench', 'edge-kms:record': id(1) };
-  const reEncrypt = await opsPerSecond(() => client.reEncrypt({ CiphertextBlob: blob, SourceEncryptionContext: ctx, DestinationKeyId: from, DestinationEncryptionContext: ctx }), 1000, 16);
+  const reEncrypt = await opsPerSecond(
+    () => client.reEncrypt({ CiphertextBlob: blob, SourceEncryptionContext: ctx, DestinationKeyId: from, DestinationEncryptionContext: ctx }),
+    1000,
+    16,
+  );
   return { fillS, changeS, rate: o.records / changeS, lastRate: last!.recordsPerSecond, reEncrypt };
 }
 
@@ -487,7 +544,16 @@ async function keyChange(o: EnvelopeOptions, goals: Goal[]): Promise<string> {
     `In-process core, memory record store (createMemoryRecordStore), ${fmt(o.records)} records of ${fmt(o.recordBytes)} bytes put with \`ns.put\` (16 at a time), then \`ns.changeKey(newKey)\` with its defaults (16 ReEncrypts in flight, pages of 1,024 ids): every record's data key is re-wrapped with ReEncrypt and only its key section rewritten (checked afterwards: every record under the new key, a body object untouched, data decrypts). The goal is judged on the core as it runs on Node (\`createKms({ crypto: createNodeCryptoProvider() })\`, the provider the Node server uses, from @edge-kms/node/crypto); the same run on the WebCrypto-only core (\`createKms()\`, as in a browser or a Worker, where each ReEncrypt is two crypto.subtle calls) is beside it for information. The time for 8 TB assumes the rate holds: 8,388,608 records / rate.`,
     '',
     table(
-      ['core', 'records', 'fill (ns.put)', 'changeKey', 'records/s', 'records/s (last onProgress)', 'ReEncrypt alone, calls/s (16 in flight)', '8 TB in 1 MB records'],
+      [
+        'core',
+        'records',
+        'fill (ns.put)',
+        'changeKey',
+        'records/s',
+        'records/s (last onProgress)',
+        'ReEncrypt alone, calls/s (16 in flight)',
+        '8 TB in 1 MB records',
+      ],
       [row('node:crypto provider (goal)', runs.node), row('WebCrypto only (information)', runs.webcrypto)],
     ),
     ...findings,

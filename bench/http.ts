@@ -215,7 +215,12 @@ export async function wrk(url: string, op: Op, req: BenchRequest, seconds: numbe
   const { child, output, exited } = startChild(
     'wrk',
     ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', LUA, `${url}/`],
-    { BENCH_BODY: req.body, BENCH_HEADERS: Object.entries(req.headers).map(([k, v]) => `${k}: ${v}`).join('\n') },
+    {
+      BENCH_BODY: req.body,
+      BENCH_HEADERS: Object.entries(req.headers)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join('\n'),
+    },
     'wrk',
   );
   await exited;
@@ -299,7 +304,11 @@ export async function runHttpBench(o: HttpOptions = DEFAULT_HTTP_OPTIONS): Promi
   }
 
   const rps = (key: string) => median(runs.get(key)!.map((r) => r.rps));
-  const each = (key: string) => runs.get(key)?.map((r) => fmt(r.rps)).join(' / ') ?? 'n/a';
+  const each = (key: string) =>
+    runs
+      .get(key)
+      ?.map((r) => fmt(r.rps))
+      .join(' / ') ?? 'n/a';
   const p50 = (key: string) => fmt(median(runs.get(key)!.map((r) => r.p50Ms)));
   /** Median over rounds of the ratio of two servers' req/s measured in the same round. */
   const ratio = (a: string, b: string) => {
@@ -315,7 +324,16 @@ export async function runHttpBench(o: HttpOptions = DEFAULT_HTTP_OPTIONS): Promi
     goals.push({ goal: `HTTP ${op}: edge-kms >= 20x moto_server req/s`, measured: `${fmt(vsMoto, 1)}x`, met: vsMoto >= 20 });
     goals.push({ goal: `HTTP ${op}: edge-kms >= 40% of the no-op Hono ceiling`, measured: pct(vsNoop), met: vsNoop >= 0.4 });
     const verify = verified ? [fmt(rps(`edge-kms-verify/${op}`)), pct(ratio(`edge-kms-verify/${op}`, `edge-kms/${op}`))] : ['n/a', 'n/a'];
-    return [op, fmt(rps(`edge-kms/${op}`)), fmt(rps(`moto_server/${op}`)), fmt(rps('noop/Encrypt')), `${fmt(vsMoto, 1)}x`, pct(vsNoop), `${p50(`edge-kms/${op}`)} / ${p50(`moto_server/${op}`)}`, ...verify];
+    return [
+      op,
+      fmt(rps(`edge-kms/${op}`)),
+      fmt(rps(`moto_server/${op}`)),
+      fmt(rps('noop/Encrypt')),
+      `${fmt(vsMoto, 1)}x`,
+      pct(vsNoop),
+      `${p50(`edge-kms/${op}`)} / ${p50(`moto_server/${op}`)}`,
+      ...verify,
+    ];
   });
   // Issue 4: what checking every signature (and evaluating the key policy for the identity it
   // names) costs, against open mode (which also evaluates the key policy, for the root caller).
@@ -339,7 +357,17 @@ export async function runHttpBench(o: HttpOptions = DEFAULT_HTTP_OPTIONS): Promi
     `wrk -t1 -c${o.connections} -d${o.seconds}s (after ${o.warmupSeconds}s warm-up per call), ${o.rounds} rounds, each server started fresh per round and run alone; req/s is the median over rounds, the ratios are medians of the per-round ratios. Every request carries a valid SigV4 signature (bench/sigv4.ts). "edge-kms" is the server as \`npm start\` runs it (no identities: open development mode); "SigV4 verify" is the same server with KMS_IDENTITIES set, so every signature is checked and the key policy is evaluated for the identity it names (goal: Encrypt at >= 85% of open mode; open mode evaluates the key policy too, for the account root).`,
     '',
     table(
-      ['call', 'edge-kms req/s', 'moto_server req/s', 'no-op Hono req/s', 'edge / moto', 'edge / no-op', 'p50 ms edge / moto', 'edge, SigV4 verify req/s', 'verify / open'],
+      [
+        'call',
+        'edge-kms req/s',
+        'moto_server req/s',
+        'no-op Hono req/s',
+        'edge / moto',
+        'edge / no-op',
+        'p50 ms edge / moto',
+        'edge, SigV4 verify req/s',
+        'verify / open',
+      ],
       rows,
     ),
     '',
@@ -347,12 +375,16 @@ export async function runHttpBench(o: HttpOptions = DEFAULT_HTTP_OPTIONS): Promi
     '',
     table(
       ['server', ...OPS],
-      (['edge-kms', 'edge-kms-verify', 'moto_server'] as const).map((s) => [s, ...OPS.map((op) => each(`${s}/${op}`))]).concat([['noop', each('noop/Encrypt'), '', '']]),
+      (['edge-kms', 'edge-kms-verify', 'moto_server'] as const)
+        .map((s) => [s, ...OPS.map((op) => each(`${s}/${op}`))])
+        .concat([['noop', each('noop/Encrypt'), '', '']]),
     ),
     '',
     `Socket errors or timeouts over all runs: ${errors}. The no-op server answers every call the same, so it runs once per round (with an Encrypt request) and is the ceiling for all three calls.`,
     '',
-    pairRatios.length === 0 ? 'Verification cost: no pairs were run.' : `Verification cost: the goal's share is the median of ${pairRatios.length} verify / open ratios of Encrypt req/s, each from two wrk runs of ${o.verifyPairSeconds} s next to each other, on one open-mode and one verifying server started once for all pairs and warmed up (${3 * o.warmupSeconds} s each), run in alternating order (open first, then verify first), one loaded at a time. The per-round "verify / open" column above compares freshly started servers with 1 s of warm-up, and moves more with the machine. Pairs (verify / open): ${pairRatios.map((r) => pct(r)).join(', ')}; open-mode req/s ${fmt(median(pairs.open.map((r) => r.rps)))} (median; ${fmt(Math.min(...pairs.open.map((r) => r.rps)))}–${fmt(Math.max(...pairs.open.map((r) => r.rps)))}), verify ${fmt(median(pairs.verify.map((r) => r.rps)))} (${fmt(Math.min(...pairs.verify.map((r) => r.rps)))}–${fmt(Math.max(...pairs.verify.map((r) => r.rps)))}).`,
+    pairRatios.length === 0
+      ? 'Verification cost: no pairs were run.'
+      : `Verification cost: the goal's share is the median of ${pairRatios.length} verify / open ratios of Encrypt req/s, each from two wrk runs of ${o.verifyPairSeconds} s next to each other, on one open-mode and one verifying server started once for all pairs and warmed up (${3 * o.warmupSeconds} s each), run in alternating order (open first, then verify first), one loaded at a time. The per-round "verify / open" column above compares freshly started servers with 1 s of warm-up, and moves more with the machine. Pairs (verify / open): ${pairRatios.map((r) => pct(r)).join(', ')}; open-mode req/s ${fmt(median(pairs.open.map((r) => r.rps)))} (median; ${fmt(Math.min(...pairs.open.map((r) => r.rps)))}–${fmt(Math.max(...pairs.open.map((r) => r.rps)))}), verify ${fmt(median(pairs.verify.map((r) => r.rps)))} (${fmt(Math.min(...pairs.verify.map((r) => r.rps)))}–${fmt(Math.max(...pairs.verify.map((r) => r.rps)))}).`,
     ...notes.map((n) => `\n${n}`),
   ].join('\n');
   return { markdown, goals };

@@ -87,12 +87,20 @@ async function alternate(call: (which: Which) => Promise<void>, blocks: number, 
     ratios.push(block.unknown! / block.forged!);
     versionRatios.push(block.version! / block.forged!);
   }
-  return { forgedUs: median(per.forged), unknownUs: median(per.unknown), versionUs: median(per.version), ratio: median(ratios), versionRatio: median(versionRatios) };
+  return {
+    forgedUs: median(per.forged),
+    unknownUs: median(per.unknown),
+    versionUs: median(per.version),
+    ratio: median(ratios),
+    versionRatio: median(versionRatios),
+  };
 }
 
 async function inProcess(kms: Kms, o: OracleOptions): Promise<Timing> {
   const { KeyMetadata } = (await kms.execute('CreateKey', {})) as { KeyMetadata: { KeyId: string } };
-  const pair = await makePair(async (p) => ((await kms.execute('Encrypt', { KeyId: KeyMetadata.KeyId, Plaintext: p })) as { CiphertextBlob: Uint8Array }).CiphertextBlob);
+  const pair = await makePair(
+    async (p) => ((await kms.execute('Encrypt', { KeyId: KeyMetadata.KeyId, Plaintext: p })) as { CiphertextBlob: Uint8Array }).CiphertextBlob,
+  );
   const url = 'http://127.0.0.1:4599/';
   const message = (blob: Uint8Array): ProtocolMessage => {
     const body = decryptBody(blob);
@@ -127,7 +135,9 @@ async function overHttp(o: OracleOptions): Promise<Timing> {
   try {
     const created = JSON.parse((await post('TrentService.CreateKey', '{}')).text) as { KeyMetadata: { KeyId: string } };
     const pair = await makePair(async (p) => {
-      const r = JSON.parse((await post('TrentService.Encrypt', JSON.stringify({ KeyId: created.KeyMetadata.KeyId, Plaintext: toBase64(p) }))).text) as { CiphertextBlob: string };
+      const r = JSON.parse((await post('TrentService.Encrypt', JSON.stringify({ KeyId: created.KeyMetadata.KeyId, Plaintext: toBase64(p) }))).text) as {
+        CiphertextBlob: string;
+      };
       return new Uint8Array(Buffer.from(r.CiphertextBlob, 'base64'));
     });
     const bodies = { forged: decryptBody(pair.forged), unknown: decryptBody(pair.unknown), version: decryptBody(pair.version) };
@@ -156,7 +166,9 @@ export async function runOracleBench(o: OracleOptions = DEFAULT_ORACLE_OPTIONS):
   for (const [name, run] of cases) {
     log(`oracle: ${name}`);
     const t = await run();
-    log(`oracle: ${name}: forged ${fmt(t.forgedUs, 1)} µs, unknown key ${fmt(t.unknownUs, 1)} µs (${pct(t.ratio)}), unknown version ${fmt(t.versionUs, 1)} µs (${pct(t.versionRatio)})`);
+    log(
+      `oracle: ${name}: forged ${fmt(t.forgedUs, 1)} µs, unknown key ${fmt(t.unknownUs, 1)} µs (${pct(t.ratio)}), unknown version ${fmt(t.versionUs, 1)} µs (${pct(t.versionRatio)})`,
+    );
     rows.push([name, fmt(t.forgedUs, 1), fmt(t.unknownUs, 1), pct(t.ratio), fmt(t.versionUs, 1), pct(t.versionRatio)]);
     goals.push({
       goal: `Decrypt rejects a ciphertext naming an unknown key (or version) in the time it rejects a forged one (${name}): within ±${TOLERANCE * 100}%`,

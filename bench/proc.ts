@@ -18,7 +18,10 @@ export function descendantTicks(comm: RegExp): number {
     if (!/^\d+$/.test(d)) continue;
     try {
       const s = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const g = s.slice(s.lastIndexOf(')') + 2).split(' ').map(Number); // from field 3 (state) on
+      const g = s
+        .slice(s.lastIndexOf(')') + 2)
+        .split(' ')
+        .map(Number); // from field 3 (state) on
       procs.set(Number(d), { ppid: g[1]!, ticks: g[11]! + g[12]! + g[13]! + g[14]!, comm: s.slice(s.indexOf('(') + 1, s.lastIndexOf(')')) });
     } catch {
       /* gone meanwhile */
@@ -38,7 +41,10 @@ export function descendantTicks(comm: RegExp): number {
 export function reapedChildTicks(): number {
   if (!existsSync('/proc/self/stat')) return 0;
   const s = readFileSync('/proc/self/stat', 'utf8');
-  const g = s.slice(s.lastIndexOf(')') + 2).split(' ').map(Number);
+  const g = s
+    .slice(s.lastIndexOf(')') + 2)
+    .split(' ')
+    .map(Number);
   return g[13]! + g[14]!;
 }
 

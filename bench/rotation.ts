@@ -132,7 +132,13 @@ export async function runRotationBench(o: RotationOptions = DEFAULT_ROTATION_OPT
       const label = { fresh: 'fresh key', busy: `after ${fmt(o.encrypts)} Encrypts`, many: `${fmt(o.versions)} versions` };
       for (const name of names) {
         const m = median(samples[name]);
-        rotationRows.push([setup.name, label[name], fmt(m, 3), fmt(percentile(samples[name], 95), 3), name === 'fresh' ? '1.00x' : `${fmt(m / freshMedian, 2)}x`]);
+        rotationRows.push([
+          setup.name,
+          label[name],
+          fmt(m, 3),
+          fmt(percentile(samples[name], 95), 3),
+          name === 'fresh' ? '1.00x' : `${fmt(m / freshMedian, 2)}x`,
+        ]);
       }
       const busyRatio = median(samples.busy) / freshMedian;
       goals.push({

@@ -40,7 +40,9 @@ function has(cmd: string, args: string[]): boolean {
 function ensureWrk(): string | undefined {
   if (has('wrk', ['--version'])) return undefined;
   log('wrk is missing: apt-get install -y wrk');
-  const install = () => spawnSync('apt-get', ['install', '-y', 'wrk'], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } }).status === 0;
+  const install = () =>
+    spawnSync('apt-get', ['install', '-y', 'wrk'], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
+      .status === 0;
   if (!install()) {
     log('apt-get install failed: apt-get update, then again');
     spawnSync('apt-get', ['update'], { stdio: ['ignore', 'inherit', 'inherit'] });
@@ -72,7 +74,10 @@ function cpuTicks(): { busy: number; total: number; ours: number } | undefined {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
   const total = f.reduce((a, b) => a + b, 0);
   const self = readFileSync('/proc/self/stat', 'utf8');
-  const g = self.slice(self.lastIndexOf(')') + 2).split(' ').map(Number); // from field 3 (state) on
+  const g = self
+    .slice(self.lastIndexOf(')') + 2)
+    .split(' ')
+    .map(Number); // from field 3 (state) on
   return { busy: total - f[3]! - (f[4] ?? 0), total, ours: g[11]! + g[12]! + g[13]! + g[14]! };
 }
 
@@ -188,7 +193,10 @@ const markdown = [
   '',
   '## Goals',
   '',
-  table(['goal', 'measured', 'met'], goals.map((g) => [g.goal, g.measured, yesNo(g.met)])),
+  table(
+    ['goal', 'measured', 'met'],
+    goals.map((g) => [g.goal, g.measured, yesNo(g.met)]),
+  ),
   '',
   ...parts,
 ].join('\n');

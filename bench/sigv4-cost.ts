@@ -44,7 +44,10 @@ export async function sigv4CostFindings(httpShare: number, openRps: number): Pro
   const verify = createKms({ crypto, authentication: { mode: 'verify', identities: [IDENTITY] } });
   const o = await encryptMessage(open);
   const v = await encryptMessage(verify);
-  for (const [kms, m] of [[open, o], [verify, v]] as const) {
+  for (const [kms, m] of [
+    [open, o],
+    [verify, v],
+  ] as const) {
     const r = await kms.handleMessage(m.message);
     if (r.status !== 200) throw new Error(`sigv4-cost: Encrypt answered ${r.status}: ${r.body}`);
   }
@@ -83,6 +86,6 @@ export async function sigv4CostFindings(httpShare: number, openRps: number): Pro
   return [
     `**Verification adds ${fmt(added, 1)} µs per Encrypt in process, nearly all of it SigV4.** kms.handleMessage of the same signed Encrypt takes ${fmt(us('handle-verify'), 1)} µs in verify mode and ${fmt(us('handle-open'), 1)} µs in open mode (node:crypto provider, one call at a time). kms.authenticate alone: ${fmt(us('auth-verify'), 1)} vs ${fmt(us('auth-open'), 1)} µs (+${fmt(auth, 1)} µs${auth >= 0.8 * added ? ': the whole difference, within noise' : `, ${pct(auth / added)} of it`}). Evaluating the key policy for a named caller costs ${fmt(policy, 1)} µs (execute Encrypt with a caller: ${fmt(us('execute-caller'), 1)} µs, trusted: ${fmt(us('execute-trusted'), 1)} µs), and open mode evaluates it too, for the account root.`,
     `**The hashing itself is a minority of the SigV4 cost.** Per request verification hashes the body and the canonical request (SHA-256) and signs the string to sign (HMAC-SHA256; the derived signing key is cached): those three node:crypto calls take ${fmt(primitives, 1)} µs together, ${pct(primitives / auth)} of authenticate's extra ${fmt(auth, 1)} µs; the rest is building the canonical request and string to sign, UTF-8 encoding them, parsing the URL and claim, and the awaits in between.`,
-    `**Over HTTP the drop is ${httpShare < predicted ? 'larger' : 'no larger'} than the CPU cost predicts.** At open mode's ${fmt(openRps)} req/s, ${fmt(added, 1)} µs more per request would leave a CPU-bound server at ${pct(predicted)} of open mode; measured: ${pct(httpShare)}.${httpShare < predicted - 0.05 ? ' The server and wrk share the machine\'s 2 cores, and verification lengthens each request\'s critical path as well as its CPU time; the remainder was not attributed in this run.' : ''}`,
+    `**Over HTTP the drop is ${httpShare < predicted ? 'larger' : 'no larger'} than the CPU cost predicts.** At open mode's ${fmt(openRps)} req/s, ${fmt(added, 1)} µs more per request would leave a CPU-bound server at ${pct(predicted)} of open mode; measured: ${pct(httpShare)}.${httpShare < predicted - 0.05 ? " The server and wrk share the machine's 2 cores, and verification lengthens each request's critical path as well as its CPU time; the remainder was not attributed in this run." : ''}`,
   ];
 }

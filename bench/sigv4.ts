@@ -24,7 +24,10 @@ const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).u
  */
 export function signedHeaders(url: string, target: string, body: string, creds: Credentials = BENCH_CREDENTIALS, now = new Date()): Record<string, string> {
   const host = new URL(url).host;
-  const amzDate = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, ''); // 20240101T000000Z
+  const amzDate = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, ''); // 20240101T000000Z
   const date = amzDate.slice(0, 8);
   const headers: Record<string, string> = {
     'content-type': 'application/x-amz-json-1.1',

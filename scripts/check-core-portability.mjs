@@ -21,11 +21,13 @@ function walk(dir) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) walk(p);
     else if (p.endsWith('.ts') && !p.endsWith('.test.ts')) {
-      readFileSync(p, 'utf8').split('\n').forEach((line, i) => {
-        const t = line.trim();
-        if (t.startsWith('//') || t.startsWith('*') || t.startsWith('/*')) return;
-        for (const [re, why] of rules) if (re.test(line)) bad.push(`${p}:${i + 1}: ${why}: ${line.trim()}`);
-      });
+      readFileSync(p, 'utf8')
+        .split('\n')
+        .forEach((line, i) => {
+          const t = line.trim();
+          if (t.startsWith('//') || t.startsWith('*') || t.startsWith('/*')) return;
+          for (const [re, why] of rules) if (re.test(line)) bad.push(`${p}:${i + 1}: ${why}: ${line.trim()}`);
+        });
     }
   }
 }

@@ -50,7 +50,10 @@ for (const f of files) {
     const target = resolveSpec(f, m[1] ?? m[2]);
     if (target && target !== f) deps.add(target);
   }
-  graph.set(f, [...deps].filter((d) => graph.has(d) || files.includes(d)));
+  graph.set(
+    f,
+    [...deps].filter((d) => graph.has(d) || files.includes(d)),
+  );
 }
 
 // Tarjan's strongly connected components: every component with more than one module is a cycle.
@@ -85,7 +88,13 @@ for (const f of files) if (!state.has(f)) connect(f);
 
 if (cycles.length) {
   console.error(`import cycles in packages/*/src (${cycles.length}):`);
-  for (const c of cycles) console.error(`  ${c.map((f) => relative(repo, f)).sort().join('\n    <-> ')}`);
+  for (const c of cycles)
+    console.error(
+      `  ${c
+        .map((f) => relative(repo, f))
+        .sort()
+        .join('\n    <-> ')}`,
+    );
   process.exit(1);
 }
 console.log(`no import cycles in ${files.length} source files`);

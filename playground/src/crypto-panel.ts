@@ -53,7 +53,15 @@ export function cryptoPanel(app: App): HTMLElement {
         const keyId = selectedKeyId();
         const bytes = new TextEncoder().encode(text.value);
         const ct = await encrypt(kms, bytes, { keyId });
-        add({ name: text.value.length > 40 ? `${text.value.slice(0, 40)}…` : text.value || '(empty text)', kind: 'text', type: 'text/plain', plainSize: bytes.length, ciphertext: new Blob([ct as BlobPart]), keyId, at: app.now() });
+        add({
+          name: text.value.length > 40 ? `${text.value.slice(0, 40)}…` : text.value || '(empty text)',
+          kind: 'text',
+          type: 'text/plain',
+          plainSize: bytes.length,
+          ciphertext: new Blob([ct as BlobPart]),
+          keyId,
+          at: app.now(),
+        });
         return `Encrypted ${formatBytes(bytes.length)} of text under ${shortId(keyId)}.`;
       },
       { refresh: false },
@@ -91,30 +99,32 @@ export function cryptoPanel(app: App): HTMLElement {
 
   async function decryptOne(s: Sealed, button?: HTMLButtonElement): Promise<void> {
     mount(s.result);
-    await app.run(
-      button,
-      async () => {
-        const out = await decrypt(kms, s.ciphertext);
-        const key = app.key(out.keyId);
-        const versions = key?.versions ?? (key ? await loadVersions(kms, key.meta) : []);
-        const v = versions.find((x) => x.keyMaterialId === out.keyMaterialId);
-        const where = v
-          ? `key material v${v.n} of ${versions.length}${v.current ? ' (current)' : ' (not current: from before a rotation)'}`
-          : 'key material not in the timeline';
-        mount(
-          s.result,
-          h('div', { class: 'plaintext' }, ...(await showPlaintext(s, out.plaintext))),
-          h(
-            'div',
-            { class: 'decrypted-by', dataset: { keyMaterialId: out.keyMaterialId ?? '', version: String(v?.n ?? '') } },
-            `Decrypted by ${key ? keyLabel(key) : shortId(out.keyId)} with ${where}. KeyMaterialId `,
-            h('code', { class: 'material' }, out.keyMaterialId ?? '—'),
-          ),
-        );
-        return `Decrypted ${s.name}.`;
-      },
-      { refresh: false },
-    ).then((ok) => ok || mount(s.result, h('div', { class: 'failed' }, 'Decryption failed (see the message above).')));
+    await app
+      .run(
+        button,
+        async () => {
+          const out = await decrypt(kms, s.ciphertext);
+          const key = app.key(out.keyId);
+          const versions = key?.versions ?? (key ? await loadVersions(kms, key.meta) : []);
+          const v = versions.find((x) => x.keyMaterialId === out.keyMaterialId);
+          const where = v
+            ? `key material v${v.n} of ${versions.length}${v.current ? ' (current)' : ' (not current: from before a rotation)'}`
+            : 'key material not in the timeline';
+          mount(
+            s.result,
+            h('div', { class: 'plaintext' }, ...(await showPlaintext(s, out.plaintext))),
+            h(
+              'div',
+              { class: 'decrypted-by', dataset: { keyMaterialId: out.keyMaterialId ?? '', version: String(v?.n ?? '') } },
+              `Decrypted by ${key ? keyLabel(key) : shortId(out.keyId)} with ${where}. KeyMaterialId `,
+              h('code', { class: 'material' }, out.keyMaterialId ?? '—'),
+            ),
+          );
+          return `Decrypted ${s.name}.`;
+        },
+        { refresh: false },
+      )
+      .then((ok) => ok || mount(s.result, h('div', { class: 'failed' }, 'Decryption failed (see the message above).')));
   }
 
   function renderList(): void {
@@ -132,11 +142,15 @@ export function cryptoPanel(app: App): HTMLElement {
             { class: 'sealed-head' },
             h('span', { class: `kind ${s.kind}` }, s.kind === 'text' ? 'Text' : 'File'),
             h('span', { class: 'name' }, s.name),
-            h('span', { class: 'meta' }, [
-              s.plainSize !== undefined ? `${formatBytes(s.plainSize)} → ` : '',
-              `${formatBytes(s.ciphertext.size)} ciphertext`,
-              s.keyId && s.at ? ` · ${shortId(s.keyId)} · ${formatDateTime(s.at)}` : '',
-            ].join('')),
+            h(
+              'span',
+              { class: 'meta' },
+              [
+                s.plainSize !== undefined ? `${formatBytes(s.plainSize)} → ` : '',
+                `${formatBytes(s.ciphertext.size)} ciphertext`,
+                s.keyId && s.at ? ` · ${shortId(s.keyId)} · ${formatDateTime(s.at)}` : '',
+              ].join(''),
+            ),
             h('span', { class: 'buttons' }, dec, s.kind === 'file' ? download : null),
           ),
           s.result,

@@ -25,8 +25,18 @@ export function keyDetailPanel(app: App): HTMLElement {
     h(
       'div',
       { class: 'group', role: 'group', 'aria-label': 'Key state' },
-      action('enable-key', 'Enable', () => kms.enableKey({ KeyId: keyId() }), () => 'Key enabled.'),
-      action('disable-key', 'Disable', () => kms.disableKey({ KeyId: keyId() }), () => 'Key disabled.'),
+      action(
+        'enable-key',
+        'Enable',
+        () => kms.enableKey({ KeyId: keyId() }),
+        () => 'Key enabled.',
+      ),
+      action(
+        'disable-key',
+        'Disable',
+        () => kms.disableKey({ KeyId: keyId() }),
+        () => 'Key disabled.',
+      ),
       action(
         'schedule-deletion',
         'Schedule deletion',
@@ -34,7 +44,12 @@ export function keyDetailPanel(app: App): HTMLElement {
         (out) => `Key scheduled for deletion on ${formatDate(out.DeletionDate)}.`,
         'Deletes the key after a 7-day waiting period (the shortest AWS allows)',
       ),
-      action('cancel-deletion', 'Cancel deletion', () => kms.cancelKeyDeletion({ KeyId: keyId() }), () => 'Deletion cancelled; the key stays disabled until you enable it.'),
+      action(
+        'cancel-deletion',
+        'Cancel deletion',
+        () => kms.cancelKeyDeletion({ KeyId: keyId() }),
+        () => 'Deletion cancelled; the key stays disabled until you enable it.',
+      ),
     ),
     h(
       'div',
@@ -46,8 +61,18 @@ export function keyDetailPanel(app: App): HTMLElement {
         () => kms.enableKeyRotation({ KeyId: keyId(), RotationPeriodInDays: Number(period.value) }),
         () => `Automatic rotation every ${period.value} days.`,
       ),
-      action('disable-rotation', 'Disable rotation', () => kms.disableKeyRotation({ KeyId: keyId() }), () => 'Automatic rotation disabled.'),
-      action('rotate-now', 'Rotate now', () => kms.rotateKeyOnDemand({ KeyId: keyId() }), () => 'Rotated: new key material is current.'),
+      action(
+        'disable-rotation',
+        'Disable rotation',
+        () => kms.disableKeyRotation({ KeyId: keyId() }),
+        () => 'Automatic rotation disabled.',
+      ),
+      action(
+        'rotate-now',
+        'Rotate now',
+        () => kms.rotateKeyOnDemand({ KeyId: keyId() }),
+        () => 'Rotated: new key material is current.',
+      ),
     ),
   );
 
@@ -86,7 +111,10 @@ function renderSummary(dl: HTMLElement, k: KeyView): void {
 function renderTimeline(ol: HTMLElement, note: HTMLElement, k: KeyView): void {
   if (!k.versions) {
     mount(ol);
-    note.textContent = k.meta.KeyState === 'PendingDeletion' ? 'The history of a key pending deletion is not readable (AWS refuses ListKeyRotations). Cancel the deletion to see it.' : 'History not available.';
+    note.textContent =
+      k.meta.KeyState === 'PendingDeletion'
+        ? 'The history of a key pending deletion is not readable (AWS refuses ListKeyRotations). Cancel the deletion to see it.'
+        : 'History not available.';
     return;
   }
   const versions = k.versions.map((v) =>
@@ -101,9 +129,18 @@ function renderTimeline(ol: HTMLElement, note: HTMLElement, k: KeyView): void {
       h('code', { class: 'material', title: v.keyMaterialId }, v.keyMaterialId),
     ),
   );
-  const next = k.rotation?.enabled && k.rotation.next
-    ? h('li', { class: 'version future' }, h('span', { class: 'dot', 'aria-hidden': 'true' }), h('span', { class: 'v' }, 'next'), h('span', { class: 'date' }, formatDate(k.rotation.next)), h('span', { class: 'badge type-automatic' }, 'AUTOMATIC'), h('span', { class: 'hint' }, 'scheduled'))
-    : null;
+  const next =
+    k.rotation?.enabled && k.rotation.next
+      ? h(
+          'li',
+          { class: 'version future' },
+          h('span', { class: 'dot', 'aria-hidden': 'true' }),
+          h('span', { class: 'v' }, 'next'),
+          h('span', { class: 'date' }, formatDate(k.rotation.next)),
+          h('span', { class: 'badge type-automatic' }, 'AUTOMATIC'),
+          h('span', { class: 'hint' }, 'scheduled'),
+        )
+      : null;
   mount(ol, versions, next);
   note.textContent = `${k.versions.length} key material version${k.versions.length === 1 ? '' : 's'}. New encryptions use the current one; every older one still decrypts what it encrypted.`;
 }

@@ -27,7 +27,10 @@ export function keysPanel(app: App): HTMLElement {
   );
 
   app.onRender(() => {
-    mount(body, app.keys.map((k) => row(app, k)));
+    mount(
+      body,
+      app.keys.map((k) => row(app, k)),
+    );
     empty.hidden = app.keys.length > 0;
     table.hidden = app.keys.length === 0;
   });
@@ -45,19 +48,25 @@ export function keysPanel(app: App): HTMLElement {
 function row(app: App, k: KeyView): HTMLTableRowElement {
   const m = k.meta;
   const selected = m.KeyId === app.selectedKeyId;
-  const rotation = k.rotation
-    ? k.rotation.enabled
-      ? `On · ${k.rotation.periodDays ?? 365} d`
-      : 'Off'
-    : '—';
+  const rotation = k.rotation ? (k.rotation.enabled ? `On · ${k.rotation.periodDays ?? 365} d` : 'Off') : '—';
   const tr = h(
     'tr',
     { class: selected ? 'selected' : '', dataset: { keyId: m.KeyId }, tabIndex: 0, 'aria-selected': String(selected) },
-    h('td', null, h('div', { class: 'key-name' }, keyLabel(k)), h('code', { class: 'key-id', title: m.Arn ?? m.KeyId }, shortId(m.KeyId)), m.KeyManager === 'AWS' ? h('span', { class: 'tag' }, 'AWS managed') : null),
+    h(
+      'td',
+      null,
+      h('div', { class: 'key-name' }, keyLabel(k)),
+      h('code', { class: 'key-id', title: m.Arn ?? m.KeyId }, shortId(m.KeyId)),
+      m.KeyManager === 'AWS' ? h('span', { class: 'tag' }, 'AWS managed') : null,
+    ),
     h('td', null, stateBadge(m.KeyState ?? 'Unknown')),
     h('td', { class: 'spec' }, m.KeySpec ?? '—'),
     h('td', { class: 'rotation' }, rotation),
-    h('td', { class: 'next-rotation' }, k.rotation?.enabled ? formatDate(k.rotation.next) : m.KeyState === 'PendingDeletion' ? `deleted ${formatDate(m.DeletionDate)}` : '—'),
+    h(
+      'td',
+      { class: 'next-rotation' },
+      k.rotation?.enabled ? formatDate(k.rotation.next) : m.KeyState === 'PendingDeletion' ? `deleted ${formatDate(m.DeletionDate)}` : '—',
+    ),
     h('td', { class: 'on-demand-left' }, k.onDemandLeft === undefined ? '—' : `${k.onDemandLeft} of ${ON_DEMAND_LIMIT}`),
   );
   tr.addEventListener('click', () => app.select(m.KeyId));

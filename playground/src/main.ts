@@ -17,7 +17,13 @@ const root = $('#app');
 
 function backendControls(backend: Backend): HTMLElement {
   const remote = backend.mode === 'remote';
-  const endpoint = h('input', { id: 'endpoint', type: 'url', value: remote ? backend.endpoint : `${location.origin}/`, 'aria-label': 'TrentService URL', size: 28 });
+  const endpoint = h('input', {
+    id: 'endpoint',
+    type: 'url',
+    value: remote ? backend.endpoint : `${location.origin}/`,
+    'aria-label': 'TrentService URL',
+    size: 28,
+  });
   const creds = loadCredentials();
   const accessKeyId = h('input', { id: 'access-key-id', type: 'text', value: creds.accessKeyId, 'aria-label': 'Access key id' });
   const secret = h('input', { id: 'secret-access-key', type: 'password', value: creds.secretAccessKey, 'aria-label': 'Secret access key' });
@@ -31,7 +37,13 @@ function backendControls(backend: Backend): HTMLElement {
     h('span', { class: `mode ${backend.mode}`, id: 'mode' }, remote ? 'Remote KMS' : 'In-browser KMS'),
     h('span', { class: 'hint' }, remote ? 'SigV4 over HTTP via @edge-kms/client' : 'MSW + IndexedDB, nothing leaves this tab'),
     h('label', { class: 'inline' }, remote ? 'TrentService URL ' : 'or use a TrentService URL ', endpoint),
-    h('details', { class: 'credentials' }, h('summary', null, 'Credentials'), h('label', null, 'Access key id ', accessKeyId), h('label', null, 'Secret ', secret)),
+    h(
+      'details',
+      { class: 'credentials' },
+      h('summary', null, 'Credentials'),
+      h('label', null, 'Access key id ', accessKeyId),
+      h('label', null, 'Secret ', secret),
+    ),
     connectButton,
     useMock,
   );
@@ -107,15 +119,15 @@ async function main(): Promise<void> {
   const app = new App(backend, messages);
   mount(
     root,
-    h(
-      'header',
-      null,
-      h('div', { class: 'title' }, h('h1', null, 'edge-kms ', h('span', null, 'playground')), clockControls(app)),
-      backendControls(backend),
-    ),
+    h('header', null, h('div', { class: 'title' }, h('h1', null, 'edge-kms ', h('span', null, 'playground')), clockControls(app)), backendControls(backend)),
     lockBanner(app),
     messages,
-    h('main', { class: 'columns' }, h('div', { class: 'column' }, keysPanel(app), cryptoPanel(app)), h('div', { class: 'column' }, keyDetailPanel(app), namespacePanel(app))),
+    h(
+      'main',
+      { class: 'columns' },
+      h('div', { class: 'column' }, keysPanel(app), cryptoPanel(app)),
+      h('div', { class: 'column' }, keyDetailPanel(app), namespacePanel(app)),
+    ),
   );
   try {
     await app.refresh();

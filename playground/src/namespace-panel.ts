@@ -163,7 +163,11 @@ export function namespacePanel(app: App): HTMLElement {
     creation.hidden = exists;
     content.hidden = !exists;
     const usable = app.keys.filter((k) => k.meta.KeyState === 'Enabled');
-    fillSelect(createKey, usable.map((k) => [k.meta.KeyId, `${keyLabel(k)} (${shortId(k.meta.KeyId)})`]), app.selectedKeyId);
+    fillSelect(
+      createKey,
+      usable.map((k) => [k.meta.KeyId, `${keyLabel(k)} (${shortId(k.meta.KeyId)})`]),
+      app.selectedKeyId,
+    );
     if (!exists) return;
     const meta = state.meta!;
     const current = app.key(meta.keyId);
@@ -219,7 +223,11 @@ export function namespacePanel(app: App): HTMLElement {
     'section',
     { class: 'panel', id: 'namespace-panel', 'aria-labelledby': 'namespace-title' },
     h('h2', { id: 'namespace-title' }, 'Namespace'),
-    h('p', { class: 'hint' }, 'Records encrypted under one KMS key, kept in IndexedDB. Changing the key re-wraps each record’s data key with ReEncrypt; the data is never decrypted.'),
+    h(
+      'p',
+      { class: 'hint' },
+      'Records encrypted under one KMS key, kept in IndexedDB. Changing the key re-wraps each record’s data key with ReEncrypt; the data is never decrypted.',
+    ),
     creation,
     content,
   );

@@ -187,7 +187,12 @@ describe('a grant for carol', () => {
   });
 
   it('a grantee given RetireGrant may retire its own grant by key id and grant id', async () => {
-    const third = await alice.createGrant({ KeyId: keyId, GranteePrincipal: CAROL_ROLE, Operations: ['Encrypt', 'RetireGrant'], Constraints: { EncryptionContextSubset: ACME } });
+    const third = await alice.createGrant({
+      KeyId: keyId,
+      GranteePrincipal: CAROL_ROLE,
+      Operations: ['Encrypt', 'RetireGrant'],
+      Constraints: { EncryptionContextSubset: ACME },
+    });
     await carol.encrypt({ KeyId: keyArn, Plaintext: utf8('x'), EncryptionContext: ACME });
     await carol.retireGrant({ KeyId: keyArn, GrantId: third.GrantId });
     expect(await grantsOnKey()).toEqual([]);

@@ -80,9 +80,7 @@ describe('the default key policy, ListKeyPolicies, PutKeyPolicy checks', () => {
     defaultPolicy = out.Policy!;
     const doc = JSON.parse(defaultPolicy);
     expect(doc.Version).toBe('2012-10-17');
-    expect(doc.Statement).toEqual([
-      { Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: ROOT }, Action: 'kms:*', Resource: '*' },
-    ]);
+    expect(doc.Statement).toEqual([{ Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: ROOT }, Action: 'kms:*', Resource: '*' }]);
     // PolicyName is optional and defaults to "default"; the key ARN works as well.
     expect((await bob.getKeyPolicy({ KeyId: keyArn })).Policy).toBe(defaultPolicy);
   });
@@ -113,7 +111,12 @@ describe('the default key policy, ListKeyPolicies, PutKeyPolicy checks', () => {
     ['a JSON array', '[]'],
     ['no Statement', JSON.stringify({ Version: '2012-10-17' })],
     ['an empty Statement list', JSON.stringify({ Version: '2012-10-17', Statement: [] })],
-    ['an unknown Version', policy().replace('2012-10-17', '2099-01-01').replace('"Statement":[]', `"Statement":[${JSON.stringify(allow(ROOT, 'kms:*'))}]`)],
+    [
+      'an unknown Version',
+      policy()
+        .replace('2012-10-17', '2099-01-01')
+        .replace('"Statement":[]', `"Statement":[${JSON.stringify(allow(ROOT, 'kms:*'))}]`),
+    ],
     ['Effect other than Allow/Deny', policy({ ...allow(ROOT, 'kms:*'), Effect: 'Maybe' })],
     ['no Principal', policy({ Effect: 'Allow', Action: 'kms:*', Resource: '*' })],
     ['an invalid principal', policy(allow('bob', 'kms:*'))],
@@ -133,7 +136,10 @@ describe('the default key policy, ListKeyPolicies, PutKeyPolicy checks', () => {
     await expectMalformed(alice.putKeyPolicy({ KeyId: keyId, Policy: onlyBob }), LOCKOUT);
     // Allowing alice everything but PutKeyPolicy locks her out just as well.
     await expectMalformed(
-      alice.putKeyPolicy({ KeyId: keyId, Policy: policy(allow(ALICE.arn, 'kms:*'), { Effect: 'Deny', Principal: { AWS: ALICE.arn }, Action: 'kms:PutKeyPolicy', Resource: '*' }) }),
+      alice.putKeyPolicy({
+        KeyId: keyId,
+        Policy: policy(allow(ALICE.arn, 'kms:*'), { Effect: 'Deny', Principal: { AWS: ALICE.arn }, Action: 'kms:PutKeyPolicy', Resource: '*' }),
+      }),
       LOCKOUT,
     );
     expect((await alice.getKeyPolicy({ KeyId: keyId })).Policy).toBe(defaultPolicy);
@@ -151,11 +157,7 @@ describe('the default key policy, ListKeyPolicies, PutKeyPolicy checks', () => {
   });
 
   it('CreateKey with a Policy: the key has exactly that policy', async () => {
-    const doc = JSON.stringify(
-      { Version: '2012-10-17', Id: 'custom', Statement: [{ Sid: 'AliceAdmin', ...allow(ALICE.arn, 'kms:*') }] },
-      null,
-      2,
-    );
+    const doc = JSON.stringify({ Version: '2012-10-17', Id: 'custom', Statement: [{ Sid: 'AliceAdmin', ...allow(ALICE.arn, 'kms:*') }] }, null, 2);
     const { KeyMetadata } = await alice.createKey({ Description: 'with policy', Policy: doc });
     expect((await alice.getKeyPolicy({ KeyId: KeyMetadata!.KeyId })).Policy).toBe(doc);
     // Bob is in the same account, but this policy does not delegate to the account.

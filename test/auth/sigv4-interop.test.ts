@@ -9,19 +9,7 @@ import type { KMS } from '@aws-sdk/client-kms';
 import { AwsClient } from 'aws4fetch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KmsServer } from '../helpers/server.js';
-import {
-  ALICE,
-  BOB,
-  CAROL,
-  awsCli,
-  clientAs,
-  expectWireError,
-  keyArnOf,
-  rejection,
-  send,
-  signRequest,
-  spawnVerifyingServer,
-} from './support.js';
+import { ALICE, BOB, CAROL, awsCli, clientAs, expectWireError, keyArnOf, rejection, send, signRequest, spawnVerifyingServer } from './support.js';
 
 let server: KmsServer;
 let alice: KMS;
@@ -102,9 +90,16 @@ describe('aws4fetch', () => {
     expect(res.headers.get('x-amzn-requestid')).toMatch(/^[0-9a-f-]{36}$/);
   });
 
-  it('AwsV4Signer (signed by bob) succeeds and names bob\'s access key in the credential scope', async () => {
-    const req = await signRequest(server.url, 'GenerateDataKey', { KeyId: keyId, KeySpec: 'AES_256' }, { accessKeyId: BOB.accessKeyId, secretAccessKey: BOB.secretAccessKey });
-    expect(req.headers.get('authorization')).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIABOB0000000000002\/\d{8}\/us-east-1\/kms\/aws4_request, SignedHeaders=[^,]*host[^,]*, Signature=[0-9a-f]{64}$/);
+  it("AwsV4Signer (signed by bob) succeeds and names bob's access key in the credential scope", async () => {
+    const req = await signRequest(
+      server.url,
+      'GenerateDataKey',
+      { KeyId: keyId, KeySpec: 'AES_256' },
+      { accessKeyId: BOB.accessKeyId, secretAccessKey: BOB.secretAccessKey },
+    );
+    expect(req.headers.get('authorization')).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=AKIABOB0000000000002\/\d{8}\/us-east-1\/kms\/aws4_request, SignedHeaders=[^,]*host[^,]*, Signature=[0-9a-f]{64}$/,
+    );
     const r = await send(req);
     expect(r.status, JSON.stringify(r.json)).toBe(200);
     expect(r.json.KeyId).toBe(keyArnOf(keyId));

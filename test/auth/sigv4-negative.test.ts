@@ -43,7 +43,10 @@ function attempts(): [string, Record<string, unknown>][] {
   ];
 }
 
-const sign = (options: SignOptions = {}): Build => (op, input) => signRequest(server.url, op, input, options);
+const sign =
+  (options: SignOptions = {}): Build =>
+  (op, input) =>
+    signRequest(server.url, op, input, options);
 
 interface Case {
   name: string;

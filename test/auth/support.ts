@@ -166,7 +166,7 @@ export function awsCli(
   });
   return new Promise((resolve) => {
     execFile('aws', ['kms', '--endpoint-url', url, '--output', 'json', ...args], { env, timeout: 30_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
       resolve({ code, stdout, stderr });
     });
   });

@@ -65,7 +65,11 @@ describe('test-mode endpoints, in process', () => {
       body: '{"advanceDays":1}',
     });
     expect(same.status).toBe(200);
-    const plain = await a.request('http://localhost:4599/_edge-kms/clock', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"advanceDays":1}' });
+    const plain = await a.request('http://localhost:4599/_edge-kms/clock', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"advanceDays":1}',
+    });
     expect(plain.status).toBe(200);
     expect(clock.now()).toBe(T0 + 2 * 86_400_000);
     expect((await a.request('http://localhost:4599/_edge-kms/clock')).status).toBe(200);
@@ -77,7 +81,16 @@ describe('test-mode endpoints, in process', () => {
     const init = { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"advanceDays":1}' };
     expect(await errorOf(await a.request(url, init))).toBe('MissingAuthenticationTokenException');
     const sign = (id: typeof ALICE, secret = id.secretAccessKey) =>
-      new AwsV4Signer({ url, method: 'POST', headers: init.headers, body: init.body, accessKeyId: id.accessKeyId, secretAccessKey: secret, region: 'us-east-1', service: 'kms' }).sign();
+      new AwsV4Signer({
+        url,
+        method: 'POST',
+        headers: init.headers,
+        body: init.body,
+        accessKeyId: id.accessKeyId,
+        secretAccessKey: secret,
+        region: 'us-east-1',
+        service: 'kms',
+      }).sign();
     const wrong = await sign(ALICE, 'not-the-secret');
     expect(await errorOf(await a.request(url, { method: 'POST', headers: wrong.headers, body: init.body }))).toBe('InvalidSignatureException');
     const carol = await sign(CAROL);
@@ -126,7 +139,16 @@ describe('test-mode endpoints on the Node server', () => {
       const r = await fetch(`${verifying.url}/_edge-kms/reset`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
       expect(((await r.json()) as { __type: string }).__type).toBe('MissingAuthenticationTokenException');
       const url = `${verifying.url}/_edge-kms/clock`;
-      const signed = await new AwsV4Signer({ url, method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"advanceDays":2}', accessKeyId: ALICE.accessKeyId, secretAccessKey: ALICE.secretAccessKey, region: 'us-east-1', service: 'kms' }).sign();
+      const signed = await new AwsV4Signer({
+        url,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"advanceDays":2}',
+        accessKeyId: ALICE.accessKeyId,
+        secretAccessKey: ALICE.secretAccessKey,
+        region: 'us-east-1',
+        service: 'kms',
+      }).sign();
       const ok = await fetch(signed.url, { method: 'POST', headers: signed.headers, body: '{"advanceDays":2}' });
       expect(ok.status).toBe(200);
     } finally {

@@ -75,18 +75,18 @@ async function openPage(origin: string): Promise<{ page: Page; console: string[]
   return { page, console: messages };
 }
 
-function call(page: Page, args: { operation: string; input?: unknown; headers?: Record<string, string>; sign?: boolean; sessionToken?: string }): Promise<CallResult> {
-  return page.evaluate(
-    (a) => (window as unknown as { kmsCall: (x: unknown) => Promise<CallResult> }).kmsCall(a),
-    {
-      endpoint: server.url,
-      operation: args.operation,
-      input: args.input,
-      headers: args.headers,
-      sign: args.sign,
-      credentials: { ...CREDENTIALS, sessionToken: args.sessionToken },
-    },
-  );
+function call(
+  page: Page,
+  args: { operation: string; input?: unknown; headers?: Record<string, string>; sign?: boolean; sessionToken?: string },
+): Promise<CallResult> {
+  return page.evaluate((a) => (window as unknown as { kmsCall: (x: unknown) => Promise<CallResult> }).kmsCall(a), {
+    endpoint: server.url,
+    operation: args.operation,
+    input: args.input,
+    headers: args.headers,
+    sign: args.sign,
+    credentials: { ...CREDENTIALS, sessionToken: args.sessionToken },
+  });
 }
 
 describe('CORS from the allowed origin', () => {
@@ -130,7 +130,10 @@ describe('CORS from the allowed origin', () => {
       const r = await call(page, { operation: 'ListKeys', input: {}, headers, sign: false });
       expect(r.ok, r.error).toBe(true);
       expect([400, 403]).toContain(r.status);
-      expect(r.body).toEqual({ __type: expect.stringMatching(/^(MissingAuthenticationToken|IncompleteSignature|InvalidSignature)Exception$/), message: expect.any(String) });
+      expect(r.body).toEqual({
+        __type: expect.stringMatching(/^(MissingAuthenticationToken|IncompleteSignature|InvalidSignature)Exception$/),
+        message: expect.any(String),
+      });
       expect(r.requestId).toBeTruthy();
       expect(r.errorType).toBe(`${r.body!.__type}:`);
     });
@@ -143,10 +146,12 @@ describe('CORS from the allowed origin', () => {
   });
 
   it('an error answer is readable too (wrong secret: InvalidSignatureException)', async () => {
-    const r = await page.evaluate(
-      (a) => (window as unknown as { kmsCall: (x: unknown) => Promise<CallResult> }).kmsCall(a),
-      { endpoint: server.url, operation: 'ListKeys', input: {}, credentials: { accessKeyId: ALICE.accessKeyId, secretAccessKey: 'wrong' } },
-    );
+    const r = await page.evaluate((a) => (window as unknown as { kmsCall: (x: unknown) => Promise<CallResult> }).kmsCall(a), {
+      endpoint: server.url,
+      operation: 'ListKeys',
+      input: {},
+      credentials: { accessKeyId: ALICE.accessKeyId, secretAccessKey: 'wrong' },
+    });
     expect(r.ok, r.error).toBe(true);
     expect(r.status).toBe(400);
     expect(r.body!.__type).toBe('InvalidSignatureException');

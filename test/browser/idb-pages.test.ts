@@ -38,8 +38,7 @@ async function open(page: Page): Promise<void> {
   await page.waitForFunction(() => document.title === 'ready');
 }
 
-const call = (page: Page, op: string, input: unknown) =>
-  page.evaluate(([o, i]) => (window as any).edgeKms.call(o, i), [op, input] as const) as Promise<Result>;
+const call = (page: Page, op: string, input: unknown) => page.evaluate(([o, i]) => (window as any).edgeKms.call(o, i), [op, input] as const) as Promise<Result>;
 
 describe('IndexedDB store in the page', () => {
   it('keeps keys and history across a reload', async () => {

@@ -111,7 +111,11 @@ describe('SigV4 against a verifying server', () => {
     const other = (await alice.createKey({})).KeyMetadata.KeyId;
     const ct = (await alice.encrypt({ KeyId: k, Plaintext: new Uint8Array([1]) })).CiphertextBlob;
     await check(alice.decrypt({ CiphertextBlob: ct, KeyId: other }), IncorrectKeyException, 'IncorrectKeyException');
-    await check(alice.decrypt({ CiphertextBlob: ct.map((b, i) => (i === ct.length - 1 ? b ^ 1 : b)) }), InvalidCiphertextException, 'InvalidCiphertextException');
+    await check(
+      alice.decrypt({ CiphertextBlob: ct.map((b, i) => (i === ct.length - 1 ? b ^ 1 : b)) }),
+      InvalidCiphertextException,
+      'InvalidCiphertextException',
+    );
     await check(alice.generateRandom({ NumberOfBytes: 0 }), ValidationException, 'ValidationException');
     await alice.createAlias({ AliasName: 'alias/http-client', TargetKeyId: k });
     await check(alice.createAlias({ AliasName: 'alias/http-client', TargetKeyId: k }), AlreadyExistsException, 'AlreadyExistsException');
@@ -120,7 +124,11 @@ describe('SigV4 against a verifying server', () => {
     await alice.scheduleKeyDeletion({ KeyId: other, PendingWindowInDays: 7 });
     await check(alice.encrypt({ KeyId: other, Plaintext: new Uint8Array([1]) }), KMSInvalidStateException, 'KMSInvalidStateException');
     // carol is in another account: alice's key is not hers to use
-    await check(as(CAROL).encrypt({ KeyId: `arn:aws:kms:${REGION}:${ALICE.accountId}:key/${k}`, Plaintext: new Uint8Array([1]) }), AccessDeniedException, 'AccessDeniedException');
+    await check(
+      as(CAROL).encrypt({ KeyId: `arn:aws:kms:${REGION}:${ALICE.accountId}:key/${k}`, Plaintext: new Uint8Array([1]) }),
+      AccessDeniedException,
+      'AccessDeniedException',
+    );
   });
 });
 
@@ -199,7 +207,14 @@ describe('retries through a proxy in front of the real server', () => {
   });
 
   const client = (o: Partial<KmsClientOptions> = {}) =>
-    createKmsClient({ endpoint: proxy.url, region: REGION, credentials: { accessKeyId: ALICE.accessKeyId, secretAccessKey: ALICE.secretAccessKey }, retryBaseMs: 5, retryCapMs: 50, ...o });
+    createKmsClient({
+      endpoint: proxy.url,
+      region: REGION,
+      credentials: { accessKeyId: ALICE.accessKeyId, secretAccessKey: ALICE.secretAccessKey },
+      retryBaseMs: 5,
+      retryCapMs: 50,
+      ...o,
+    });
 
   it('the proxy forwards signed requests untouched', async () => {
     const out = await client().describeKey({ KeyId: keyId });
@@ -262,7 +277,9 @@ describe('retries through a proxy in front of the real server', () => {
     expect(proxy.seen).toHaveLength(1);
     proxy.seen.length = 0;
     const carol = client({ maxAttempts: 5, credentials: { accessKeyId: CAROL.accessKeyId, secretAccessKey: CAROL.secretAccessKey } });
-    expect(await failure(carol.encrypt({ KeyId: `arn:aws:kms:${REGION}:${ALICE.accountId}:key/${keyId}`, Plaintext: new Uint8Array([1]) }))).toBeInstanceOf(AccessDeniedException);
+    expect(await failure(carol.encrypt({ KeyId: `arn:aws:kms:${REGION}:${ALICE.accountId}:key/${keyId}`, Plaintext: new Uint8Array([1]) }))).toBeInstanceOf(
+      AccessDeniedException,
+    );
     expect(proxy.seen).toHaveLength(1);
     proxy.seen.length = 0;
     expect(await failure(client({ maxAttempts: 5 }).describeKey({ KeyId: '00000000-0000-4000-8000-000000000000' }))).toBeInstanceOf(NotFoundException);

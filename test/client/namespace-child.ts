@@ -13,7 +13,11 @@ import { recordId, recordText } from './records.js';
 const [path, endpoint, oldKey, newKey, count] = process.argv.slice(2) as [string, string, string, string, string];
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
-const kms = createKmsClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'AKIAEDGEKMSE2ETEST00', secretAccessKey: 'edge-kms-e2e-dummy-secret' } });
+const kms = createKmsClient({
+  endpoint,
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'AKIAEDGEKMSE2ETEST00', secretAccessKey: 'edge-kms-e2e-dummy-secret' },
+});
 const store = createLmdbRecordStore({ path });
 const ns = await openNamespace({ name: 'crash', kms, store, keyId: oldKey, chunkSize: 256 });
 
@@ -34,4 +38,3 @@ await ns.changeKey(newKey, {
 });
 say('done');
 process.exit(0);
-

@@ -55,14 +55,16 @@ describe('namespace key change killed with SIGKILL', () => {
       buf = parts.pop()!;
       for (const l of parts) {
         lines.push(l);
-        for (const w of waiters.splice(0)) (w.test(l) ? w.resolve() : waiters.push(w));
+        for (const w of waiters.splice(0)) w.test(l) ? w.resolve() : waiters.push(w);
       }
     });
     const until = (test: (l: string) => boolean) =>
       new Promise<void>((resolve, reject) => {
         if (lines.some(test)) return resolve();
         waiters.push({ test, resolve });
-        void exited.then(({ code, signal }) => reject(new Error(`child exited (${code ?? signal}) before the expected line; got:\n${lines.slice(-5).join('\n')}`)));
+        void exited.then(({ code, signal }) =>
+          reject(new Error(`child exited (${code ?? signal}) before the expected line; got:\n${lines.slice(-5).join('\n')}`)),
+        );
       });
 
     try {

@@ -63,7 +63,15 @@ describe('namespace key change interrupted by a page reload', () => {
     await ready(page);
 
     // After the reload, before anything resumes it.
-    const seen = await call<{ pendingChange: { from: string; to: string } | null; keyId: string; count: number; records: Rec; putNew: string; overwrite: string; remove: string }>(page, 'inspect', COUNT);
+    const seen = await call<{
+      pendingChange: { from: string; to: string } | null;
+      keyId: string;
+      count: number;
+      records: Rec;
+      putNew: string;
+      overwrite: string;
+      remove: string;
+    }>(page, 'inspect', COUNT);
     expect(seen.pendingChange).toMatchObject({ from: setup.oldKey.arn, to: setup.newKey.arn });
     expect(seen.keyId).toBe(setup.oldKey.arn);
     expect(seen.count).toBe(COUNT);

@@ -11,12 +11,11 @@
 // SHA-256 (FIPS 180-4), incremental.
 
 const K = new Uint32Array([
-  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3,
-  0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
-  0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
-  0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74,
+  0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d,
+  0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e,
+  0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5,
+  0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 ]);
 
 export class Sha256 {
@@ -66,7 +65,14 @@ export class Sha256 {
       w[t] = (w[t - 16]! + s0 + w[t - 7]! + s1) | 0;
     }
     const h = this.h;
-    let a = h[0]!, b = h[1]!, c = h[2]!, e = h[4]!, f = h[5]!, g = h[6]!, hh = h[7]!, dd = h[3]!;
+    let a = h[0]!,
+      b = h[1]!,
+      c = h[2]!,
+      e = h[4]!,
+      f = h[5]!,
+      g = h[6]!,
+      hh = h[7]!,
+      dd = h[3]!;
     for (let t = 0; t < 64; t++) {
       const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
       const t1 = (hh + S1 + ((e & f) ^ (~e & g)) + K[t]! + w[t]!) | 0;
@@ -260,7 +266,12 @@ export function parse(m: Uint8Array, chunkSize: number): Parsed {
  * context. `source` names the genuine message a case was made from: whatever a decrypting stream
  * releases before it fails must be a whole-chunk prefix of that message's plaintext.
  */
-export function tamperCases(a: Uint8Array, aligned: Uint8Array, b: Uint8Array, chunkSize: number): { name: string; message: Uint8Array; source: 'a' | 'aligned' }[] {
+export function tamperCases(
+  a: Uint8Array,
+  aligned: Uint8Array,
+  b: Uint8Array,
+  chunkSize: number,
+): { name: string; message: Uint8Array; source: 'a' | 'aligned' }[] {
   const pa = parse(a, chunkSize);
   const pal = parse(aligned, chunkSize);
   const pb = parse(b, chunkSize);
@@ -304,10 +315,18 @@ export function tamperCases(a: Uint8Array, aligned: Uint8Array, b: Uint8Array, c
     { name: 'splice: chunk 1 from another message', message: concat(head, c0, pb.chunks[1]!, ...rest(2)), source: 'a' },
     { name: "splice: another message's final chunk", message: concat(head, ...pa.chunks.slice(0, n - 1), pb.chunks.at(-1)!), source: 'a' },
     { name: "splice: another message's header with these chunks", message: concat(pb.head, ...pa.chunks), source: 'a' },
-    { name: "splice: another message's key section with this body", message: concat(b.subarray(0, pb.keySectionLength), a.subarray(pa.keySectionLength)), source: 'a' },
+    {
+      name: "splice: another message's key section with this body",
+      message: concat(b.subarray(0, pb.keySectionLength), a.subarray(pa.keySectionLength)),
+      source: 'a',
+    },
     { name: 'drop the final chunk', message: concat(head, ...pa.chunks.slice(0, n - 1)), source: 'a' },
     { name: 'drop the final chunk of a chunk-aligned message', message: concat(pal.head, ...pal.chunks.slice(0, -1)), source: 'aligned' },
-    { name: 'an empty chunk after the full final chunk of a chunk-aligned message', message: concat(aligned, pal.chunks.at(-1)!.subarray(-16)), source: 'aligned' },
+    {
+      name: 'an empty chunk after the full final chunk of a chunk-aligned message',
+      message: concat(aligned, pal.chunks.at(-1)!.subarray(-16)),
+      source: 'aligned',
+    },
     { name: 'drop a middle chunk', message: concat(head, c0, ...rest(2)), source: 'a' },
     { name: 'data after the final chunk: 1 byte', message: concat(a, new Uint8Array([0])), source: 'a' },
     { name: 'data after the final chunk: the final chunk again', message: concat(a, fin), source: 'a' },

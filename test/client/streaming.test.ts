@@ -110,7 +110,10 @@ for (const envDef of envs) {
       const aligned = await encryptBytes(env.client, pal, { keyId: env.keyId, chunkSize: cs, encryptionContext: ctx });
       const b = await encryptBytes(env.client, bytesOf(3 * cs + 100, 3), { keyId: env.keyId, chunkSize: cs, encryptionContext: ctx });
       // the genuine messages open, as bytes and as streams
-      for (const [m, p] of [[a, pa], [aligned, pal]] as const) {
+      for (const [m, p] of [
+        [a, pa],
+        [aligned, pal],
+      ] as const) {
         expect((await decryptBytes(env.client, m)).plaintext).toEqual(p);
         expect(new Uint8Array(await new Response(decryptStream(env.client, streamOf(m, 333)).stream).arrayBuffer())).toEqual(p);
       }
@@ -160,7 +163,9 @@ describe('messages survive rotations over HTTP', () => {
     for (let i = 0; i <= 3; i++) {
       const material = (await client.describeKey({ KeyId: keyId })).KeyMetadata.CurrentKeyMaterialId!;
       const plaintext = bytesOf(200_000 + i, 10 + i);
-      const message = new Uint8Array(await new Response(encryptStream(client, streamOf(plaintext, 7777), { keyId, chunkSize: 65_536, encryptionContext: ctx })).arrayBuffer());
+      const message = new Uint8Array(
+        await new Response(encryptStream(client, streamOf(plaintext, 7777), { keyId, chunkSize: 65_536, encryptionContext: ctx })).arrayBuffer(),
+      );
       made.push({ message, plaintext, material });
       if (i < 3) await client.rotateKeyOnDemand({ KeyId: keyId });
     }

@@ -8,7 +8,11 @@ import { decodeJson, encodeJson } from '../../packages/cloudflare/src/store-prox
 
 export function createProxyStore(url: string, instance = 0): KmsStore {
   const call = async (method: string, ...args: unknown[]): Promise<any> => {
-    const r = await fetch(`${url}/_edge-kms/store?instance=${instance}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: encodeJson({ method, args }) });
+    const r = await fetch(`${url}/_edge-kms/store?instance=${instance}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: encodeJson({ method, args }),
+    });
     const body = decodeJson(await r.text()) as { result?: unknown; conflict?: string; error?: string };
     if (r.status === 409) throw new StoreConflictError(body.conflict);
     if (!r.ok) throw new Error(body.error ?? `store proxy ${r.status}`);

@@ -50,13 +50,31 @@ describe('workers kv: racing writers', () => {
     const material = (version: number, tag: number) =>
       p.seal(new Uint8Array(32).fill(tag), { keyId, version, keyMaterialId: tag.toString(16).padStart(64, '0') });
     const key: KeyRecord = {
-      KeyId: keyId, AccountId: '111122223333', Region: 'us-east-1', CreationDate: 0, Description: '', KeyUsage: 'ENCRYPT_DECRYPT',
-      KeySpec: 'SYMMETRIC_DEFAULT', Origin: 'AWS_KMS', KeyManager: 'CUSTOMER', KeyState: 'Enabled', MultiRegion: false,
-      CurrentVersion: 1, CurrentKeyMaterialId: '1'.padStart(64, '0'), Rotation: { Enabled: false }, OnDemandRotationCount: 0, Tags: [], Policy: '{}', Revision: 1,
+      KeyId: keyId,
+      AccountId: '111122223333',
+      Region: 'us-east-1',
+      CreationDate: 0,
+      Description: '',
+      KeyUsage: 'ENCRYPT_DECRYPT',
+      KeySpec: 'SYMMETRIC_DEFAULT',
+      Origin: 'AWS_KMS',
+      KeyManager: 'CUSTOMER',
+      KeyState: 'Enabled',
+      MultiRegion: false,
+      CurrentVersion: 1,
+      CurrentKeyMaterialId: '1'.padStart(64, '0'),
+      Rotation: { Enabled: false },
+      OnDemandRotationCount: 0,
+      Tags: [],
+      Policy: '{}',
+      Revision: 1,
     };
     await a.commit([
       { type: 'putKey', key, expectRevision: 0 },
-      { type: 'putVersion', version: { KeyId: keyId, Version: 1, KeyMaterialId: '1'.padStart(64, '0'), CreationDate: 0, Origin: 'CREATE', Material: await material(1, 1) } },
+      {
+        type: 'putVersion',
+        version: { KeyId: keyId, Version: 1, KeyMaterialId: '1'.padStart(64, '0'), CreationDate: 0, Origin: 'CREATE', Material: await material(1, 1) },
+      },
     ]);
     // Each writer reads the key, then both commit a rotation computed from what they read.
     let tag = 2;
@@ -68,7 +86,10 @@ describe('workers kv: racing writers', () => {
       written.push(id);
       try {
         await s.commit([
-          { type: 'putVersion', version: { KeyId: keyId, Version: n, KeyMaterialId: id, CreationDate: 0, Origin: 'ON_DEMAND', Material: await material(n, parseInt(id, 16)) } },
+          {
+            type: 'putVersion',
+            version: { KeyId: keyId, Version: n, KeyMaterialId: id, CreationDate: 0, Origin: 'ON_DEMAND', Material: await material(n, parseInt(id, 16)) },
+          },
           { type: 'putKey', key: { ...cur, CurrentVersion: n, CurrentKeyMaterialId: id, Revision: cur.Revision + 1 }, expectRevision: cur.Revision },
         ]);
       } catch (e) {

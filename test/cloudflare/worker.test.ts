@@ -42,7 +42,8 @@ function client(url: string, credentials = { accessKeyId: 'test', secretAccessKe
 
 const text = (s: string) => new TextEncoder().encode(s);
 const str = (b?: Uint8Array) => new TextDecoder().decode(b);
-const post = (url: string, path: string, body: unknown) => fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json());
+const post = (url: string, path: string, body: unknown) =>
+  fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json());
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {
@@ -66,7 +67,9 @@ describe.each(['durable-object', 'kv'])('Worker with the %s store', (storeKind) 
     const old = await kms.send(new DecryptCommand({ CiphertextBlob: v1.CiphertextBlob, EncryptionContext: { app: 'test' } }));
     expect(str(old.Plaintext)).toBe('one');
     expect(old.KeyMaterialId).not.toBe((await kms.send(new DescribeKeyCommand({ KeyId }))).KeyMetadata!.CurrentKeyMaterialId);
-    const moved = await kms.send(new ReEncryptCommand({ CiphertextBlob: v1.CiphertextBlob, SourceEncryptionContext: { app: 'test' }, DestinationKeyId: KeyId }));
+    const moved = await kms.send(
+      new ReEncryptCommand({ CiphertextBlob: v1.CiphertextBlob, SourceEncryptionContext: { app: 'test' }, DestinationKeyId: KeyId }),
+    );
     expect(moved.SourceKeyMaterialId).not.toBe(moved.DestinationKeyMaterialId);
 
     // Automatic rotation through the cron trigger.
@@ -122,8 +125,12 @@ describe('Worker configuration', () => {
     const w = await start({ bindings: { KMS_IDENTITIES: JSON.stringify(identities), KMS_ALLOW_OPEN: '' } });
     const good = client(w.url, { accessKeyId: 'AKIDWORKER', secretAccessKey: 'worker-secret' });
     expect((await good.send(new CreateKeyCommand({}))).KeyMetadata?.KeyState).toBe('Enabled');
-    await expect(client(w.url, { accessKeyId: 'AKIDWORKER', secretAccessKey: 'wrong' }).send(new CreateKeyCommand({}))).rejects.toMatchObject({ name: 'InvalidSignatureException' });
-    await expect(client(w.url, { accessKeyId: 'AKIDOTHER', secretAccessKey: 'x' }).send(new CreateKeyCommand({}))).rejects.toMatchObject({ name: 'UnrecognizedClientException' });
+    await expect(client(w.url, { accessKeyId: 'AKIDWORKER', secretAccessKey: 'wrong' }).send(new CreateKeyCommand({}))).rejects.toMatchObject({
+      name: 'InvalidSignatureException',
+    });
+    await expect(client(w.url, { accessKeyId: 'AKIDOTHER', secretAccessKey: 'x' }).send(new CreateKeyCommand({}))).rejects.toMatchObject({
+      name: 'UnrecognizedClientException',
+    });
   });
 
   it('refuses to serve without a root key, or without identities unless open mode is asked for', async () => {

@@ -12,7 +12,16 @@
  *   IndexedDB                     packages/idb/src/idb-store.browser.test.ts, in Chromium
  *                                 (npx vitest run --project browser packages/idb)
  */
-import { createKms, StoreConflictError, type KeyRecord, type KmsStore, type MaterialProtector, type MaterialVersion, type StoredMaterial, type StoreWrite } from '@edge-kms/core';
+import {
+  createKms,
+  StoreConflictError,
+  type KeyRecord,
+  type KmsStore,
+  type MaterialProtector,
+  type MaterialVersion,
+  type StoredMaterial,
+  type StoreWrite,
+} from '@edge-kms/core';
 import { describe, expect, it, beforeEach, afterEach } from 'vitest';
 
 export interface StoreFixture {
@@ -91,7 +100,10 @@ export function runStoreConformance(name: string, makeFixture: () => Promise<Sto
 
     it('creates a key with its first version in one commit, and refuses a second create', async () => {
       const id = uuid();
-      await store.commit([{ type: 'putKey', key: keyRecord(id), expectRevision: 0 }, { type: 'putVersion', version: await versionRecord(fx.protector, id, 1) }]);
+      await store.commit([
+        { type: 'putKey', key: keyRecord(id), expectRevision: 0 },
+        { type: 'putVersion', version: await versionRecord(fx.protector, id, 1) },
+      ]);
       expect((await store.getKey(id))?.Revision).toBe(1);
       expect((await store.getVersion(id, 1))?.KeyMaterialId).toBe('1'.padStart(64, '0'));
       await expect(store.commit([{ type: 'putKey', key: keyRecord(id), expectRevision: 0 }])).rejects.toBeInstanceOf(StoreConflictError);
@@ -104,7 +116,10 @@ export function runStoreConformance(name: string, makeFixture: () => Promise<Sto
       if (!now) return;
       const id = uuid();
       expect(now(id)).toBeUndefined();
-      await store.commit([{ type: 'putKey', key: keyRecord(id), expectRevision: 0 }, { type: 'putVersion', version: await versionRecord(fx.protector, id, 1) }]);
+      await store.commit([
+        { type: 'putKey', key: keyRecord(id), expectRevision: 0 },
+        { type: 'putVersion', version: await versionRecord(fx.protector, id, 1) },
+      ]);
       expect(now(id)).toEqual(await store.getKey(id));
       expect(now(id)?.Revision).toBe(1);
       await store.commit([{ type: 'putKey', key: keyRecord(id, 2, { Description: 'changed' }), expectRevision: 1 }]);
@@ -118,7 +133,10 @@ export function runStoreConformance(name: string, makeFixture: () => Promise<Sto
 
     it('applies all of a commit or none of it', async () => {
       const id = uuid();
-      await store.commit([{ type: 'putKey', key: keyRecord(id), expectRevision: 0 }, { type: 'putVersion', version: await versionRecord(fx.protector, id, 1) }]);
+      await store.commit([
+        { type: 'putKey', key: keyRecord(id), expectRevision: 0 },
+        { type: 'putVersion', version: await versionRecord(fx.protector, id, 1) },
+      ]);
       // A stale revision after a new version: the version must not be written either.
       const stale = [
         { type: 'putVersion' as const, version: await versionRecord(fx.protector, id, 2) },
@@ -134,12 +152,20 @@ export function runStoreConformance(name: string, makeFixture: () => Promise<Sto
     it('never overwrites a key material version', async () => {
       const id = uuid();
       const v1 = await versionRecord(fx.protector, id, 1);
-      await store.commit([{ type: 'putKey', key: keyRecord(id), expectRevision: 0 }, { type: 'putVersion', version: v1 }]);
+      await store.commit([
+        { type: 'putKey', key: keyRecord(id), expectRevision: 0 },
+        { type: 'putVersion', version: v1 },
+      ]);
       const impostor = { ...(await versionRecord(fx.protector, id, 1)), KeyMaterialId: 'f'.repeat(64) };
       await expect(store.commit([{ type: 'putVersion', version: impostor }])).rejects.toBeInstanceOf(StoreConflictError);
       // Two writes of the same version in one commit are refused too.
       const v2 = await versionRecord(fx.protector, id, 2);
-      await expect(store.commit([{ type: 'putVersion', version: v2 }, { type: 'putVersion', version: v2 }])).rejects.toBeInstanceOf(StoreConflictError);
+      await expect(
+        store.commit([
+          { type: 'putVersion', version: v2 },
+          { type: 'putVersion', version: v2 },
+        ]),
+      ).rejects.toBeInstanceOf(StoreConflictError);
       expect(await store.getVersion(id, 2)).toBeUndefined();
       expect((await store.getVersion(id, 1))?.KeyMaterialId).toBe(v1.KeyMaterialId);
     });
@@ -160,30 +186,47 @@ export function runStoreConformance(name: string, makeFixture: () => Promise<Sto
         ['putKey: a revision expected of a missing key', async () => [{ type: 'putKey', key: keyRecord(missing, 2), expectRevision: 1 }]],
         ['deleteKey: a stale revision', async () => [{ type: 'deleteKey', keyId: A, expectRevision: 2 }]],
         ['deleteKey: a missing key', async () => [{ type: 'deleteKey', keyId: missing, expectRevision: 0 }]],
-        ['putVersion: a version that exists', async () => [{ type: 'putVersion', version: { ...(await versionRecord(fx.protector, A, 1)), KeyMaterialId: 'e'.repeat(64) } }]],
-        ['putVersion: one version twice in the commit', async () => {
-          const v = await versionRecord(fx.protector, A, 2);
-          return [{ type: 'putVersion', version: v }, { type: 'putVersion', version: { ...v, KeyMaterialId: 'e'.repeat(64) } }];
-        }],
+        [
+          'putVersion: a version that exists',
+          async () => [{ type: 'putVersion', version: { ...(await versionRecord(fx.protector, A, 1)), KeyMaterialId: 'e'.repeat(64) } }],
+        ],
+        [
+          'putVersion: one version twice in the commit',
+          async () => {
+            const v = await versionRecord(fx.protector, A, 2);
+            return [
+              { type: 'putVersion', version: v },
+              { type: 'putVersion', version: { ...v, KeyMaterialId: 'e'.repeat(64) } },
+            ];
+          },
+        ],
         ['putAlias: creating an alias that exists', async () => [{ type: 'putAlias', alias: alias('alias/pre', missing), expectTarget: null }]],
         ['putAlias: another expected target', async () => [{ type: 'putAlias', alias: alias('alias/pre', missing), expectTarget: missing }]],
         ['putAlias: a target expected of a missing alias', async () => [{ type: 'putAlias', alias: alias('alias/none', A), expectTarget: A }]],
         ['deleteAlias: another expected target', async () => [{ type: 'deleteAlias', aliasName: 'alias/pre', expectTarget: missing }]],
         ['deleteAlias: a missing alias', async () => [{ type: 'deleteAlias', aliasName: 'alias/none', expectTarget: A }]],
-        ['checked against the state before the commit: a key created and updated in one commit', async () => [
-          { type: 'putKey', key: keyRecord(missing, 1), expectRevision: 0 },
-          { type: 'putKey', key: keyRecord(missing, 2), expectRevision: 1 },
-        ]],
-        ['checked against the state before the commit: an alias created and deleted in one commit', async () => [
-          { type: 'putAlias', alias: alias('alias/none', A), expectTarget: null },
-          { type: 'deleteAlias', aliasName: 'alias/none', expectTarget: A },
-        ]],
+        [
+          'checked against the state before the commit: a key created and updated in one commit',
+          async () => [
+            { type: 'putKey', key: keyRecord(missing, 1), expectRevision: 0 },
+            { type: 'putKey', key: keyRecord(missing, 2), expectRevision: 1 },
+          ],
+        ],
+        [
+          'checked against the state before the commit: an alias created and deleted in one commit',
+          async () => [
+            { type: 'putAlias', alias: alias('alias/none', A), expectTarget: null },
+            { type: 'deleteAlias', aliasName: 'alias/none', expectTarget: A },
+          ],
+        ],
       ];
 
       const snapshot = async (ids: string[]) => ({
         keys: (await store.listKeys({ limit: 1000 })).items,
         aliases: (await store.listAliases({ limit: 1000 })).items,
-        versions: await Promise.all(ids.map(async (id) => (await store.listVersions(id, { after: 0, limit: 1000 })).map((v) => [v.KeyId, v.Version, v.KeyMaterialId]))),
+        versions: await Promise.all(
+          ids.map(async (id) => (await store.listVersions(id, { after: 0, limit: 1000 })).map((v) => [v.KeyId, v.Version, v.KeyMaterialId])),
+        ),
       });
 
       for (const [rule, conflicting] of rules) {
@@ -322,7 +365,10 @@ export function runStoreConformance(name: string, makeFixture: () => Promise<Sto
         const id = uuid();
         // Read first, so a handle that caches a snapshot has one to go stale.
         expect(await other.getKey(id)).toBeUndefined();
-        await store.commit([{ type: 'putKey', key: keyRecord(id), expectRevision: 0 }, { type: 'putVersion', version: await versionRecord(fx.protector, id, 1) }]);
+        await store.commit([
+          { type: 'putKey', key: keyRecord(id), expectRevision: 0 },
+          { type: 'putVersion', version: await versionRecord(fx.protector, id, 1) },
+        ]);
         expect((await other.getKey(id))?.KeyId).toBe(id);
         expect((await other.getVersion(id, 1))?.Version).toBe(1);
         await store.commit([{ type: 'putKey', key: keyRecord(id, 2, { KeyState: 'Disabled' }), expectRevision: 1 }]);
@@ -333,7 +379,10 @@ export function runStoreConformance(name: string, makeFixture: () => Promise<Sto
 
     it('clear() removes everything', async () => {
       const id = uuid();
-      await store.commit([{ type: 'putKey', key: keyRecord(id), expectRevision: 0 }, { type: 'putVersion', version: await versionRecord(fx.protector, id, 1) }]);
+      await store.commit([
+        { type: 'putKey', key: keyRecord(id), expectRevision: 0 },
+        { type: 'putVersion', version: await versionRecord(fx.protector, id, 1) },
+      ]);
       await store.clear();
       expect(await store.getKey(id)).toBeUndefined();
       expect(await store.getVersion(id, 1)).toBeUndefined();
@@ -341,7 +390,10 @@ export function runStoreConformance(name: string, makeFixture: () => Promise<Sto
 
     it('interleaved concurrent writers lose no update and no version', async () => {
       const id = uuid();
-      await store.commit([{ type: 'putKey', key: keyRecord(id), expectRevision: 0 }, { type: 'putVersion', version: await versionRecord(fx.protector, id, 1) }]);
+      await store.commit([
+        { type: 'putKey', key: keyRecord(id), expectRevision: 0 },
+        { type: 'putVersion', version: await versionRecord(fx.protector, id, 1) },
+      ]);
       const second = fx.reopen ? await fx.reopen() : store;
       const writers = 12;
       const each = 4;
@@ -356,7 +408,11 @@ export function runStoreConformance(name: string, makeFixture: () => Promise<Sto
             try {
               await s.commit([
                 { type: 'putVersion', version: await versionRecord(fx.protector, id, n) },
-                { type: 'putKey', key: { ...cur, CurrentVersion: n, OnDemandRotationCount: cur.OnDemandRotationCount + 1, Revision: cur.Revision + 1 }, expectRevision: cur.Revision },
+                {
+                  type: 'putKey',
+                  key: { ...cur, CurrentVersion: n, OnDemandRotationCount: cur.OnDemandRotationCount + 1, Revision: cur.Revision + 1 },
+                  expectRevision: cur.Revision,
+                },
               ]);
               break;
             } catch (e) {

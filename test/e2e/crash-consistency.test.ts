@@ -172,7 +172,14 @@ async function worker(kms: KMS, cycle: number, crashed: () => boolean, stats: Cy
           const out = await kms.generateDataKey({ KeyId: key.keyId, NumberOfBytes: 32 });
           if (out.KeyId !== key.arn) problems.push(`GenerateDataKey #${n} answered KeyId ${out.KeyId}, expected ${key.arn}`);
           if (!out.KeyMaterialId) problems.push(`GenerateDataKey #${n} answered no KeyMaterialId`);
-          model.sealed.push({ what: `GenerateDataKey #${n} (cycle ${cycle})`, keyId: key.keyId, blob: out.CiphertextBlob!, plaintext: out.Plaintext!, minVersion, keyMaterialId: out.KeyMaterialId });
+          model.sealed.push({
+            what: `GenerateDataKey #${n} (cycle ${cycle})`,
+            keyId: key.keyId,
+            blob: out.CiphertextBlob!,
+            plaintext: out.Plaintext!,
+            minVersion,
+            keyMaterialId: out.KeyMaterialId,
+          });
           break;
         }
         case 'RotateKeyOnDemand': {
@@ -205,9 +212,11 @@ async function worker(kms: KMS, cycle: number, crashed: () => boolean, stats: Cy
 
 async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let i = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (i < items.length) await fn(items[i++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (i < items.length) await fn(items[i++]!);
+    }),
+  );
 }
 
 const errText = (e: unknown) => `${(e as Error).name}: ${(e as Error).message}`;
@@ -243,10 +252,13 @@ async function verify(kms: KMS): Promise<string[]> {
       if (rotations > key.rotationsSent) problems.push(`key ${key.keyId}: ${rotations} rotations, but only ${key.rotationsSent} were sent`);
       if (new Set(ids).size !== ids.length) problems.push(`key ${key.keyId}: duplicate KeyMaterialIds ${ids.join(',')}`);
       if (list[0]?.RotationType !== undefined) problems.push(`key ${key.keyId}: first material is a rotation (${list[0]?.RotationType})`);
-      if (list.slice(1).some((r) => r.RotationType !== 'ON_DEMAND')) problems.push(`key ${key.keyId}: rotation types ${list.map((r) => r.RotationType).join(',')}`);
+      if (list.slice(1).some((r) => r.RotationType !== 'ON_DEMAND'))
+        problems.push(`key ${key.keyId}: rotation types ${list.map((r) => r.RotationType).join(',')}`);
       const states = list.map((r) => r.KeyMaterialState);
-      if (states.slice(0, -1).some((s) => s !== 'NON_CURRENT') || states.at(-1) !== 'CURRENT') problems.push(`key ${key.keyId}: material states ${states.join(',')}`);
-      if (md.CurrentKeyMaterialId !== ids.at(-1)) problems.push(`key ${key.keyId}: CurrentKeyMaterialId ${md.CurrentKeyMaterialId}, last listed material ${ids.at(-1)}`);
+      if (states.slice(0, -1).some((s) => s !== 'NON_CURRENT') || states.at(-1) !== 'CURRENT')
+        problems.push(`key ${key.keyId}: material states ${states.join(',')}`);
+      if (md.CurrentKeyMaterialId !== ids.at(-1))
+        problems.push(`key ${key.keyId}: CurrentKeyMaterialId ${md.CurrentKeyMaterialId}, last listed material ${ids.at(-1)}`);
     } catch (e) {
       problems.push(`acknowledged key ${key.keyId} (cycle ${key.cycle}): ${errText(e)}`);
     }
@@ -285,8 +297,10 @@ async function verify(kms: KMS): Promise<string[]> {
       const ids = materials.get(s.keyId) ?? [];
       const version = ids.indexOf(out.KeyMaterialId!);
       if (version < 0) problems.push(`${s.what}: KeyMaterialId ${out.KeyMaterialId} is not among the key's materials ${ids.join(',')}`);
-      else if (version < s.minVersion) problems.push(`${s.what}: sealed under material version ${version}, but ${s.minVersion} rotations were acknowledged before it was sent`);
-      if (s.keyMaterialId !== undefined && out.KeyMaterialId !== s.keyMaterialId) problems.push(`${s.what}: decrypts under KeyMaterialId ${out.KeyMaterialId}, before under ${s.keyMaterialId}`);
+      else if (version < s.minVersion)
+        problems.push(`${s.what}: sealed under material version ${version}, but ${s.minVersion} rotations were acknowledged before it was sent`);
+      if (s.keyMaterialId !== undefined && out.KeyMaterialId !== s.keyMaterialId)
+        problems.push(`${s.what}: decrypts under KeyMaterialId ${out.KeyMaterialId}, before under ${s.keyMaterialId}`);
       s.keyMaterialId ??= out.KeyMaterialId;
     } catch (e) {
       problems.push(`${s.what}: Decrypt failed: ${errText(e)}`);

@@ -146,7 +146,9 @@ describe('ListKeys', () => {
   it('rejects a Limit out of range and a forged marker', async () => {
     let err = await failure(kms.listKeys({ Limit: 0 }));
     expect(err.name).toBe('ValidationException');
-    expect(err.message).toBe("1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1");
+    expect(err.message).toBe(
+      "1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1",
+    );
     err = await failure(kms.listKeys({ Marker: 'not-a-marker' }));
     expect(err.name).toBe('InvalidMarkerException');
   });
@@ -192,7 +194,14 @@ describe('Encrypt, Decrypt, ReEncrypt', () => {
     const ok = await kms.decrypt({ CiphertextBlob: enc.CiphertextBlob, EncryptionContext: { tenant: 'acme', purpose: 'e2e' } });
     expect(text(ok.Plaintext)).toBe('ctx');
 
-    const wrong: (Record<string, string> | undefined)[] = [undefined, {}, { purpose: 'e2e' }, { purpose: 'e2e', tenant: 'evil' }, { ...ctx, extra: '1' }, { Purpose: 'e2e', tenant: 'acme' }];
+    const wrong: (Record<string, string> | undefined)[] = [
+      undefined,
+      {},
+      { purpose: 'e2e' },
+      { purpose: 'e2e', tenant: 'evil' },
+      { ...ctx, extra: '1' },
+      { Purpose: 'e2e', tenant: 'acme' },
+    ];
     const messages = new Set<string>();
     for (const c of wrong) {
       const err = await failure(kms.decrypt({ CiphertextBlob: enc.CiphertextBlob, EncryptionContext: c }));
@@ -223,7 +232,9 @@ describe('Encrypt, Decrypt, ReEncrypt', () => {
     await kms.encrypt({ KeyId: md.KeyId, Plaintext: new Uint8Array(4096).fill(7) });
     let err = await failure(kms.encrypt({ KeyId: md.KeyId, Plaintext: new Uint8Array(4097).fill(7) }));
     expect(err.name).toBe('ValidationException');
-    expect(err.message).toBe("1 validation error detected: Value at 'plaintext' failed to satisfy constraint: Member must have length less than or equal to 4096");
+    expect(err.message).toBe(
+      "1 validation error detected: Value at 'plaintext' failed to satisfy constraint: Member must have length less than or equal to 4096",
+    );
 
     err = await failure(kms.encrypt({ Plaintext: utf8('no key') } as never));
     expect(err.name).toBe('ValidationException');
@@ -296,7 +307,9 @@ describe('GenerateDataKey, GenerateDataKeyWithoutPlaintext, GenerateRandom', () 
     expect(err.name).toBe('ValidationException');
     err = await failure(kms.generateDataKey({ KeyId: md.KeyId, NumberOfBytes: 1025 }));
     expect(err.name).toBe('ValidationException');
-    expect(err.message).toBe("1 validation error detected: Value '1025' at 'numberOfBytes' failed to satisfy constraint: Member must have value less than or equal to 1024");
+    expect(err.message).toBe(
+      "1 validation error detected: Value '1025' at 'numberOfBytes' failed to satisfy constraint: Member must have value less than or equal to 1024",
+    );
     err = await failure(kms.generateDataKey({ KeyId: md.KeyId, NumberOfBytes: 0 }));
     expect(err.name).toBe('ValidationException');
     err = await failure(kms.generateDataKey({ KeyId: md.KeyId, KeySpec: 'AES_512' as never }));
@@ -407,7 +420,9 @@ describe('ScheduleKeyDeletion and CancelKeyDeletion', () => {
     const md = await newKey();
     let err = await failure(kms.scheduleKeyDeletion({ KeyId: md.KeyId, PendingWindowInDays: 6 }));
     expect(err.name).toBe('ValidationException');
-    expect(err.message).toBe("1 validation error detected: Value '6' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value greater than or equal to 7");
+    expect(err.message).toBe(
+      "1 validation error detected: Value '6' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value greater than or equal to 7",
+    );
     err = await failure(kms.scheduleKeyDeletion({ KeyId: md.KeyId, PendingWindowInDays: 31 }));
     expect(err.name).toBe('ValidationException');
     expect(err.message).toContain('Member must have value less than or equal to 30');
@@ -647,7 +662,13 @@ describe('Tags', () => {
     ]);
     expect(res.Truncated).toBe(false);
 
-    await kms.tagResource({ KeyId: md!.Arn, Tags: [{ TagKey: 'env', TagValue: 'prod' }, { TagKey: 'cost', TagValue: '42' }] });
+    await kms.tagResource({
+      KeyId: md!.Arn,
+      Tags: [
+        { TagKey: 'env', TagValue: 'prod' },
+        { TagKey: 'cost', TagValue: '42' },
+      ],
+    });
     res = await kms.listResourceTags({ KeyId: md!.KeyId });
     expect(sortTags(res.Tags)).toEqual([
       { TagKey: 'cost', TagValue: '42' },
@@ -779,7 +800,11 @@ describe('tampering', () => {
   });
 
   it('garbage and empty blobs: InvalidCiphertextException, and an empty blob is a ValidationException', async () => {
-    for (const b of [new Uint8Array([1]), utf8('definitely not a kms ciphertext blob, but long enough to be parsed'), crypto.getRandomValues(new Uint8Array(200))]) {
+    for (const b of [
+      new Uint8Array([1]),
+      utf8('definitely not a kms ciphertext blob, but long enough to be parsed'),
+      crypto.getRandomValues(new Uint8Array(200)),
+    ]) {
       const err = await failure(kms.decrypt({ CiphertextBlob: b }));
       expect(err.name).toBe(INVALID_CIPHERTEXT);
     }

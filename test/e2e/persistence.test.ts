@@ -69,7 +69,10 @@ describe('restart persistence', () => {
   it('builds state: keys, aliases, tags, states, rotation settings, several material versions', async () => {
     const mk = async (description: string, tags: { TagKey: string; TagValue: string }[] = []) =>
       (await kms.createKey({ Description: description, Tags: tags })).KeyMetadata!.KeyId!;
-    rotated = await mk('rotated key', [{ TagKey: 'app', TagValue: 'billing' }, { TagKey: 'tier', TagValue: 'gold' }]);
+    rotated = await mk('rotated key', [
+      { TagKey: 'app', TagValue: 'billing' },
+      { TagKey: 'tier', TagValue: 'gold' },
+    ]);
     const plain = await mk('plain key', [{ TagKey: 'app', TagValue: 'search' }]);
     disabled = await mk('disabled key');
     pending = await mk('pending deletion key', [{ TagKey: 'doomed', TagValue: 'yes' }]);

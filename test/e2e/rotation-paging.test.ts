@@ -84,7 +84,10 @@ describe('ListKeyRotations paging', () => {
     for (const limit of [1, 7, 25, 26, 1000]) {
       const ps = await pages(undefined, limit);
       expect(ps).toHaveLength(Math.ceil(25 / limit));
-      expect(ps.flatMap((p) => p.rotations), `Limit ${limit}`).toEqual(full);
+      expect(
+        ps.flatMap((p) => p.rotations),
+        `Limit ${limit}`,
+      ).toEqual(full);
     }
     const one = await kms.listKeyRotations({ KeyId: md.KeyId });
     expect(one.Truncated).toBe(false);

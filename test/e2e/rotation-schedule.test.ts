@@ -156,7 +156,9 @@ describe('automatic rotation', () => {
     const KeyId = KeyMetadata.KeyId;
     await local.execute('EnableKeyRotation', { KeyId, RotationPeriodInDays: 90 });
     clock.advanceDays(3 * 90 + 1);
-    const encs = (await Promise.all(Array.from({ length: 50 }, (_, i) => local.execute('Encrypt', { KeyId, Plaintext: utf8(`m${i}`) })))) as { CiphertextBlob: Uint8Array }[];
+    const encs = (await Promise.all(Array.from({ length: 50 }, (_, i) => local.execute('Encrypt', { KeyId, Plaintext: utf8(`m${i}`) })))) as {
+      CiphertextBlob: Uint8Array;
+    }[];
     const rot = (await local.execute('ListKeyRotations', { KeyId })) as { Rotations: { RotationType: string; KeyMaterialId: string }[] };
     expect(rot.Rotations.map((r) => r.RotationType)).toEqual(['AUTOMATIC']);
     for (const e of encs) {

@@ -48,7 +48,9 @@ describe('EnableKeyRotation, GetKeyRotationStatus, DisableKeyRotation', () => {
     let err = await failure(kms.enableKeyRotation({ KeyId: md.KeyId, RotationPeriodInDays: 89 }));
     expect(err.name).toBe('ValidationException');
     expect(err.message).toContain('Member must have value greater than or equal to 90');
-    expect(err.message).toBe("1 validation error detected: Value '89' at 'rotationPeriodInDays' failed to satisfy constraint: Member must have value greater than or equal to 90");
+    expect(err.message).toBe(
+      "1 validation error detected: Value '89' at 'rotationPeriodInDays' failed to satisfy constraint: Member must have value greater than or equal to 90",
+    );
     err = await failure(kms.enableKeyRotation({ KeyId: md.KeyId, RotationPeriodInDays: 2561 }));
     expect(err.name).toBe('ValidationException');
     expect(err.message).toContain('Member must have value less than or equal to 2560');

@@ -25,7 +25,10 @@ describe('fuzz: byte bodies and headers over the protocol function', () => {
   });
   afterAll(printSummary);
 
-  it('random bodies, targets, methods and headers: no exception, AWS-shaped 4xx, store unchanged', { retry: 0, timeout: testTimeout(TIME_CAP_MS) }, async () => {
+  it('random bodies, targets, methods and headers: no exception, AWS-shaped 4xx, store unchanged', {
+    retry: 0,
+    timeout: testTimeout(TIME_CAP_MS),
+  }, async () => {
     const headers = fc.oneof(
       { weight: 6, arbitrary: fc.constant({}) },
       {
@@ -39,7 +42,10 @@ describe('fuzz: byte bodies and headers over the protocol function', () => {
         ),
       },
     );
-    const method = fc.oneof({ weight: 8, arbitrary: fc.constant('POST') }, { weight: 1, arbitrary: fc.constantFrom('GET', 'PUT', 'DELETE', 'OPTIONS', 'post', 'PATCH') });
+    const method = fc.oneof(
+      { weight: 8, arbitrary: fc.constant('POST') },
+      { weight: 1, arbitrary: fc.constantFrom('GET', 'PUT', 'DELETE', 'OPTIONS', 'post', 'PATCH') },
+    );
     await fc.assert(
       fc.asyncProperty(targetArb, bodyArb, fc.constantFrom('request' as const, 'message' as const), method, headers, async (target, body, via, m, extra) => {
         // fetch Requests cannot carry a GET body nor a non-Latin-1 header: those go through handleMessage.

@@ -35,7 +35,13 @@ describe('fuzz harness: the store comparison', { retry: 0 }, () => {
       ['an alias', () => h.kms.execute('CreateAlias', { AliasName: 'alias/new', TargetKeyId: K1 })],
       ['a deleted alias', () => h.kms.execute('DeleteAlias', { AliasName: 'alias/fuzz-1b' })],
       ['a grant', () => h.kms.execute('CreateGrant', { KeyId: K1, GranteePrincipal: 'arn:aws:iam::111122223333:user/x', Operations: ['Decrypt'] })],
-      ['a version of no key', () => h.recording.store.getVersion(K1, 1).then((v) => h.recording.store.commit([{ type: 'putVersion', version: { ...v!, KeyId: '99999999-9999-4999-8999-999999999999' } }]))],
+      [
+        'a version of no key',
+        () =>
+          h.recording.store
+            .getVersion(K1, 1)
+            .then((v) => h.recording.store.commit([{ type: 'putVersion', version: { ...v!, KeyId: '99999999-9999-4999-8999-999999999999' } }])),
+      ],
     ] as const) {
       const r = await around(h, fn);
       expect(r.changes.length + r.writes.length, what).toBeGreaterThan(0);
@@ -44,7 +50,11 @@ describe('fuzz harness: the store comparison', { retry: 0 }, () => {
 
   it('the version of a key that does not exist is invisible to the snapshot, and caught by the commit log', async () => {
     const h = await Harness.create();
-    const r = await around(h, () => h.recording.store.getVersion(K1, 1).then((v) => h.recording.store.commit([{ type: 'putVersion', version: { ...v!, KeyId: '99999999-9999-4999-8999-999999999999' } }])));
+    const r = await around(h, () =>
+      h.recording.store
+        .getVersion(K1, 1)
+        .then((v) => h.recording.store.commit([{ type: 'putVersion', version: { ...v!, KeyId: '99999999-9999-4999-8999-999999999999' } }])),
+    );
     expect(r.changes).toEqual([]);
     expect(r.writes).toHaveLength(1);
   });

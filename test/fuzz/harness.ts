@@ -26,7 +26,22 @@
 import { isDeepStrictEqual } from 'node:util';
 import { AwsV4Signer } from 'aws4fetch';
 import type fc from 'fast-check';
-import { createKms, createMemoryStore, createTestClock, isDeletionDue, isRotationDue, DAY_MS, type AliasRecord, type Identity, type KeyRecord, type Kms, type KmsStore, type MaterialVersion, type StoreWrite, type TestClock } from '@edge-kms/core';
+import {
+  createKms,
+  createMemoryStore,
+  createTestClock,
+  isDeletionDue,
+  isRotationDue,
+  DAY_MS,
+  type AliasRecord,
+  type Identity,
+  type KeyRecord,
+  type Kms,
+  type KmsStore,
+  type MaterialVersion,
+  type StoreWrite,
+  type TestClock,
+} from '@edge-kms/core';
 import { abbreviate, allowedErrors, checkShape, MODEL, preview } from './model.js';
 import { type Ref, resolveRefs, toJsonText } from './values.js';
 
@@ -131,7 +146,14 @@ export function outcomeSummary(): string {
   }
   return [...byOp]
     .sort((a, b) => b[1].all - a[1].all)
-    .map(([op, e]) => `${op}: ${e.ok}/${e.all} ok; ${[...e.errors].sort((a, b) => b[1] - a[1]).slice(0, 4).map(([t, n]) => `${t} ${n}`).join(', ')}`)
+    .map(
+      ([op, e]) =>
+        `${op}: ${e.ok}/${e.all} ok; ${[...e.errors]
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 4)
+          .map(([t, n]) => `${t} ${n}`)
+          .join(', ')}`,
+    )
     .join('\n');
 }
 
@@ -209,7 +231,14 @@ export async function snapshot(store: KmsStore): Promise<Snapshot> {
     const list = await store.listVersions(id, { after: 0, limit: 100_000 });
     versions.set(
       id,
-      list.map((v) => ({ KeyId: v.KeyId, Version: v.Version, KeyMaterialId: v.KeyMaterialId, CreationDate: v.CreationDate, Origin: v.Origin, Material: materialOf(v) })),
+      list.map((v) => ({
+        KeyId: v.KeyId,
+        Version: v.Version,
+        KeyMaterialId: v.KeyMaterialId,
+        CreationDate: v.CreationDate,
+        Origin: v.Origin,
+        Material: materialOf(v),
+      })),
     );
   }
   for (let after: string | undefined; ; ) {
@@ -233,7 +262,13 @@ function isDueRotation(kb: KeyRecord, ka: KeyRecord, vb: VersionSnapshot[], va: 
   const nv = va[va.length - 1];
   if (!nv || va.length !== vb.length + 1 || !isDeepStrictEqual(va.slice(0, -1), vb)) return false;
   if (nv.Version !== kb.CurrentVersion + 1 || nv.Origin !== 'AUTOMATIC' || nv.CreationDate !== now) return false;
-  const expected: KeyRecord = { ...kb, CurrentVersion: nv.Version, CurrentKeyMaterialId: nv.KeyMaterialId, Rotation: { ...kb.Rotation, AnchorDate: now }, Revision: kb.Revision + 1 };
+  const expected: KeyRecord = {
+    ...kb,
+    CurrentVersion: nv.Version,
+    CurrentKeyMaterialId: nv.KeyMaterialId,
+    Rotation: { ...kb.Rotation, AnchorDate: now },
+    Revision: kb.Revision + 1,
+  };
   return isDeepStrictEqual(ka, expected);
 }
 
@@ -262,7 +297,9 @@ export function unexplainedChanges(before: Snapshot, after: Snapshot, now: numbe
     }
     if (isDeepStrictEqual(ka, kb) && isDeepStrictEqual(va, vb)) continue;
     if (isRotationDue(kb, now) && isDueRotation(kb, ka, vb, va, now)) continue;
-    out.push(`key ${id} changed: ${fieldsThatDiffer(kb, ka) || 'record equal'}; versions ${vb.length} -> ${va.length}${isDeepStrictEqual(va.slice(0, vb.length), vb) ? '' : ' (old versions changed)'}`);
+    out.push(
+      `key ${id} changed: ${fieldsThatDiffer(kb, ka) || 'record equal'}; versions ${vb.length} -> ${va.length}${isDeepStrictEqual(va.slice(0, vb.length), vb) ? '' : ' (old versions changed)'}`,
+    );
   }
   const newAwsKeys = new Set<string>();
   for (const [id, ka] of after.keys) {
@@ -279,7 +316,8 @@ export function unexplainedChanges(before: Snapshot, after: Snapshot, now: numbe
       alias?.AliasName.startsWith('alias/aws/') &&
       (referenced.has(alias.AliasName) || referenced.has(aliasArn(alias.AliasName)));
     if (ok) newAwsKeys.add(id);
-    else out.push(`key ${id} was created (KeyManager ${ka.KeyManager}, ${va.length} versions, aliases ${aliases.map((a) => a.AliasName).join(', ') || 'none'})`);
+    else
+      out.push(`key ${id} was created (KeyManager ${ka.KeyManager}, ${va.length} versions, aliases ${aliases.map((a) => a.AliasName).join(', ') || 'none'})`);
   }
   for (const [name, ab] of before.aliases) {
     const aa = after.aliases.get(name);
@@ -297,7 +335,9 @@ export function unexplainedChanges(before: Snapshot, after: Snapshot, now: numbe
 export function unexplainedWrites(commits: StoreWrite[][], before: Snapshot, now: number): string[] {
   const out: string[] = [];
   for (const writes of commits) {
-    const newAws = new Set(writes.filter((w) => w.type === 'putKey' && w.expectRevision === 0 && w.key.KeyManager === 'AWS').map((w) => (w as { key: KeyRecord }).key.KeyId));
+    const newAws = new Set(
+      writes.filter((w) => w.type === 'putKey' && w.expectRevision === 0 && w.key.KeyManager === 'AWS').map((w) => (w as { key: KeyRecord }).key.KeyId),
+    );
     for (const w of writes) {
       const due = (id: string, f: (k: KeyRecord, now: number) => boolean) => {
         const k = before.keys.get(id);
@@ -305,11 +345,15 @@ export function unexplainedWrites(commits: StoreWrite[][], before: Snapshot, now
       };
       const ok =
         (w.type === 'putKey' && (newAws.has(w.key.KeyId) || due(w.key.KeyId, isRotationDue))) ||
-        (w.type === 'putVersion' && ((w.version.Origin === 'AUTOMATIC' && due(w.version.KeyId, isRotationDue)) || (w.version.Version === 1 && newAws.has(w.version.KeyId)))) ||
+        (w.type === 'putVersion' &&
+          ((w.version.Origin === 'AUTOMATIC' && due(w.version.KeyId, isRotationDue)) || (w.version.Version === 1 && newAws.has(w.version.KeyId)))) ||
         (w.type === 'putAlias' && w.expectTarget === null && w.alias.AliasName.startsWith('alias/aws/') && newAws.has(w.alias.TargetKeyId)) ||
         (w.type === 'deleteKey' && due(w.keyId, isDeletionDue)) ||
         (w.type === 'deleteAlias' && due(w.expectTarget, isDeletionDue));
-      if (!ok) out.push(`committed ${w.type} ${preview(w.type === 'putKey' ? w.key.KeyId : w.type === 'putVersion' ? `${w.version.KeyId}/${w.version.Version}` : w.type === 'putAlias' ? w.alias.AliasName : w.type === 'deleteKey' ? w.keyId : w.aliasName, 80)}`);
+      if (!ok)
+        out.push(
+          `committed ${w.type} ${preview(w.type === 'putKey' ? w.key.KeyId : w.type === 'putVersion' ? `${w.version.KeyId}/${w.version.Version}` : w.type === 'putAlias' ? w.alias.AliasName : w.type === 'deleteKey' ? w.keyId : w.aliasName, 80)}`,
+        );
     }
   }
   return out;
@@ -366,7 +410,9 @@ export function lookup(world: World, ref: Ref, slot: number): unknown {
     case 'grantKey': {
       // cipherKey: the key of the ciphertext this call picks (Decrypt's KeyId, ReEncrypt's SourceKeyId);
       // grantKey: the key of the grant it picks (RevokeGrant, RetireGrant, ListGrants).
-      const k = (ref.kind === 'cipherKey' ? pick(world.ciphertexts)?.keyId : ref.kind === 'grantKey' ? pick(world.grants)?.keyId : pick(world.keys)) ?? '11111111-1111-4111-8111-111111111111';
+      const k =
+        (ref.kind === 'cipherKey' ? pick(world.ciphertexts)?.keyId : ref.kind === 'grantKey' ? pick(world.grants)?.keyId : pick(world.keys)) ??
+        '11111111-1111-4111-8111-111111111111';
       const alias = [...world.aliasTarget].find(([, t]) => t === k)?.[0];
       const forms: (() => string)[] = [
         () => k,
@@ -462,15 +508,25 @@ export function lookup(world: World, ref: Ref, slot: number): unknown {
         () => ({ ...c, extra: 'x' }),
         () => (c && Object.keys(c).length ? Object.fromEntries(Object.entries(c).map(([k, x], j) => [k, j === 0 ? `${x}!` : x])) : { k: 'v' }),
         () => ({}),
-        () => (c && Object.keys(c).length ? Object.fromEntries(Object.entries(c).map(([k, x], j) => [k, j === 0 ? `\ud800${x.slice(1)}` : x])) : { k: '\ud800' }),
-        () => (c && Object.keys(c).length ? Object.fromEntries(Object.entries(c).map(([k, x], j) => [k, j === 0 ? `\ufffd${x.slice(1)}` : x])) : { k: '\ufffd' }),
+        () =>
+          c && Object.keys(c).length ? Object.fromEntries(Object.entries(c).map(([k, x], j) => [k, j === 0 ? `\ud800${x.slice(1)}` : x])) : { k: '\ud800' },
+        () =>
+          c && Object.keys(c).length ? Object.fromEntries(Object.entries(c).map(([k, x], j) => [k, j === 0 ? `\ufffd${x.slice(1)}` : x])) : { k: '\ufffd' },
         () => ({ 'kms:EncryptionContext:path': 'a/b/reports', path: `${'/'.repeat(64)}reports` }),
       ];
       return forms[v % forms.length]!();
     }
     case 'grantId': {
       const g = pick(world.grants)?.id ?? '0'.repeat(64);
-      const forms: (() => string)[] = [() => g, () => g.toUpperCase(), () => g.slice(0, 63), () => 'g'.repeat(64), () => '0'.repeat(64), () => `${g}a`, () => `${g.slice(0, 32)}`];
+      const forms: (() => string)[] = [
+        () => g,
+        () => g.toUpperCase(),
+        () => g.slice(0, 63),
+        () => 'g'.repeat(64),
+        () => '0'.repeat(64),
+        () => `${g}a`,
+        () => `${g.slice(0, 32)}`,
+      ];
       return forms[v % forms.length]!();
     }
     case 'grantToken': {
@@ -481,7 +537,12 @@ export function lookup(world: World, ref: Ref, slot: number): unknown {
         () => t.slice(0, -1),
         () => `${t}=`,
         () => t.replace(/-/g, '+').replace(/_/g, '/'),
-        () => Buffer.concat([Buffer.from([1]), Buffer.from((world.keys[i % Math.max(1, world.keys.length)] ?? '11111111-1111-4111-8111-111111111111').replace(/-/g, ''), 'hex'), Buffer.alloc(48, 7)]).toString('base64url'),
+        () =>
+          Buffer.concat([
+            Buffer.from([1]),
+            Buffer.from((world.keys[i % Math.max(1, world.keys.length)] ?? '11111111-1111-4111-8111-111111111111').replace(/-/g, ''), 'hex'),
+            Buffer.alloc(48, 7),
+          ]).toString('base64url'),
         () => 'x',
         () => Buffer.concat([Buffer.from([1]), Buffer.alloc(64, 0xff)]).toString('base64url'),
       ];
@@ -518,7 +579,12 @@ export const CAROL_ROLE = `arn:aws:iam::${OTHER_ACCOUNT}:role/carol`;
 /** The identities of a `verify` harness: alice in the keys' account (the grantee of the seeded grants), carol in another one. */
 export const IDENTITIES: Record<'alice' | 'carol', Identity> = {
   alice: { accessKeyId: 'AKIAFUZZALICE0000001', secretAccessKey: 'fuzz/alice+secret000000000000000000000001', accountId: ACCOUNT, arn: GRANTEE },
-  carol: { accessKeyId: 'ASIAFUZZCAROL0000003', secretAccessKey: 'fuzz/carol+secret000000000000000000000003', accountId: OTHER_ACCOUNT, arn: `arn:aws:sts::${OTHER_ACCOUNT}:assumed-role/carol/fuzz` },
+  carol: {
+    accessKeyId: 'ASIAFUZZCAROL0000003',
+    secretAccessKey: 'fuzz/carol+secret000000000000000000000003',
+    accountId: OTHER_ACCOUNT,
+    arn: `arn:aws:sts::${OTHER_ACCOUNT}:assumed-role/carol/fuzz`,
+  },
 };
 /** How a request to a `verify` harness is signed: as an identity, with a spoiled signature, or not at all. */
 export type Signer = 'alice' | 'carol' | 'alice-bad-signature' | 'carol-presigned' | 'unsigned';
@@ -528,14 +594,35 @@ export const DENY_CRYPTO_POLICY = JSON.stringify({
   Version: '2012-10-17',
   Statement: [
     { Sid: 'admin', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' },
-    { Sid: 'deny-crypto', Effect: 'Deny', Principal: '*', Action: ['kms:Encrypt', 'kms:Decrypt'], Resource: '*', Condition: { StringNotLike: { 'kms:EncryptionContext:path': '*/*/reports' } } },
+    {
+      Sid: 'deny-crypto',
+      Effect: 'Deny',
+      Principal: '*',
+      Action: ['kms:Encrypt', 'kms:Decrypt'],
+      Resource: '*',
+      Condition: { StringNotLike: { 'kms:EncryptionContext:path': '*/*/reports' } },
+    },
   ],
 });
 
 /** Operations that only read: on success too they may write nothing but the allowed effects. */
 export const READ_OPERATIONS: ReadonlySet<string> = new Set([
-  'DescribeKey', 'GetKeyPolicy', 'GetKeyRotationStatus', 'ListAliases', 'ListGrants', 'ListKeyPolicies', 'ListKeyRotations', 'ListKeys',
-  'ListResourceTags', 'ListRetirableGrants', 'GenerateRandom', 'Encrypt', 'Decrypt', 'ReEncrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext',
+  'DescribeKey',
+  'GetKeyPolicy',
+  'GetKeyRotationStatus',
+  'ListAliases',
+  'ListGrants',
+  'ListKeyPolicies',
+  'ListKeyRotations',
+  'ListKeys',
+  'ListResourceTags',
+  'ListRetirableGrants',
+  'GenerateRandom',
+  'Encrypt',
+  'Decrypt',
+  'ReEncrypt',
+  'GenerateDataKey',
+  'GenerateDataKeyWithoutPlaintext',
 ]);
 
 export interface Exchange {
@@ -594,7 +681,10 @@ export class Harness {
       return KeyId;
     };
     const encrypt = async (KeyId: string, context?: Record<string, string>) => {
-      const out = (await kms.execute('Encrypt', { KeyId, Plaintext: new Uint8Array([1, 2, 3]), ...(context ? { EncryptionContext: context } : {}) })) as { CiphertextBlob: Uint8Array; KeyId: string };
+      const out = (await kms.execute('Encrypt', { KeyId, Plaintext: new Uint8Array([1, 2, 3]), ...(context ? { EncryptionContext: context } : {}) })) as {
+        CiphertextBlob: Uint8Array;
+        KeyId: string;
+      };
       remember(h.world.ciphertexts, { blob: Buffer.from(out.CiphertextBlob).toString('base64'), context, keyId: out.KeyId.match(UUID)![0] });
     };
     const k1 = await seed(1, 'alias/fuzz-1');
@@ -605,7 +695,13 @@ export class Harness {
     h.noteAlias('alias/fuzz-1b', k1);
     await encrypt(k1, { purpose: 'fuzz' });
     await encrypt(k1);
-    await kms.execute('TagResource', { KeyId: k1, Tags: [{ TagKey: 'team', TagValue: 'fuzz' }, { TagKey: 'env', TagValue: '' }] });
+    await kms.execute('TagResource', {
+      KeyId: k1,
+      Tags: [
+        { TagKey: 'team', TagValue: 'fuzz' },
+        { TagKey: 'env', TagValue: '' },
+      ],
+    });
     await kms.execute('EnableKeyRotation', { KeyId: k1, RotationPeriodInDays: 90 });
     await kms.execute('RotateKeyOnDemand', { KeyId: k1 });
     await encrypt(k1, { a: '1', b: '2', 'emoji-😀': 'value 𝄞' });
@@ -622,7 +718,13 @@ export class Harness {
     const gdk = (await kms.execute('GenerateDataKey', { KeyId: k1, KeySpec: 'AES_256', EncryptionContext: { dk: '1' } })) as { CiphertextBlob: Uint8Array };
     remember(h.world.ciphertexts, { blob: Buffer.from(gdk.CiphertextBlob).toString('base64'), context: { dk: '1' }, keyId: k1 });
     for (const input of [
-      { KeyId: k1, GranteePrincipal: GRANTEE, RetiringPrincipal: RETIRER, Operations: ['Decrypt', 'Encrypt', 'RetireGrant', 'CreateGrant'], Name: 'fuzz-grant' },
+      {
+        KeyId: k1,
+        GranteePrincipal: GRANTEE,
+        RetiringPrincipal: RETIRER,
+        Operations: ['Decrypt', 'Encrypt', 'RetireGrant', 'CreateGrant'],
+        Name: 'fuzz-grant',
+      },
       { KeyId: k1, GranteePrincipal: RETIRER, Operations: ['Decrypt'], Constraints: { EncryptionContextSubset: { purpose: 'fuzz' } } },
       { KeyId: k4, GranteePrincipal: GRANTEE, RetiringPrincipal: GRANTEE, Operations: ['Encrypt'] },
       { KeyId: k1, GranteePrincipal: CAROL_ROLE, RetiringPrincipal: CAROL_ROLE, Operations: ['Decrypt', 'Encrypt', 'DescribeKey', 'GenerateDataKey'] },
@@ -658,7 +760,14 @@ export class Harness {
   }
 
   /** One operation call: the request body is the JSON text of `input`. */
-  async call(op: string, input: unknown, slot: number, via: Exchange['via'] = 'request', target = `${MODEL.metadata.targetPrefix}.${op}`, signer?: Signer): Promise<Answer> {
+  async call(
+    op: string,
+    input: unknown,
+    slot: number,
+    via: Exchange['via'] = 'request',
+    target = `${MODEL.metadata.targetPrefix}.${op}`,
+    signer?: Signer,
+  ): Promise<Answer> {
     const text = input instanceof Uint8Array ? undefined : this.requestText(input, slot);
     const body = input instanceof Uint8Array ? input : utf8.encode(text!);
     return this.send({ target, body, via, ...(signer ? { signer } : {}) });
@@ -706,8 +815,10 @@ export class Harness {
         const { __type, message } = json as Record<string, unknown>;
         if (typeof __type !== 'string') problems.push(`no string __type: ${abbreviate(answer.text, 300)}`);
         else {
-          if (!allowedErrors(modelOp).has(__type) && !(modelOp && UNDECLARED_ERRORS[modelOp]?.includes(__type))) problems.push(`__type ${__type} is not an error of ${modelOp ?? 'an unknown operation'} in the model nor a generic one`);
-          if (answer.headers.get('x-amzn-errortype')?.split(':')[0] !== __type) problems.push(`x-amzn-errortype ${preview(answer.headers.get('x-amzn-errortype'))} is not ${__type}`);
+          if (!allowedErrors(modelOp).has(__type) && !(modelOp && UNDECLARED_ERRORS[modelOp]?.includes(__type)))
+            problems.push(`__type ${__type} is not an error of ${modelOp ?? 'an unknown operation'} in the model nor a generic one`);
+          if (answer.headers.get('x-amzn-errortype')?.split(':')[0] !== __type)
+            problems.push(`x-amzn-errortype ${preview(answer.headers.get('x-amzn-errortype'))} is not ${__type}`);
         }
         if (typeof message !== 'string') problems.push(`no string message: ${abbreviate(answer.text, 300)}`);
         else if (/\n\s+at |node:internal|\.ts:\d+/.test(message)) problems.push(`the message carries a stack trace: ${abbreviate(message, 300)}`);
@@ -729,12 +840,15 @@ export class Harness {
     }
 
     // What a successful write stored is what a read gives back, over the wire (toWire included).
-    if (answer && !failed && modelOp && problems.length === 0) problems.push(...(await this.readBack(modelOp, requestText, answer.json as Record<string, unknown>, x.signer)));
+    if (answer && !failed && modelOp && problems.length === 0)
+      problems.push(...(await this.readBack(modelOp, requestText, answer.json as Record<string, unknown>, x.signer)));
 
     const how = answer ? (answer.status === 200 ? 'ok' : String((answer.json as { __type?: unknown } | undefined)?.__type)) : 'threw';
     const label = modelOp ?? 'unknown target';
     outcomes.set(`${label}: ${how}`, (outcomes.get(`${label}: ${how}`) ?? 0) + 1);
-    this.log.push(`${x.via}${this.verify ? ` as ${x.signer ?? 'alice'}` : ''} ${x.method ?? 'POST'} ${preview(x.target, 60)} ${abbreviate(requestText, 160)} -> ${answer ? `${answer.status} ${abbreviate(answer.text, 120)}` : 'threw'}`);
+    this.log.push(
+      `${x.via}${this.verify ? ` as ${x.signer ?? 'alice'}` : ''} ${x.method ?? 'POST'} ${preview(x.target, 60)} ${abbreviate(requestText, 160)} -> ${answer ? `${answer.status} ${abbreviate(answer.text, 120)}` : 'threw'}`,
+    );
     if (problems.length) {
       const known = KNOWN.find((k) => k.matches(op ?? '', requestText, problems));
       if (known) {
@@ -745,7 +859,11 @@ export class Harness {
           const kind = `${op ?? preview(x.target, 40)}: ${p.replace(/[0-9a-f]{8}-[0-9a-f-]{27}|[0-9a-f]{64}|\d+ ms|got .*/g, '…').slice(0, 160)}`;
           const d = discovered.get(kind);
           if (d) d.count++;
-          else discovered.set(kind, { count: 1, example: `request ${abbreviate(requestText, 400)} -> ${answer ? `${answer.status} ${abbreviate(answer.text, 300)}` : 'threw'}` });
+          else
+            discovered.set(kind, {
+              count: 1,
+              example: `request ${abbreviate(requestText, 400)} -> ${answer ? `${answer.status} ${abbreviate(answer.text, 300)}` : 'threw'}`,
+            });
         }
       } else {
         throw new Error(
@@ -789,7 +907,11 @@ export class Harness {
   }
 
   private async exchange(x: Exchange): Promise<Answer> {
-    let headers: Record<string, string> = { 'content-type': 'application/x-amz-json-1.1', ...(x.target !== null ? { 'x-amz-target': x.target } : {}), ...x.headers };
+    let headers: Record<string, string> = {
+      'content-type': 'application/x-amz-json-1.1',
+      ...(x.target !== null ? { 'x-amz-target': x.target } : {}),
+      ...x.headers,
+    };
     let url = 'http://localhost:4599/';
     if (this.verify) ({ url, headers } = await this.sign(x, headers));
     let status: number;
@@ -803,7 +925,12 @@ export class Harness {
       text = await response.text();
     } else {
       const lower = new Map(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
-      const r = await this.kms.handleMessage({ method: x.method ?? 'POST', url, headers: { get: (n: string) => lower.get(n.toLowerCase()) ?? null }, body: x.body });
+      const r = await this.kms.handleMessage({
+        method: x.method ?? 'POST',
+        url,
+        headers: { get: (n: string) => lower.get(n.toLowerCase()) ?? null },
+        body: x.body,
+      });
       status = r.status;
       const h = new Map(Object.entries(r.headers).map(([k, v]) => [k.toLowerCase(), v]));
       get = (n) => h.get(n.toLowerCase()) ?? null;
@@ -821,7 +948,12 @@ export class Harness {
 
   /** One read over the wire, unchecked and unlogged, for readBack. */
   private async read(op: string, input: Record<string, unknown>, signer?: Signer): Promise<Answer> {
-    return this.exchange({ target: `${MODEL.metadata.targetPrefix}.${op}`, body: utf8.encode(JSON.stringify(input)), via: 'request', ...(signer ? { signer } : {}) });
+    return this.exchange({
+      target: `${MODEL.metadata.targetPrefix}.${op}`,
+      body: utf8.encode(JSON.stringify(input)),
+      via: 'request',
+      ...(signer ? { signer } : {}),
+    });
   }
 
   /**
@@ -848,14 +980,19 @@ export class Harness {
       const a = await this.read(readOp, input, signer);
       const json = a.json as Record<string, unknown> | undefined;
       if (a.status !== 200) {
-        const internal = this.internalErrors.slice(errorsFrom).map((e) => ` (onInternalError: ${describeError(e)})`).join('');
-        if (json?.__type !== 'AccessDeniedException') problems.push(`read-back ${readOp} ${abbreviate(JSON.stringify(input), 200)} after ${op} answered ${a.status} ${abbreviate(a.text, 300)}${internal}`);
+        const internal = this.internalErrors
+          .slice(errorsFrom)
+          .map((e) => ` (onInternalError: ${describeError(e)})`)
+          .join('');
+        if (json?.__type !== 'AccessDeniedException')
+          problems.push(`read-back ${readOp} ${abbreviate(JSON.stringify(input), 200)} after ${op} answered ${a.status} ${abbreviate(a.text, 300)}${internal}`);
         return;
       }
       const p = check(json!);
       if (p) problems.push(`read-back ${readOp} after ${op}: ${p}`);
     };
-    const same = (what: string, got: unknown, want: unknown) => (isDeepStrictEqual(got, want) ? undefined : `${what} is ${preview(got, 300)}, written ${preview(want, 300)}`);
+    const same = (what: string, got: unknown, want: unknown) =>
+      isDeepStrictEqual(got, want) ? undefined : `${what} is ${preview(got, 300)}, written ${preview(want, 300)}`;
     const keyId = this.keyNamedBy(req.KeyId);
     switch (op) {
       case 'CreateGrant': {
@@ -865,9 +1002,10 @@ export class Harness {
           const g = (o.Grants as Record<string, unknown>[] | undefined)?.[0];
           if (!g) return `grant ${grantId} is not listed`;
           const c = (req.Constraints ?? undefined) as Record<string, unknown> | undefined;
-          const constraints = c && (c.EncryptionContextEquals != null || c.EncryptionContextSubset != null)
-            ? Object.fromEntries(['EncryptionContextEquals', 'EncryptionContextSubset'].filter((k) => c[k] != null).map((k) => [k, c[k]]))
-            : undefined;
+          const constraints =
+            c && (c.EncryptionContextEquals != null || c.EncryptionContextSubset != null)
+              ? Object.fromEntries(['EncryptionContextEquals', 'EncryptionContextSubset'].filter((k) => c[k] != null).map((k) => [k, c[k]]))
+              : undefined;
           return (
             same('GranteePrincipal', g.GranteePrincipal, req.GranteePrincipal) ??
             same('RetiringPrincipal', g.RetiringPrincipal, req.RetiringPrincipal ?? undefined) ??
@@ -882,13 +1020,16 @@ export class Harness {
         if (!keyId) break;
         await read('ListResourceTags', { KeyId: keyArn(keyId), Limit: 50 }, (o) => {
           const tags = new Map((o.Tags as { TagKey: string; TagValue: string }[]).map((t) => [t.TagKey, t.TagValue]));
-          for (const t of req.Tags as { TagKey: string; TagValue: string }[]) if (tags.get(t.TagKey) !== t.TagValue) return `tag ${preview(t.TagKey)} is ${preview(tags.get(t.TagKey))}, written ${preview(t.TagValue)}`;
+          for (const t of req.Tags as { TagKey: string; TagValue: string }[])
+            if (tags.get(t.TagKey) !== t.TagValue) return `tag ${preview(t.TagKey)} is ${preview(tags.get(t.TagKey))}, written ${preview(t.TagValue)}`;
           return undefined;
         });
         break;
       case 'UpdateKeyDescription':
         if (!keyId) break;
-        await read('DescribeKey', { KeyId: keyArn(keyId) }, (o) => same('Description', (o.KeyMetadata as Record<string, unknown>).Description, req.Description));
+        await read('DescribeKey', { KeyId: keyArn(keyId) }, (o) =>
+          same('Description', (o.KeyMetadata as Record<string, unknown>).Description, req.Description),
+        );
         break;
       case 'PutKeyPolicy':
         if (!keyId) break;
@@ -898,14 +1039,18 @@ export class Harness {
       case 'UpdateAlias': {
         const target = this.keyNamedBy(req.TargetKeyId);
         if (!target) break;
-        await read('DescribeKey', { KeyId: aliasArn(String(req.AliasName)) }, (o) => same('the alias target', (o.KeyMetadata as Record<string, unknown>).KeyId, target));
+        await read('DescribeKey', { KeyId: aliasArn(String(req.AliasName)) }, (o) =>
+          same('the alias target', (o.KeyMetadata as Record<string, unknown>).KeyId, target),
+        );
         break;
       }
       case 'Encrypt':
       case 'GenerateDataKey': {
         const context = req.EncryptionContext ?? undefined;
         const plaintext = op === 'Encrypt' ? req.Plaintext : out.Plaintext;
-        await read('Decrypt', { CiphertextBlob: out.CiphertextBlob, ...(context ? { EncryptionContext: context } : {}) }, (o) => same('Plaintext', o.Plaintext, plaintext));
+        await read('Decrypt', { CiphertextBlob: out.CiphertextBlob, ...(context ? { EncryptionContext: context } : {}) }, (o) =>
+          same('Plaintext', o.Plaintext, plaintext),
+        );
         break;
       }
     }
@@ -978,7 +1123,10 @@ export function printSummary(): void {
 
 /** The discovered problems, for printing at the end of a DISCOVER run. */
 export function discoveredSummary(): string {
-  return [...discovered].sort((a, b) => b[1].count - a[1].count).map(([k, d]) => `${d.count} x ${k}\n    e.g. ${d.example}`).join('\n');
+  return [...discovered]
+    .sort((a, b) => b[1].count - a[1].count)
+    .map(([k, d]) => `${d.count} x ${k}\n    e.g. ${d.example}`)
+    .join('\n');
 }
 
 export function describeError(e: unknown): string {

@@ -36,14 +36,26 @@ const VERIFY_TIME_CAP_MS = 6_000;
 describe('fuzz: operation sequences over the protocol function', () => {
   afterAll(printSummary);
 
-  it('no exception, AWS-shaped answers, model output shapes, failures and reads leave the store unchanged', { retry: 0, timeout: testTimeout(TIME_CAP_MS) }, async () => {
+  it('no exception, AWS-shaped answers, model output shapes, failures and reads leave the store unchanged', {
+    retry: 0,
+    timeout: testTimeout(TIME_CAP_MS),
+  }, async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(stepArb.map((s): [Step] => [s]), { minLength: 1, maxLength: 30 }), (steps) => play(steps)),
+      fc.asyncProperty(
+        fc.array(
+          stepArb.map((s): [Step] => [s]),
+          { minLength: 1, maxLength: 30 },
+        ),
+        (steps) => play(steps),
+      ),
       fcParams(runs(400, 20_000), TIME_CAP_MS),
     );
   });
 
-  it('the same, SigV4-verified: as a principal of the account, of another account, and with broken signatures', { retry: 0, timeout: testTimeout(VERIFY_TIME_CAP_MS) }, async () => {
+  it('the same, SigV4-verified: as a principal of the account, of another account, and with broken signatures', {
+    retry: 0,
+    timeout: testTimeout(VERIFY_TIME_CAP_MS),
+  }, async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.tuple(stepArb, signerArb), { minLength: 1, maxLength: 30 }), (steps) => play(steps, true)),
       fcParams(runs(200, 5000), VERIFY_TIME_CAP_MS),

@@ -24,10 +24,22 @@ async function answer(h: Harness, op: string, input: unknown): Promise<{ status:
 describe('fuzz regressions: deeply nested key policies (issue 14, item 2)', { retry: 0 }, () => {
   for (const [label, policy, expected] of [
     ['Condition value nested 5,000 deep', withCondition(`{"StringEquals":{"kms:CallerAccount":${nested(5000).text}}}`), 'MalformedPolicyDocumentException'],
-    ['Condition value nested 16,000 deep (32,256 bytes)', withCondition(`{"StringEquals":{"kms:CallerAccount":${nested(16_000).text}}}`), 'MalformedPolicyDocumentException'],
+    [
+      'Condition value nested 16,000 deep (32,256 bytes)',
+      withCondition(`{"StringEquals":{"kms:CallerAccount":${nested(16_000).text}}}`),
+      'MalformedPolicyDocumentException',
+    ],
     // Over 32,768 bytes: AWS's policy size quota. Over 131,072 characters: the model's length limit.
-    ['Condition value nested 20,000 deep (40,256 bytes)', withCondition(`{"StringEquals":{"kms:CallerAccount":${nested(20_000).text}}}`), 'LimitExceededException'],
-    ['Condition value nested 100,000 deep (200,256 characters)', withCondition(`{"StringEquals":{"kms:CallerAccount":${nested(100_000).text}}}`), 'ValidationException'],
+    [
+      'Condition value nested 20,000 deep (40,256 bytes)',
+      withCondition(`{"StringEquals":{"kms:CallerAccount":${nested(20_000).text}}}`),
+      'LimitExceededException',
+    ],
+    [
+      'Condition value nested 100,000 deep (200,256 characters)',
+      withCondition(`{"StringEquals":{"kms:CallerAccount":${nested(100_000).text}}}`),
+      'ValidationException',
+    ],
     ['Condition block nested 5,000 deep', withCondition(nested(5000, '{"a":', '}').text), 'MalformedPolicyDocumentException'],
     ['the whole policy nested 5,000 deep', nested(5000).text, 'MalformedPolicyDocumentException'],
   ] as const) {
@@ -113,13 +125,28 @@ describe('fuzz regressions: context keys named like Object.prototype members (fo
   it('CreateGrant refuses a "__proto__" constraint key and changes nothing; "constructor" is kept and listed', async () => {
     const h = await Harness.create();
     const grant = (key: string) =>
-      answer(h, 'CreateGrant', new Obj([
-        ['KeyId', K1],
-        ['GranteePrincipal', ROOT],
-        ['RetiringPrincipal', ROOT],
-        ['Operations', ['Decrypt']],
-        ['Constraints', new Obj([['EncryptionContextEquals', new Obj([[key, 'v'], ['a', 'b']])]])],
-      ]));
+      answer(
+        h,
+        'CreateGrant',
+        new Obj([
+          ['KeyId', K1],
+          ['GranteePrincipal', ROOT],
+          ['RetiringPrincipal', ROOT],
+          ['Operations', ['Decrypt']],
+          [
+            'Constraints',
+            new Obj([
+              [
+                'EncryptionContextEquals',
+                new Obj([
+                  [key, 'v'],
+                  ['a', 'b'],
+                ]),
+              ],
+            ]),
+          ],
+        ]),
+      );
     const before = await answer(h, 'ListGrants', { KeyId: K1 });
     const refused = await grant('__proto__');
     expect(refused.status).toBe(400);
@@ -136,12 +163,37 @@ describe('fuzz regressions: context keys named like Object.prototype members (fo
 
   it('Encrypt and Decrypt bind context keys "__proto__" and "constructor" exactly', async () => {
     const h = await Harness.create();
-    const context = new Obj([['__proto__', 'v'], ['constructor', 'w']]);
-    const enc = await answer(h, 'Encrypt', new Obj([['KeyId', K1], ['Plaintext', 'AQID'], ['EncryptionContext', context]]));
+    const context = new Obj([
+      ['__proto__', 'v'],
+      ['constructor', 'w'],
+    ]);
+    const enc = await answer(
+      h,
+      'Encrypt',
+      new Obj([
+        ['KeyId', K1],
+        ['Plaintext', 'AQID'],
+        ['EncryptionContext', context],
+      ]),
+    );
     expect(enc.status).toBe(200);
-    const dec = await answer(h, 'Decrypt', new Obj([['CiphertextBlob', enc.body.CiphertextBlob], ['EncryptionContext', context]]));
+    const dec = await answer(
+      h,
+      'Decrypt',
+      new Obj([
+        ['CiphertextBlob', enc.body.CiphertextBlob],
+        ['EncryptionContext', context],
+      ]),
+    );
     expect(dec.body.Plaintext).toBe('AQID');
-    const without = await answer(h, 'Decrypt', new Obj([['CiphertextBlob', enc.body.CiphertextBlob], ['EncryptionContext', new Obj([['constructor', 'w']])]]));
+    const without = await answer(
+      h,
+      'Decrypt',
+      new Obj([
+        ['CiphertextBlob', enc.body.CiphertextBlob],
+        ['EncryptionContext', new Obj([['constructor', 'w']])],
+      ]),
+    );
     expect(without.body.__type).toBe('InvalidCiphertextException');
   });
 });

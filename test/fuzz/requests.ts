@@ -13,17 +13,60 @@ import { hostileBase64, hostileMap, hostileNumber, hostileString, Lazy, nested, 
 
 /** Operations edge-kms implements (packages/core/src/operations/index.ts); the rest of the model's are answered as unknown. */
 export const IMPLEMENTED = [
-  'CancelKeyDeletion', 'CreateAlias', 'CreateGrant', 'CreateKey', 'Decrypt', 'DeleteAlias', 'DescribeKey', 'DisableKey', 'DisableKeyRotation',
-  'EnableKey', 'EnableKeyRotation', 'Encrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'GenerateRandom', 'GetKeyPolicy',
-  'GetKeyRotationStatus', 'ListAliases', 'ListGrants', 'ListKeyPolicies', 'ListKeyRotations', 'ListKeys', 'ListResourceTags',
-  'ListRetirableGrants', 'PutKeyPolicy', 'ReEncrypt', 'RetireGrant', 'RevokeGrant', 'RotateKeyOnDemand', 'ScheduleKeyDeletion',
-  'TagResource', 'UntagResource', 'UpdateAlias', 'UpdateKeyDescription',
+  'CancelKeyDeletion',
+  'CreateAlias',
+  'CreateGrant',
+  'CreateKey',
+  'Decrypt',
+  'DeleteAlias',
+  'DescribeKey',
+  'DisableKey',
+  'DisableKeyRotation',
+  'EnableKey',
+  'EnableKeyRotation',
+  'Encrypt',
+  'GenerateDataKey',
+  'GenerateDataKeyWithoutPlaintext',
+  'GenerateRandom',
+  'GetKeyPolicy',
+  'GetKeyRotationStatus',
+  'ListAliases',
+  'ListGrants',
+  'ListKeyPolicies',
+  'ListKeyRotations',
+  'ListKeys',
+  'ListResourceTags',
+  'ListRetirableGrants',
+  'PutKeyPolicy',
+  'ReEncrypt',
+  'RetireGrant',
+  'RevokeGrant',
+  'RotateKeyOnDemand',
+  'ScheduleKeyDeletion',
+  'TagResource',
+  'UntagResource',
+  'UpdateAlias',
+  'UpdateKeyDescription',
 ] as const;
 export const UNIMPLEMENTED = Object.keys(MODEL.operations).filter((o) => !(IMPLEMENTED as readonly string[]).includes(o));
 
 const WEIGHT: Record<string, number> = {
-  Decrypt: 7, Encrypt: 6, ReEncrypt: 5, GenerateDataKey: 3, GenerateDataKeyWithoutPlaintext: 2, DescribeKey: 3, CreateKey: 3, CreateGrant: 4,
-  CreateAlias: 3, UpdateAlias: 3, RetireGrant: 3, RevokeGrant: 2, PutKeyPolicy: 3, TagResource: 2, ListGrants: 2, ListAliases: 2,
+  Decrypt: 7,
+  Encrypt: 6,
+  ReEncrypt: 5,
+  GenerateDataKey: 3,
+  GenerateDataKeyWithoutPlaintext: 2,
+  DescribeKey: 3,
+  CreateKey: 3,
+  CreateGrant: 4,
+  CreateAlias: 3,
+  UpdateAlias: 3,
+  RetireGrant: 3,
+  RevokeGrant: 2,
+  PutKeyPolicy: 3,
+  TagResource: 2,
+  ListGrants: 2,
+  ListAliases: 2,
 };
 
 /** A reference: mostly the call's own slot and a valid form, sometimes another entry or a near-valid form. */
@@ -51,12 +94,36 @@ export const policyArb: fc.Arbitrary<unknown> = fc.oneof(
     arbitrary: fc.constantFrom(
       defaultKeyPolicy(ACCOUNT),
       DENY_CRYPTO_POLICY,
-      policy(ROOT_ADMIN, { Effect: 'Deny', Principal: '*', Action: 'kms:Decrypt', Resource: '*', Condition: { StringLike: { 'kms:EncryptionContext:path': '*/*/*/reports' } } }),
+      policy(ROOT_ADMIN, {
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 'kms:Decrypt',
+        Resource: '*',
+        Condition: { StringLike: { 'kms:EncryptionContext:path': '*/*/*/reports' } },
+      }),
       policy(ROOT_ADMIN, { Effect: 'Allow', Principal: { AWS: '*' }, Action: ['kms:Encrypt'], Resource: `${'*?'.repeat(40)}x` }),
       policy(ROOT_ADMIN, { Effect: 'Deny', NotPrincipal: { AWS: ROOT }, NotAction: 'kms:Describe*', Resource: '*' }),
-      policy(ROOT_ADMIN, { Effect: 'Allow', Principal: { AWS: GRANTEE }, Action: 'kms:*', Resource: '*', Condition: { NumericLessThan: { 'kms:RotationPeriodInDays': 1e308 }, Bool: { 'aws:SecureTransport': true } } }),
-      policy(ROOT_ADMIN, { Effect: 'Allow', Principal: { AWS: ACCOUNT }, Action: 'kms:Create*', Resource: '*', Condition: { ArnLike: { 'aws:PrincipalArn': 'arn:aws:iam::*:*' }, 'ForAnyValue:StringEquals': { 'kms:GrantOperations': ['Decrypt'] } } }),
-      policy(ROOT_ADMIN, { Effect: 'Deny', Principal: '*', Action: 'kms:*', Resource: '*', Condition: { 'StringEqualsIfExists': { 'kms:EncryptionContext:\ud800': 'x' }, IpAddress: { 'aws:SourceIp': '10.0.0.0/8' } } }),
+      policy(ROOT_ADMIN, {
+        Effect: 'Allow',
+        Principal: { AWS: GRANTEE },
+        Action: 'kms:*',
+        Resource: '*',
+        Condition: { NumericLessThan: { 'kms:RotationPeriodInDays': 1e308 }, Bool: { 'aws:SecureTransport': true } },
+      }),
+      policy(ROOT_ADMIN, {
+        Effect: 'Allow',
+        Principal: { AWS: ACCOUNT },
+        Action: 'kms:Create*',
+        Resource: '*',
+        Condition: { ArnLike: { 'aws:PrincipalArn': 'arn:aws:iam::*:*' }, 'ForAnyValue:StringEquals': { 'kms:GrantOperations': ['Decrypt'] } },
+      }),
+      policy(ROOT_ADMIN, {
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 'kms:*',
+        Resource: '*',
+        Condition: { StringEqualsIfExists: { 'kms:EncryptionContext:\ud800': 'x' }, IpAddress: { 'aws:SourceIp': '10.0.0.0/8' } },
+      }),
       // Lockout: the root may no longer change the policy (refused unless BypassPolicyLockoutSafetyCheck).
       policy({ Effect: 'Allow', Principal: { AWS: ROOT }, Action: 'kms:Encrypt', Resource: '*' }),
     ),
@@ -64,7 +131,15 @@ export const policyArb: fc.Arbitrary<unknown> = fc.oneof(
   {
     weight: 3,
     arbitrary: fc.constantFrom(
-      '{', '[]', '""', 'null', '{}', '1e309', '{"Statement":[]}', '{"Version":"2012-10-17","Statement":{}}', '{"Version":"2012-10-17","Statement":[null]}',
+      '{',
+      '[]',
+      '""',
+      'null',
+      '{}',
+      '1e309',
+      '{"Statement":[]}',
+      '{"Version":"2012-10-17","Statement":{}}',
+      '{"Version":"2012-10-17","Statement":[null]}',
       policy({ Effect: 'Maybe', Principal: '*', Action: '*', Resource: '*' }),
       policy({ ...ROOT_ADMIN, Principal: { AWS: 'bob' } }),
       policy({ ...ROOT_ADMIN, Principal: { Nobody: 'x' } }),
@@ -128,7 +203,10 @@ const contextArb = fc.oneof(
     arbitrary: fc
       .uniqueArray(
         fc.tuple(
-          fc.oneof({ weight: 3, arbitrary: fc.constantFrom('purpose', 'a', 'b', 'k', 'path', 'aws:x', 'emoji-😀', '') }, { weight: 1, arbitrary: fc.constantFrom('__proto__', 'constructor', 'toString') }),
+          fc.oneof(
+            { weight: 3, arbitrary: fc.constantFrom('purpose', 'a', 'b', 'k', 'path', 'aws:x', 'emoji-😀', '') },
+            { weight: 1, arbitrary: fc.constantFrom('__proto__', 'constructor', 'toString') },
+          ),
           fc.constantFrom('fuzz', '1', '2', '', 'a/b/reports', 'value 𝄞'),
         ),
         { minLength: 1, maxLength: 3, selector: ([k]) => k },
@@ -156,7 +234,8 @@ function byName(op: string, member: string, shapeName: string): fc.Arbitrary<unk
     case 'KeyId':
     case 'SourceKeyId':
       if (op === 'Decrypt' || op === 'ReEncrypt') return fc.oneof({ weight: 3, arbitrary: ref('cipherKey', 4) }, { weight: 1, arbitrary: ref('keyRef', 4) });
-      if (op === 'RevokeGrant' || op === 'RetireGrant' || op === 'ListGrants') return fc.oneof({ weight: 3, arbitrary: ref('grantKey', 2) }, { weight: 1, arbitrary: ref('keyRef', 2) });
+      if (op === 'RevokeGrant' || op === 'RetireGrant' || op === 'ListGrants')
+        return fc.oneof({ weight: 3, arbitrary: ref('grantKey', 2) }, { weight: 1, arbitrary: ref('keyRef', 2) });
       // Forms 0 and 1 (key id, key ARN) name a key everywhere; 2 and 3 (alias name, alias ARN) only where aliases are accepted.
       return ref('keyRef', ALIAS_OPERATIONS.has(op) ? 4 : 2);
     case 'TargetKeyId':
@@ -182,7 +261,18 @@ function byName(op: string, member: string, shapeName: string): fc.Arbitrary<unk
     case 'GranteePrincipal':
     case 'RetiringPrincipal':
       return fc.oneof(
-        { weight: 6, arbitrary: fc.constantFrom(GRANTEE, RETIRER, ACCOUNT, ROOT, 'arn:aws:iam::444455556666:role/other', 'kms.amazonaws.com', 'arn:aws:sts::111122223333:assumed-role/r/s') },
+        {
+          weight: 6,
+          arbitrary: fc.constantFrom(
+            GRANTEE,
+            RETIRER,
+            ACCOUNT,
+            ROOT,
+            'arn:aws:iam::444455556666:role/other',
+            'kms.amazonaws.com',
+            'arn:aws:sts::111122223333:assumed-role/r/s',
+          ),
+        },
         { weight: 1, arbitrary: fc.constantFrom('bob', '*', 'arn:aws:iam::1:root', 'arn:aws:iam::111122223333:', 'a b') },
       );
     case 'Policy':
@@ -192,18 +282,33 @@ function byName(op: string, member: string, shapeName: string): fc.Arbitrary<unk
     case 'Marker':
       return ref('marker', 1);
     case 'Plaintext':
-      return fc.oneof({ weight: 9, arbitrary: fc.uint8Array({ minLength: 1, maxLength: 48 }).map(b64) }, { weight: 1, arbitrary: fc.constantFrom(4096, 4097, 0).map((n) => b64(new Uint8Array(n))) });
+      return fc.oneof(
+        { weight: 9, arbitrary: fc.uint8Array({ minLength: 1, maxLength: 48 }).map(b64) },
+        { weight: 1, arbitrary: fc.constantFrom(4096, 4097, 0).map((n) => b64(new Uint8Array(n))) },
+      );
     case 'Tags':
       return fc.oneof(
         { weight: 5, arbitrary: fc.array(fc.record({ TagKey: tagKey, TagValue: tagValue }), { maxLength: 3 }) },
         { weight: 1, arbitrary: fc.constant(new Lazy('51 tags', () => Array.from({ length: 51 }, (_, i) => ({ TagKey: `t${i}`, TagValue: 'v' })))) },
-        { weight: 1, arbitrary: fc.array(fc.oneof(fc.record({ TagKey: wrongType, TagValue: tagValue }), fc.record({ TagValue: tagValue }), wrongType), { minLength: 1, maxLength: 2 }) },
+        {
+          weight: 1,
+          arbitrary: fc.array(fc.oneof(fc.record({ TagKey: wrongType, TagValue: tagValue }), fc.record({ TagValue: tagValue }), wrongType), {
+            minLength: 1,
+            maxLength: 2,
+          }),
+        },
       );
     case 'TagKeys':
       return fc.array(tagKey, { maxLength: 3 });
     case 'Operations':
       return fc.oneof(
-        { weight: 5, arbitrary: fc.subarray(['Decrypt', 'Encrypt', 'GenerateDataKey', 'ReEncryptFrom', 'ReEncryptTo', 'CreateGrant', 'RetireGrant'], { minLength: 1, maxLength: 3 }) },
+        {
+          weight: 5,
+          arbitrary: fc.subarray(['Decrypt', 'Encrypt', 'GenerateDataKey', 'ReEncryptFrom', 'ReEncryptTo', 'CreateGrant', 'RetireGrant'], {
+            minLength: 1,
+            maxLength: 3,
+          }),
+        },
         { weight: 2, arbitrary: fc.subarray([...shape('GrantOperation').enum!], { minLength: 1, maxLength: 4 }) },
         { weight: 1, arbitrary: fc.array(fc.constantFrom('Decrypt', 'decrypt', 'Everything', ''), { maxLength: 3 }) },
       );
@@ -216,13 +321,18 @@ function byName(op: string, member: string, shapeName: string): fc.Arbitrary<unk
     case 'RotationPeriodInDays':
       return fc.oneof(fc.constantFrom(90, 365, 2560), fc.integer({ min: 90, max: 2560 }));
     case 'Description':
-      return fc.oneof({ weight: 5, arbitrary: fc.string({ maxLength: 16 }) }, { weight: 1, arbitrary: fc.constantFrom(8192, 8193).map((n) => new Lazy(`'d' x ${n}`, () => 'd'.repeat(n))) });
+      return fc.oneof(
+        { weight: 5, arbitrary: fc.string({ maxLength: 16 }) },
+        { weight: 1, arbitrary: fc.constantFrom(8192, 8193).map((n) => new Lazy(`'d' x ${n}`, () => 'd'.repeat(n))) },
+      );
     case 'DryRun':
       return fc.oneof({ weight: 5, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) });
     case 'MultiRegion':
       return fc.oneof({ weight: 5, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) });
     case 'Name':
-      return shapeName === 'GrantNameType' ? fc.oneof({ weight: 6, arbitrary: fc.constantFrom('fuzz-grant', 'g1', 'g2') }, { weight: 1, arbitrary: fc.constantFrom('a b', 'x'.repeat(257), '') }) : undefined;
+      return shapeName === 'GrantNameType'
+        ? fc.oneof({ weight: 6, arbitrary: fc.constantFrom('fuzz-grant', 'g1', 'g2') }, { weight: 1, arbitrary: fc.constantFrom('a b', 'x'.repeat(257), '') })
+        : undefined;
     default:
       return undefined;
   }
@@ -256,7 +366,9 @@ export function validValue(op: string, member: string, shapeName: string, depth 
     case 'timestamp':
       return fc.integer({ min: 0, max: 4_000_000_000 });
     case 'list':
-      return depth > 2 ? fc.constant([]) : fc.array(validValue(op, member, s.member!, depth + 1), { minLength: s.min ?? 0, maxLength: Math.max(s.min ?? 0, 3) });
+      return depth > 2
+        ? fc.constant([])
+        : fc.array(validValue(op, member, s.member!, depth + 1), { minLength: s.min ?? 0, maxLength: Math.max(s.min ?? 0, 3) });
     case 'map':
       return depth > 2 ? fc.constant({}) : fc.dictionary(fc.string({ maxLength: 6 }), validValue(op, member, s.value!, depth + 1), { maxKeys: 3 });
     case 'structure': {
@@ -264,7 +376,11 @@ export function validValue(op: string, member: string, shapeName: string, depth 
       const members = Object.entries(s.members ?? {});
       const required = new Set(s.required ?? []);
       return fc
-        .tuple(...members.map(([m, r]) => (required.has(m) ? validValue(op, m, r.shape, depth + 1) : fc.option(validValue(op, m, r.shape, depth + 1), { nil: undefined, freq: 2 }))))
+        .tuple(
+          ...members.map(([m, r]) =>
+            required.has(m) ? validValue(op, m, r.shape, depth + 1) : fc.option(validValue(op, m, r.shape, depth + 1), { nil: undefined, freq: 2 }),
+          ),
+        )
         .map((values) => new Obj(members.map(([m], i) => [m, values[i]] as [string, unknown]).filter(([, v]) => v !== undefined)));
     }
   }
@@ -275,9 +391,19 @@ export function hostileValue(member: string, shapeName: string): fc.Arbitrary<un
   const s = shape(shapeName);
   switch (s.type) {
     case 'string':
-      return member.endsWith('KeyId') ? fc.oneof(hostileString, fc.nat(63).map((v) => new Ref('keyRef', -1, v))) : hostileString;
+      return member.endsWith('KeyId')
+        ? fc.oneof(
+            hostileString,
+            fc.nat(63).map((v) => new Ref('keyRef', -1, v)),
+          )
+        : hostileString;
     case 'blob':
-      return member === 'CiphertextBlob' ? fc.oneof(hostileBase64, fc.nat(63).map((v) => new Ref('ciphertext', -1, v))) : hostileBase64;
+      return member === 'CiphertextBlob'
+        ? fc.oneof(
+            hostileBase64,
+            fc.nat(63).map((v) => new Ref('ciphertext', -1, v)),
+          )
+        : hostileBase64;
     case 'integer':
     case 'long':
     case 'double':
@@ -308,7 +434,19 @@ const ALWAYS: Record<string, string[]> = {
   GenerateRandom: ['NumberOfBytes'],
 };
 /** Optional members whose presence makes edge-kms refuse the call (unsupported features): given rarely. */
-const RARE = new Set(['Recipient', 'CustomKeyStoreId', 'XksKeyId', 'DryRunModifiers', 'MultiRegion', 'Origin', 'CustomerMasterKeySpec', 'KeySpec', 'EncryptionAlgorithm', 'SourceEncryptionAlgorithm', 'DestinationEncryptionAlgorithm']);
+const RARE = new Set([
+  'Recipient',
+  'CustomKeyStoreId',
+  'XksKeyId',
+  'DryRunModifiers',
+  'MultiRegion',
+  'Origin',
+  'CustomerMasterKeySpec',
+  'KeySpec',
+  'EncryptionAlgorithm',
+  'SourceEncryptionAlgorithm',
+  'DestinationEncryptionAlgorithm',
+]);
 
 const EXTRA_MEMBERS = ['__proto__', 'constructor', 'prototype', 'UnknownMember', 'keyId', ''];
 
@@ -323,9 +461,20 @@ export function inputArb(op: string): fc.Arbitrary<Obj> {
   );
   const asObj = (values: unknown[]) => new Obj(members.map(([m], i) => [m, values[i]] as [string, unknown]).filter(([, v]) => v !== undefined));
   const valid = fc.tuple(...present).map(asObj);
-  if (members.length === 0) return fc.oneof(fc.constant(new Obj([])), fc.constant(new Obj([['__proto__', { x: 1 }]])), wrongType.map((v) => new Obj([['UnknownMember', v]])));
+  if (members.length === 0)
+    return fc.oneof(
+      fc.constant(new Obj([])),
+      fc.constant(new Obj([['__proto__', { x: 1 }]])),
+      wrongType.map((v) => new Obj([['UnknownMember', v]])),
+    );
   const mutant = fc
-    .tuple(fc.tuple(...present), fc.nat(members.length + EXTRA_MEMBERS.length - 1), fc.tuple(...members.map(([m, s]) => hostileValue(m, s))), fc.oneof(wrongType, hostileString), fc.nat(4))
+    .tuple(
+      fc.tuple(...present),
+      fc.nat(members.length + EXTRA_MEMBERS.length - 1),
+      fc.tuple(...members.map(([m, s]) => hostileValue(m, s))),
+      fc.oneof(wrongType, hostileString),
+      fc.nat(4),
+    )
     .map(([values, j, hostiles, wrong, how]) => {
       const entries = members.map(([m], i) => [m, values[i]] as [string, unknown]).filter(([, v]) => v !== undefined);
       if (j >= members.length) return new Obj([...entries, [EXTRA_MEMBERS[j - members.length]!, wrong]]);
@@ -345,9 +494,7 @@ export function inputArb(op: string): fc.Arbitrary<Obj> {
           return new Obj([...entries, [name, wrong]]);
       }
     });
-  const chaos = fc
-    .tuple(...members.map(([m, s]) => fc.oneof(fc.constant(undefined), validValue(op, m, s), hostileValue(m, s), wrongType)))
-    .map(asObj);
+  const chaos = fc.tuple(...members.map(([m, s]) => fc.oneof(fc.constant(undefined), validValue(op, m, s), hostileValue(m, s), wrongType))).map(asObj);
   return fc.oneof({ weight: 6, arbitrary: valid }, { weight: 4, arbitrary: mutant }, { weight: 1, arbitrary: chaos });
 }
 
@@ -372,8 +519,20 @@ function callOf(op: string, target = `${PREFIX}.${op}`): fc.Arbitrary<CallStep> 
 
 /** Targets that name no operation: prototype names, wrong case, whitespace, another service. */
 const ODD_TARGETS = [
-  `${PREFIX}.__proto__`, `${PREFIX}.constructor`, `${PREFIX}.toString`, `${PREFIX}.hasOwnProperty`, `${PREFIX}.`, `${PREFIX}`, `${PREFIX}.encrypt`,
-  `${PREFIX}.Encrypt `, ` ${PREFIX}.Encrypt`, `trentservice.Encrypt`, `${PREFIX}.Encrypt.Encrypt`, `Other.Encrypt`, `${PREFIX}.ENCRYPT`, `${PREFIX}.Encrypt\u00e9`,
+  `${PREFIX}.__proto__`,
+  `${PREFIX}.constructor`,
+  `${PREFIX}.toString`,
+  `${PREFIX}.hasOwnProperty`,
+  `${PREFIX}.`,
+  `${PREFIX}`,
+  `${PREFIX}.encrypt`,
+  `${PREFIX}.Encrypt `,
+  ` ${PREFIX}.Encrypt`,
+  `trentservice.Encrypt`,
+  `${PREFIX}.Encrypt.Encrypt`,
+  `Other.Encrypt`,
+  `${PREFIX}.ENCRYPT`,
+  `${PREFIX}.Encrypt\u00e9`,
 ];
 
 export const callArb: fc.Arbitrary<CallStep> = fc.oneof(
@@ -401,14 +560,32 @@ export const bodyArb: fc.Arbitrary<{ label: string; bytes: () => Uint8Array }> =
     weight: 3,
     // Invalid UTF-8 spliced into a JSON text: a lone continuation byte, an overlong form, a UTF-8 surrogate, a truncated sequence, 0xff.
     arbitrary: fc
-      .tuple(fc.constantFrom('{"KeyId":"alias/fuzz-1","Plaintext":"AQ==","EncryptionContext":{"k":"', '{"Description":"', '{"', '{"Limit":1,"Marker":"'), fc.constantFrom([0x80], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xe2, 0x82], [0xff], [0xf4, 0x90, 0x80, 0x80], [0xf0, 0x9f, 0x98]), fc.constantFrom('"}}', '"}', '":1}', ''))
-      .map(([a, bad, z]) => ({ label: `${a}<${bad.map((x) => x.toString(16)).join(' ')}>${z}`, bytes: () => Uint8Array.from([...bytesOf(a), ...bad, ...bytesOf(z)]) })),
+      .tuple(
+        fc.constantFrom('{"KeyId":"alias/fuzz-1","Plaintext":"AQ==","EncryptionContext":{"k":"', '{"Description":"', '{"', '{"Limit":1,"Marker":"'),
+        fc.constantFrom([0x80], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xe2, 0x82], [0xff], [0xf4, 0x90, 0x80, 0x80], [0xf0, 0x9f, 0x98]),
+        fc.constantFrom('"}}', '"}', '":1}', ''),
+      )
+      .map(([a, bad, z]) => ({
+        label: `${a}<${bad.map((x) => x.toString(16)).join(' ')}>${z}`,
+        bytes: () => Uint8Array.from([...bytesOf(a), ...bad, ...bytesOf(z)]),
+      })),
   },
   {
     weight: 3,
     arbitrary: fc
-      .tuple(fc.constantFrom('{"KeyId":"alias/fuzz-1","Plaintext":"AQ==","EncryptionContext":{"purpose":"fuzz"}}', '{"CiphertextBlob":"AQIDBA==","GrantTokens":["a","b"]}', '{"Limit":10}', '{"KeyId":"11111111-1111-4111-8111-111111111111"}'), fc.nat(80))
-      .map(([text, n]) => ({ label: `truncated at ${n % text.length}: ${text.slice(0, n % text.length)}`, bytes: () => bytesOf(text.slice(0, n % text.length)) })),
+      .tuple(
+        fc.constantFrom(
+          '{"KeyId":"alias/fuzz-1","Plaintext":"AQ==","EncryptionContext":{"purpose":"fuzz"}}',
+          '{"CiphertextBlob":"AQIDBA==","GrantTokens":["a","b"]}',
+          '{"Limit":10}',
+          '{"KeyId":"11111111-1111-4111-8111-111111111111"}',
+        ),
+        fc.nat(80),
+      )
+      .map(([text, n]) => ({
+        label: `truncated at ${n % text.length}: ${text.slice(0, n % text.length)}`,
+        bytes: () => bytesOf(text.slice(0, n % text.length)),
+      })),
   },
   {
     weight: 3,
@@ -421,7 +598,11 @@ export const bodyArb: fc.Arbitrary<{ label: string; bytes: () => Uint8Array }> =
         ['{"KeyId": [ x 5000', () => `{"KeyId":${nested(5000).text}}`],
         ['{"EncryptionContext": {"k": x 5000', () => `{"KeyId":"alias/fuzz-1","Plaintext":"AQ==","EncryptionContext":${nested(5000, '{"k":', '}').text}}`],
         ['{"Tags": [ x 5000', () => `{"Tags":${nested(5000).text}}`],
-        ['{"Constraints": {"EncryptionContextEquals": [ x 5000', () => `{"KeyId":"alias/fuzz-1","GranteePrincipal":"${GRANTEE}","Operations":["Decrypt"],"Constraints":{"EncryptionContextEquals":${nested(5000).text}}}`],
+        [
+          '{"Constraints": {"EncryptionContextEquals": [ x 5000',
+          () =>
+            `{"KeyId":"alias/fuzz-1","GranteePrincipal":"${GRANTEE}","Operations":["Decrypt"],"Constraints":{"EncryptionContextEquals":${nested(5000).text}}}`,
+        ],
         ['{"Recipient": {"a": x 5000', () => `{"CiphertextBlob":"AQ==","Recipient":${nested(5000, '{"a":', '}').text}}`],
         ['1 MiB of spaces then {}', () => `${' '.repeat((1 << 20) - 2)}{}`],
         ['1 MiB + 1 of spaces then {}', () => `${' '.repeat((1 << 20) - 1)}{}`],
@@ -433,11 +614,45 @@ export const bodyArb: fc.Arbitrary<{ label: string; bytes: () => Uint8Array }> =
     weight: 3,
     arbitrary: fc
       .constantFrom(
-        '', ' ', '\n', 'null', 'true', '0', '-0', '1e309', '"x"', '[]', '[{}]', '{}', '{} {}', '{}x', '{"a":1,}', "{'KeyId':'x'}", '{"KeyId":"x"', '{"KeyId":}',
-        '\ufeff{}', '{"__proto__":{"KeyId":"alias/fuzz-1"}}', '{"constructor":{"prototype":{"KeyId":"x"}}}', '{"KeyId":"\\ud800"}', '{"KeyId":"\\u0000"}',
-        '{"KeyId":"alias/fuzz-1","KeyId":"alias/fuzz-1b"}', '{"Limit":1e309}', '{"Limit":-0}', '{"Limit":1.0}', '{"Limit":NaN}', '{"Limit":Infinity}', '{"Limit":0x10}',
-        '{"NumberOfBytes":"32"}', '{"Plaintext":"AQ=="}', '{"KeyId":"alias/fuzz-1","Plaintext":"AQ==","EncryptionContext":[]}', '{"KeyId":"alias/fuzz-1","Plaintext":"AQ==","EncryptionContext":"x"}',
-        '/* c */{}', '{"a":"\\x41"}', '{"a":"\\u12"}', '\u0000', '{"KeyId":"alias/fuzz-1"}\u0000',
+        '',
+        ' ',
+        '\n',
+        'null',
+        'true',
+        '0',
+        '-0',
+        '1e309',
+        '"x"',
+        '[]',
+        '[{}]',
+        '{}',
+        '{} {}',
+        '{}x',
+        '{"a":1,}',
+        "{'KeyId':'x'}",
+        '{"KeyId":"x"',
+        '{"KeyId":}',
+        '\ufeff{}',
+        '{"__proto__":{"KeyId":"alias/fuzz-1"}}',
+        '{"constructor":{"prototype":{"KeyId":"x"}}}',
+        '{"KeyId":"\\ud800"}',
+        '{"KeyId":"\\u0000"}',
+        '{"KeyId":"alias/fuzz-1","KeyId":"alias/fuzz-1b"}',
+        '{"Limit":1e309}',
+        '{"Limit":-0}',
+        '{"Limit":1.0}',
+        '{"Limit":NaN}',
+        '{"Limit":Infinity}',
+        '{"Limit":0x10}',
+        '{"NumberOfBytes":"32"}',
+        '{"Plaintext":"AQ=="}',
+        '{"KeyId":"alias/fuzz-1","Plaintext":"AQ==","EncryptionContext":[]}',
+        '{"KeyId":"alias/fuzz-1","Plaintext":"AQ==","EncryptionContext":"x"}',
+        '/* c */{}',
+        '{"a":"\\x41"}',
+        '{"a":"\\u12"}',
+        '\u0000',
+        '{"KeyId":"alias/fuzz-1"}\u0000',
       )
       .map((t) => ({ label: JSON.stringify(t), bytes: () => bytesOf(t) })),
   },
@@ -446,7 +661,10 @@ export const bodyArb: fc.Arbitrary<{ label: string; bytes: () => Uint8Array }> =
     arbitrary: fc.constantFrom(
       { label: 'UTF-16LE {}', bytes: () => Uint8Array.from([0xff, 0xfe, 0x7b, 0x00, 0x7d, 0x00]) },
       { label: 'UTF-8 BOM then {}', bytes: () => Uint8Array.from([0xef, 0xbb, 0xbf, 0x7b, 0x7d]) },
-      { label: 'CESU-8 surrogate pair in a string', bytes: () => Uint8Array.from([...bytesOf('{"Description":"'), 0xed, 0xa0, 0xbd, 0xed, 0xb8, 0x80, ...bytesOf('"}')]) },
+      {
+        label: 'CESU-8 surrogate pair in a string',
+        bytes: () => Uint8Array.from([...bytesOf('{"Description":"'), 0xed, 0xa0, 0xbd, 0xed, 0xb8, 0x80, ...bytesOf('"}')]),
+      },
     ),
   },
 );

@@ -186,10 +186,7 @@ export class KmsServer {
     if (!proc) throw new Error('server not running');
     proc.kill(signal);
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const result = await Promise.race([
-      this.exited!,
-      new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), timeoutMs))),
-    ]);
+    const result = await Promise.race([this.exited!, new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), timeoutMs)))]);
     clearTimeout(timer);
     if (result === 'timeout') {
       proc.kill('SIGKILL');
@@ -333,7 +330,12 @@ const signer = new SignatureV4({ credentials: DUMMY_CREDENTIALS, region: REGION,
  * A raw TrentService request over fetch, SigV4-signed like the SDK signs (for what the SDK cannot
  * send: malformed bodies, unknown targets). `sign: false` sends it unsigned.
  */
-export async function rawCall(url: string, target: string, body: string, options: { headers?: Record<string, string>; sign?: boolean; signingDate?: Date } = {}): Promise<Response> {
+export async function rawCall(
+  url: string,
+  target: string,
+  body: string,
+  options: { headers?: Record<string, string>; sign?: boolean; signingDate?: Date } = {},
+): Promise<Response> {
   const u = new URL(url);
   const headers: Record<string, string> = {
     host: u.host,
@@ -342,7 +344,10 @@ export async function rawCall(url: string, target: string, body: string, options
     ...options.headers,
   };
   if (options.sign !== false) {
-    const signed = await signer.sign({ method: 'POST', protocol: u.protocol, hostname: u.hostname, port: Number(u.port), path: '/', headers, body, query: {} }, { signingDate: options.signingDate });
+    const signed = await signer.sign(
+      { method: 'POST', protocol: u.protocol, hostname: u.hostname, port: Number(u.port), path: '/', headers, body, query: {} },
+      { signingDate: options.signingDate },
+    );
     Object.assign(headers, signed.headers);
   }
   delete headers.host;

@@ -254,7 +254,9 @@ describe('reset() between tests restores only the seeded keys', () => {
     expect(keys.Keys!.map((k) => k.KeyId)).toEqual([SEEDED_ID]);
     expect((await kms.send(new ListAliasesCommand({}))).Aliases!.map((a) => a.AliasName)).toEqual(['alias/seeded']);
     expect((await kms.send(new ListKeyRotationsCommand({ KeyId: SEEDED_ID }))).Rotations).toEqual([]);
-    expect((await (await mock.kmsFor('eu-west-1')).execute('ListKeys', {})).Keys).toEqual([{ KeyId: SEEDED_ID, KeyArn: expect.stringContaining(':eu-west-1:') }]);
+    expect((await (await mock.kmsFor('eu-west-1')).execute('ListKeys', {})).Keys).toEqual([
+      { KeyId: SEEDED_ID, KeyArn: expect.stringContaining(':eu-west-1:') },
+    ]);
     // A ciphertext of the removed version 2 is gone with it.
     await expect(kms.send(new DecryptCommand({ CiphertextBlob: blob }))).rejects.toMatchObject({ name: 'InvalidCiphertextException' });
   });
@@ -284,7 +286,9 @@ describe('fault injection', () => {
 
   it('ThrottlingException more times than the SDK tries: the error reaches the caller', async () => {
     mock.injectFault({ operation: 'Encrypt', error: 'ThrottlingException', message: 'Slow down', times: 5 });
-    const err = await sdk({ maxAttempts: 2 }).send(new EncryptCommand({ KeyId: keyId, Plaintext: utf8('x') })).catch((e) => e);
+    const err = await sdk({ maxAttempts: 2 })
+      .send(new EncryptCommand({ KeyId: keyId, Plaintext: utf8('x') }))
+      .catch((e) => e);
     expect(err).toMatchObject({ name: 'ThrottlingException', message: 'Slow down', $metadata: { httpStatusCode: 400, attempts: 2 } });
     expect(attempts('Encrypt')).toBe(2);
   });
@@ -307,7 +311,9 @@ describe('fault injection', () => {
 
   it('KMSInternalException (500) on every operation until cleared; the SDK retries it as a server error', async () => {
     mock.injectFault({ error: 'KMSInternalException' });
-    const err = await sdk().send(new DescribeKeyCommand({ KeyId: keyId })).catch((e) => e);
+    const err = await sdk()
+      .send(new DescribeKeyCommand({ KeyId: keyId }))
+      .catch((e) => e);
     expect(err).toMatchObject({ name: 'KMSInternalException', $metadata: { httpStatusCode: 500, attempts: 3 } });
     await expect(sdk({ maxAttempts: 1 }).send(new ListKeysCommand({}))).rejects.toMatchObject({ name: 'KMSInternalException' });
     expect(attempts('DescribeKey')).toBe(3);

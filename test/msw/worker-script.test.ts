@@ -26,7 +26,10 @@ function copiesUnder(dir: string): string[] {
 const installed = join(dirname(createRequire(join(REPO_ROOT, 'package.json')).resolve('msw/package.json')), 'lib', WORKER);
 
 describe('mockServiceWorker.js', () => {
-  const copies = ['packages', 'playground', 'test'].flatMap((d) => copiesUnder(join(REPO_ROOT, d))).map((f) => relative(REPO_ROOT, f)).sort();
+  const copies = ['packages', 'playground', 'test']
+    .flatMap((d) => copiesUnder(join(REPO_ROOT, d)))
+    .map((f) => relative(REPO_ROOT, f))
+    .sort();
 
   it('the copies are the ones scripts/msw-init.mjs writes: test/msw/public (browser tests) and playground/public', () => {
     expect(copies).toEqual(['playground/public/mockServiceWorker.js', 'test/msw/public/mockServiceWorker.js']);

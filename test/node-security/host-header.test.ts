@@ -16,10 +16,16 @@ describe('open mode: only loopback Host names', () => {
   let server: KmsServer;
   let ciphertext: string;
   beforeAll(async () => {
-    server = await spawnKmsServer({ testMode: true, env: { KMS_IDENTITIES: undefined, KMS_IDENTITIES_FILE: undefined, KMS_ALLOWED_HOSTS: 'kms.internal, app.test:8080' } });
+    server = await spawnKmsServer({
+      testMode: true,
+      env: { KMS_IDENTITIES: undefined, KMS_IDENTITIES_FILE: undefined, KMS_ALLOWED_HOSTS: 'kms.internal, app.test:8080' },
+    });
     const created = await exchange(server.port, await signedRaw(`127.0.0.1:${server.port}`, 'CreateKey', {}));
     const keyId = (created.json as { KeyMetadata: { KeyId: string } }).KeyMetadata.KeyId;
-    const enc = await exchange(server.port, await signedRaw(`127.0.0.1:${server.port}`, 'Encrypt', { KeyId: keyId, Plaintext: Buffer.from('secret').toString('base64') }));
+    const enc = await exchange(
+      server.port,
+      await signedRaw(`127.0.0.1:${server.port}`, 'Encrypt', { KeyId: keyId, Plaintext: Buffer.from('secret').toString('base64') }),
+    );
     ciphertext = (enc.json as { CiphertextBlob: string }).CiphertextBlob;
   });
   afterAll(async () => {
@@ -36,7 +42,15 @@ describe('open mode: only loopback Host names', () => {
   });
 
   it('loopback names, with or without a port, are served', async () => {
-    for (const host of [`127.0.0.1:${server.port}`, '127.0.0.1', `127.5.6.7:${server.port}`, `localhost:${server.port}`, 'LOCALHOST', `[::1]:${server.port}`, '[::1]']) {
+    for (const host of [
+      `127.0.0.1:${server.port}`,
+      '127.0.0.1',
+      `127.5.6.7:${server.port}`,
+      `localhost:${server.port}`,
+      'LOCALHOST',
+      `[::1]:${server.port}`,
+      '[::1]',
+    ]) {
       const r = await exchange(server.port, await signedRaw(host, 'Decrypt', { CiphertextBlob: ciphertext }));
       expect(r.status, `${host}: ${r.body}`).toBe(200);
       expect(Buffer.from((r.json as { Plaintext: string }).Plaintext, 'base64').toString()).toBe('secret');

@@ -64,7 +64,10 @@ for (const mode of ['open', 'verify'] as const) {
     beforeAll(async () => {
       server = await spawnKmsServer({
         testMode: false,
-        env: mode === 'open' ? { KMS_IDENTITIES: undefined, KMS_IDENTITIES_FILE: undefined, KMS_PLAYGROUND: '0' } : { KMS_IDENTITIES: identitiesEnv([ALICE]), KMS_PLAYGROUND: '0' },
+        env:
+          mode === 'open'
+            ? { KMS_IDENTITIES: undefined, KMS_IDENTITIES_FILE: undefined, KMS_PLAYGROUND: '0' }
+            : { KMS_IDENTITIES: identitiesEnv([ALICE]), KMS_PLAYGROUND: '0' },
       });
     });
     afterAll(async () => {

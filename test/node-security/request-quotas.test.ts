@@ -40,7 +40,13 @@ describe('KMS_REQUEST_QUOTAS', () => {
   it('a malformed value: exit 2 with one line', async () => {
     const proc = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'packages/node/src/cli.ts')], {
       cwd: REPO_ROOT,
-      env: { ...process.env, PORT: '0', KMS_PLAYGROUND: '0', KMS_REQUEST_QUOTAS: '{"scale":"fast"}', KMS_DATA_DIR: join(REPO_ROOT, 'test/artifacts/quota-never-created') },
+      env: {
+        ...process.env,
+        PORT: '0',
+        KMS_PLAYGROUND: '0',
+        KMS_REQUEST_QUOTAS: '{"scale":"fast"}',
+        KMS_DATA_DIR: join(REPO_ROOT, 'test/artifacts/quota-never-created'),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

@@ -91,7 +91,8 @@ describe('connection limits (8 in all, 4 per address)', () => {
   it('an address whose connections are all busy is refused with an AWS-shaped ThrottlingException; others are still served', async () => {
     // Four requests whose bodies never come: each connection has a request in flight.
     const busy = await openMany(server.port, '127.0.0.2', 4);
-    for (const c of busy) c.socket.write(`POST / HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\ncontent-type: application/x-amz-json-1.1\r\ncontent-length: 10\r\n\r\n`);
+    for (const c of busy)
+      c.socket.write(`POST / HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\ncontent-type: application/x-amz-json-1.1\r\ncontent-length: 10\r\n\r\n`);
     await settle();
     const [extra] = await openMany(server.port, '127.0.0.2', 1);
     const r = await extra!.response();

@@ -13,6 +13,6 @@ try {
   const { passed } = await runSmoke();
   console.log(JSON.stringify({ runtime, passed }));
 } catch (e) {
-  console.log(JSON.stringify({ runtime, error: String((e?.message) || e) }));
+  console.log(JSON.stringify({ runtime, error: String(e?.message || e) }));
   throw e;
 }

@@ -140,7 +140,10 @@ function bunBinary(): string {
 function closingExports(code: string): { start: number; names: string[] } {
   const m = /\nexport\s*\{([^}]*)\};\s*$/.exec(code);
   if (!m) throw new Error('the bundle does not end with an export list');
-  const names = m[1]!.split(',').map((n) => n.trim()).filter(Boolean);
+  const names = m[1]!
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
   for (const n of names) if (!/^[A-Za-z_$][\w$]*$/.test(n)) throw new Error(`unexpected export ${n}`);
   return { start: m.index, names };
 }

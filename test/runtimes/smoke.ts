@@ -91,7 +91,10 @@ export async function runSmoke(): Promise<{ passed: string[] }> {
       await body();
       check(internalErrors.length === 0, 'the engine reported an internal error');
     } catch (e) {
-      const detail = e instanceof SmokeFailure ? e.message : `threw ${e instanceof KmsError ? `KmsError ${e.code}` : (e as Error)?.name}: ${(e as Error)?.message ?? String(e)}`;
+      const detail =
+        e instanceof SmokeFailure
+          ? e.message
+          : `threw ${e instanceof KmsError ? `KmsError ${e.code}` : (e as Error)?.name}: ${(e as Error)?.message ?? String(e)}`;
       const stack = e instanceof SmokeFailure || !(e as Error)?.stack ? '' : `\n${(e as Error).stack}`;
       // A KMSInternalException hides its cause from the caller; onInternalError got it.
       const internal = internalErrors.map((x) => `\ninternal error: ${String((x as Error)?.stack ?? x)}`).join('');
@@ -158,7 +161,10 @@ export async function runSmoke(): Promise<{ passed: string[] }> {
     const context = { tenant: 'smoke', object: 'o-1' };
     const gen = (await kms.execute('GenerateDataKey', { KeyId: keyId, KeySpec: 'AES_256', EncryptionContext: context })) as Out;
     check(gen.Plaintext instanceof Uint8Array && gen.Plaintext.length === 32, `data key is not 32 bytes: ${show(gen.Plaintext)}`);
-    check(gen.Plaintext.some((b: number) => b !== 0), 'data key is all zeros');
+    check(
+      gen.Plaintext.some((b: number) => b !== 0),
+      'data key is all zeros',
+    );
     checkEqual(gen.KeyMaterialId, secondMaterial, 'GenerateDataKey KeyMaterialId');
     const dec = (await kms.execute('Decrypt', { CiphertextBlob: gen.CiphertextBlob, EncryptionContext: context })) as Out;
     checkBytes(dec.Plaintext, gen.Plaintext, 'decrypted data key');
@@ -205,7 +211,10 @@ export async function runSmoke(): Promise<{ passed: string[] }> {
     check(/^[0-9a-f-]{36}$/.test(res.headers.get('x-amzn-requestid') ?? ''), `x-amzn-requestid: ${show(res.headers.get('x-amzn-requestid'))}`);
     checkEqual(enc.KeyId, `arn:aws:kms:us-east-1:111122223333:key/${keyId}`, 'Encrypt KeyId');
     checkEqual(enc.EncryptionAlgorithm, 'SYMMETRIC_DEFAULT', 'Encrypt EncryptionAlgorithm');
-    check(typeof enc.CiphertextBlob === 'string' && unbase64(enc.CiphertextBlob).length > message.length, `CiphertextBlob is not base64: ${show(enc.CiphertextBlob)}`);
+    check(
+      typeof enc.CiphertextBlob === 'string' && unbase64(enc.CiphertextBlob).length > message.length,
+      `CiphertextBlob is not base64: ${show(enc.CiphertextBlob)}`,
+    );
     // The blob from the wire decrypts in process, and over the wire.
     const inProcess = (await kms.execute('Decrypt', { CiphertextBlob: unbase64(enc.CiphertextBlob), EncryptionContext: { via: 'wire' } })) as Out;
     checkBytes(inProcess.Plaintext, message, 'in-process Decrypt of the wire ciphertext');

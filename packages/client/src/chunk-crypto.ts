@@ -12,13 +12,10 @@ export const HEADER_IV = new Uint8Array(12).fill(0xff);
 /** The per-message AES-256-GCM key of algorithm 1: HKDF-SHA256(data key, salt = message id). */
 export async function messageKey(dataKey: Uint8Array, messageId: Uint8Array): Promise<CryptoKey> {
   const ikm = await crypto.subtle.importKey('raw', dataKey as BufferSource, 'HKDF', false, ['deriveKey']);
-  return crypto.subtle.deriveKey(
-    { name: 'HKDF', hash: 'SHA-256', salt: messageId as BufferSource, info: INFO },
-    ikm,
-    { name: 'AES-GCM', length: 256 },
-    false,
-    ['encrypt', 'decrypt'],
-  );
+  return crypto.subtle.deriveKey({ name: 'HKDF', hash: 'SHA-256', salt: messageId as BufferSource, info: INFO }, ikm, { name: 'AES-GCM', length: 256 }, false, [
+    'encrypt',
+    'decrypt',
+  ]);
 }
 
 export function keyFor(algorithm: number, dataKey: Uint8Array, messageId: Uint8Array): Promise<CryptoKey> {

@@ -41,8 +41,27 @@ export interface KmsClient extends Methods {
   send<O extends OperationName>(operation: O, input: InputOf<O>): Promise<OutputOf<O>>;
 }
 
-const BLOBS = new Set(['CiphertextBlob', 'Plaintext', 'PublicKey', 'Signature', 'Mac', 'PrivateKeyCiphertextBlob', 'PrivateKeyPlaintext', 'CiphertextForRecipient', 'SharedSecret']);
-const DATES = new Set(['CreationDate', 'DeletionDate', 'ValidTo', 'NextRotationDate', 'RotationDate', 'LastUpdatedDate', 'OnDemandRotationStartDate', 'ImportDate']);
+const BLOBS = new Set([
+  'CiphertextBlob',
+  'Plaintext',
+  'PublicKey',
+  'Signature',
+  'Mac',
+  'PrivateKeyCiphertextBlob',
+  'PrivateKeyPlaintext',
+  'CiphertextForRecipient',
+  'SharedSecret',
+]);
+const DATES = new Set([
+  'CreationDate',
+  'DeletionDate',
+  'ValidTo',
+  'NextRotationDate',
+  'RotationDate',
+  'LastUpdatedDate',
+  'OnDemandRotationStartDate',
+  'ImportDate',
+]);
 
 function fromWire(value: unknown, key = ''): unknown {
   if (typeof value === 'string' && BLOBS.has(key)) return b64decode(value);
@@ -65,11 +84,40 @@ export function isRetryable(e: unknown): boolean {
 }
 
 const OPS: OperationName[] = [
-  'CreateKey', 'DescribeKey', 'ListKeys', 'Encrypt', 'Decrypt', 'ReEncrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext',
-  'GenerateRandom', 'EnableKey', 'DisableKey', 'ScheduleKeyDeletion', 'CancelKeyDeletion', 'CreateAlias', 'UpdateAlias', 'DeleteAlias',
-  'ListAliases', 'TagResource', 'UntagResource', 'ListResourceTags', 'UpdateKeyDescription', 'EnableKeyRotation', 'DisableKeyRotation',
-  'GetKeyRotationStatus', 'RotateKeyOnDemand', 'ListKeyRotations', 'GetKeyPolicy', 'PutKeyPolicy', 'ListKeyPolicies', 'CreateGrant',
-  'ListGrants', 'ListRetirableGrants', 'RetireGrant', 'RevokeGrant',
+  'CreateKey',
+  'DescribeKey',
+  'ListKeys',
+  'Encrypt',
+  'Decrypt',
+  'ReEncrypt',
+  'GenerateDataKey',
+  'GenerateDataKeyWithoutPlaintext',
+  'GenerateRandom',
+  'EnableKey',
+  'DisableKey',
+  'ScheduleKeyDeletion',
+  'CancelKeyDeletion',
+  'CreateAlias',
+  'UpdateAlias',
+  'DeleteAlias',
+  'ListAliases',
+  'TagResource',
+  'UntagResource',
+  'ListResourceTags',
+  'UpdateKeyDescription',
+  'EnableKeyRotation',
+  'DisableKeyRotation',
+  'GetKeyRotationStatus',
+  'RotateKeyOnDemand',
+  'ListKeyRotations',
+  'GetKeyPolicy',
+  'PutKeyPolicy',
+  'ListKeyPolicies',
+  'CreateGrant',
+  'ListGrants',
+  'ListRetirableGrants',
+  'RetireGrant',
+  'RevokeGrant',
 ];
 
 export function createKmsClient(options: KmsClientOptions = {}): KmsClient {

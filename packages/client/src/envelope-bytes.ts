@@ -80,7 +80,8 @@ export async function sealMessage(s: Sealer, plaintext: Uint8Array, into?: Uint8
   let out!: Uint8Array;
   await pipeline(
     n,
-    (i) => sealChunk(s.key, i, i === n - 1, plaintext.subarray(i * s.chunkSize, Math.min(plaintext.length, (i + 1) * s.chunkSize)), boundFor(s.format, s.header, i)),
+    (i) =>
+      sealChunk(s.key, i, i === n - 1, plaintext.subarray(i * s.chunkSize, Math.min(plaintext.length, (i + 1) * s.chunkSize)), boundFor(s.format, s.header, i)),
     (c, i) => out.set(c, bodyStart + i * (s.chunkSize + TAG)),
     // The output is allocated (zeroed, its pages touched) while the first chunks are sealed.
     () => {

@@ -107,12 +107,21 @@ function independentContext(ctx: EncryptionContext): Buffer {
 function independentSeal(v: Vector): { messageKey: Buffer; keySection: Buffer; bodyHeader: Buffer; message: Buffer } {
   const format = formatOf(v);
   const hkdf = format === 1 || v.algorithm === 1;
-  const K = hkdf ? Buffer.from(hkdfSync('sha256', unhex(v.dataKey), unhex(v.messageId), Buffer.from('edge-kms envelope v1', 'ascii'), 32)) : Buffer.from(unhex(v.dataKey));
+  const K = hkdf
+    ? Buffer.from(hkdfSync('sha256', unhex(v.dataKey), unhex(v.messageId), Buffer.from('edge-kms envelope v1', 'ascii'), 32))
+    : Buffer.from(unhex(v.dataKey));
   const id = Buffer.from(v.keyId, 'utf8');
   const wrapped = unhex(v.wrappedKey);
   const keySection = Buffer.concat([Buffer.from('EKE\x01', 'latin1'), u16(id.length), id, u16(wrapped.length), wrapped]);
   const ctx = independentContext(v.context);
-  const header = Buffer.concat([Buffer.from('EKB', 'latin1'), Buffer.from([format, hkdf ? 0x01 : 0x02]), u32(v.chunkSize), unhex(v.messageId), u32(ctx.length), ctx]);
+  const header = Buffer.concat([
+    Buffer.from('EKB', 'latin1'),
+    Buffer.from([format, hkdf ? 0x01 : 0x02]),
+    u32(v.chunkSize),
+    unhex(v.messageId),
+    u32(ctx.length),
+    ctx,
+  ]);
   let bodyHeader = header;
   if (format === 1) {
     const h = createCipheriv('aes-256-gcm', K, Buffer.alloc(12, 0xff));
@@ -195,7 +204,14 @@ describe('envelope known-answer vectors (docs/envelope-format.md)', () => {
     describe(`format ${formatOf(v)}: ${v.name}`, () => {
       it('our code (prepareSealer + sealMessage) produces the documented bytes', async () => {
         expect(hex(encodeContext(v.context))).toBe(v.contextEncoding);
-        const sealer = await prepareSealer({ keyId: v.keyId, wrappedKey: unhex(v.wrappedKey) }, unhex(v.dataKey), unhex(v.messageId), v.chunkSize, v.context, suiteOf(v));
+        const sealer = await prepareSealer(
+          { keyId: v.keyId, wrappedKey: unhex(v.wrappedKey) },
+          unhex(v.dataKey),
+          unhex(v.messageId),
+          v.chunkSize,
+          v.context,
+          suiteOf(v),
+        );
         expect(hex(sealer.keySection)).toBe(v.keySection);
         expect(hex(await sealer.bodyHeader)).toBe(v.bodyHeader);
         expect(hex(await sealMessage(sealer, unhex(v.plaintext)))).toBe(v.message);
@@ -256,7 +272,10 @@ describe('envelope known-answer vectors (docs/envelope-format.md)', () => {
         const m = unhex(v.message);
         const parts = splitMessage(m);
         expect(hex(parts.body)).toBe(v.message.slice(v.keySection.length));
-        const other = { keyId: 'arn:aws:kms:us-east-1:111122223333:key/00000000-0000-4000-8000-000000000001', wrappedKey: crypto.getRandomValues(new Uint8Array(84)) };
+        const other = {
+          keyId: 'arn:aws:kms:us-east-1:111122223333:key/00000000-0000-4000-8000-000000000001',
+          wrappedKey: crypto.getRandomValues(new Uint8Array(84)),
+        };
         const moved = joinMessage(other, parts.body);
         expect(hex(moved).endsWith(hex(parts.body))).toBe(true);
         const kms = fakeKms([{ ...other, dataKey: unhex(v.dataKey), context: v.context }]);
@@ -272,9 +291,15 @@ describe('envelope known-answer vectors (docs/envelope-format.md)', () => {
         for (let i = 0; i < m.length; i++) {
           const t = m.slice();
           t[i]! ^= i % 2 ? 0x01 : 0x80;
-          const e1 = await decryptBytes(kms, t).then(() => undefined, (e: unknown) => e);
+          const e1 = await decryptBytes(kms, t).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
           expect(typed(e1), `byte ${i}: ${String(e1)}`).toBe(true);
-          const e2 = await collect(decryptStream(kms, streamOf(t, 11)).stream).then(() => undefined, (e: unknown) => e);
+          const e2 = await collect(decryptStream(kms, streamOf(t, 11)).stream).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
           expect(typed(e2), `byte ${i} streamed: ${String(e2)}`).toBe(true);
           // The key section is KMS's to authenticate (the fake KMS above refuses it); the body is the envelope's.
           if (i >= v.keySection.length / 2) expect(() => independentOpen(t, unhex(v.dataKey)), `byte ${i} (node:crypto)`).toThrow();
@@ -298,7 +323,9 @@ describe('envelope known-answer vectors (docs/envelope-format.md)', () => {
     const extended = new Uint8Array(m.length + 1);
     extended.set(m);
     await expect(decryptBytes(kms, extended)).rejects.toBeInstanceOf(EnvelopeError);
-    await expect(collect(decryptStream(kms, streamOf(extended, 5)).stream)).rejects.toThrow(/data after the final chunk|failed authentication|empty final chunk/);
+    await expect(collect(decryptStream(kms, streamOf(extended, 5)).stream)).rejects.toThrow(
+      /data after the final chunk|failed authentication|empty final chunk/,
+    );
   }
 
   it('format 2: a full final chunk is final; dropping it, or appending an empty chunk after it, is rejected', async () => {

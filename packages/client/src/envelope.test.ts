@@ -9,7 +9,19 @@
 import { createKms, createTestClock } from '@edge-kms/core';
 import { describe, expect, it } from 'vitest';
 import { createKmsClient } from './client.js';
-import { createDataKeyCache, decrypt, decryptBytes, DEFAULT_CHUNK_SIZE, encrypt, encryptBytes, joinMessage, LARGE_MESSAGE_BYTES, LARGE_MESSAGE_CHUNK_SIZE, maxEncryptedLength, splitMessage } from './envelope.js';
+import {
+  createDataKeyCache,
+  decrypt,
+  decryptBytes,
+  DEFAULT_CHUNK_SIZE,
+  encrypt,
+  encryptBytes,
+  joinMessage,
+  LARGE_MESSAGE_BYTES,
+  LARGE_MESSAGE_CHUNK_SIZE,
+  maxEncryptedLength,
+  splitMessage,
+} from './envelope.js';
 import { EnvelopeError, NamespaceLockedError } from './errors.js';
 import { openNamespace } from './namespace.js';
 import { createMemoryRecordStore } from './record-store.js';
@@ -112,7 +124,17 @@ describe("sealing into and opening into the caller's buffer", () => {
   it('maxEncryptedLength bounds every message, at the chunk boundaries and past the 1 MiB-chunk threshold', async () => {
     const { client, keyId } = await setup();
     const ctx = { tenant: 'ü-42', purpose: 'bound' };
-    for (const [n, chunkSize] of [[0, CHUNK], [1, CHUNK], [CHUNK - 1, CHUNK], [CHUNK, CHUNK], [CHUNK + 1, CHUNK], [5 * CHUNK + 3, CHUNK], [0, undefined], [DEFAULT_CHUNK_SIZE + 1, undefined], [LARGE_MESSAGE_BYTES, undefined]] as const) {
+    for (const [n, chunkSize] of [
+      [0, CHUNK],
+      [1, CHUNK],
+      [CHUNK - 1, CHUNK],
+      [CHUNK, CHUNK],
+      [CHUNK + 1, CHUNK],
+      [5 * CHUNK + 3, CHUNK],
+      [0, undefined],
+      [DEFAULT_CHUNK_SIZE + 1, undefined],
+      [LARGE_MESSAGE_BYTES, undefined],
+    ] as const) {
       for (const encryptionContext of [undefined, ctx]) {
         const m = await encryptBytes(client, new Uint8Array(n), { keyId, chunkSize, encryptionContext });
         const bound = maxEncryptedLength(n, { chunkSize, encryptionContext });
@@ -161,10 +183,14 @@ describe("sealing into and opening into the caller's buffer", () => {
     const data = bytes(2 * CHUNK);
     const need = maxEncryptedLength(data.length, { chunkSize: CHUNK });
     const small = new Uint8Array(need - 1).fill(7);
-    await expect(encryptBytes(client, data, { keyId, chunkSize: CHUNK, into: small })).rejects.toThrow(new EnvelopeError(`"into" is ${need - 1} bytes; ${need} needed`));
+    await expect(encryptBytes(client, data, { keyId, chunkSize: CHUNK, into: small })).rejects.toThrow(
+      new EnvelopeError(`"into" is ${need - 1} bytes; ${need} needed`),
+    );
     await expect(encryptBytes(client, data, { keyId, chunkSize: CHUNK, into: new ArrayBuffer(need) as unknown as Uint8Array })).rejects.toThrow(EnvelopeError);
     const shared = new Uint8Array(need + data.length);
-    await expect(encryptBytes(client, shared.subarray(0, data.length), { keyId, chunkSize: CHUNK, into: shared.subarray(data.length - 1) })).rejects.toThrow('"into" overlaps the input');
+    await expect(encryptBytes(client, shared.subarray(0, data.length), { keyId, chunkSize: CHUNK, into: shared.subarray(data.length - 1) })).rejects.toThrow(
+      '"into" overlaps the input',
+    );
     expect(calls.generateDataKey).toBe(0);
     expect(small.every((b) => b === 7)).toBe(true);
 

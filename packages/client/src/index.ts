@@ -50,5 +50,13 @@ export {
   type KeySection,
 } from './envelope.js';
 export { openNamespace, type Namespace, type NamespaceOptions, type ChangeKeyOptions, type ChangeKeyProgress } from './namespace.js';
-export { createMemoryRecordStore, RecordStoreConflict, sameBytes, type RecordStore, type NamespaceRecord, type NamespaceMeta, type KeyChange } from './record-store.js';
+export {
+  createMemoryRecordStore,
+  RecordStoreConflict,
+  sameBytes,
+  type RecordStore,
+  type NamespaceRecord,
+  type NamespaceMeta,
+  type KeyChange,
+} from './record-store.js';
 export type { KmsOperations, OperationName, InputOf, OutputOf, KeyMetadata, EncryptionContext, Tag, Grant } from './types.js';

@@ -61,7 +61,9 @@ export interface Namespace {
 }
 
 const locked = (ns: string, change: NonNullable<NamespaceMeta['change']>) =>
-  new NamespaceLockedError(`Namespace ${ns} is locked: its key is being changed from ${change.from} to ${change.to}. Reads work; writes wait until the change completes.`);
+  new NamespaceLockedError(
+    `Namespace ${ns} is locked: its key is being changed from ${change.from} to ${change.to}. Reads work; writes wait until the change completes.`,
+  );
 
 export async function openNamespace(options: NamespaceOptions): Promise<Namespace> {
   const { name, kms, store } = options;
@@ -100,7 +102,12 @@ export async function openNamespace(options: NamespaceOptions): Promise<Namespac
       const r = await store.getRecord(name, id);
       if (r && r.keyId !== change.to) {
         const ctx = context(id);
-        const out = await kms.reEncrypt({ CiphertextBlob: r.wrappedKey, SourceEncryptionContext: ctx, DestinationKeyId: change.to, DestinationEncryptionContext: ctx });
+        const out = await kms.reEncrypt({
+          CiphertextBlob: r.wrappedKey,
+          SourceEncryptionContext: ctx,
+          DestinationKeyId: change.to,
+          DestinationEncryptionContext: ctx,
+        });
         await store.rewrap(name, id, r.wrappedKey, { keyId: out.KeyId, wrappedKey: out.CiphertextBlob });
       }
       done++;
@@ -188,7 +195,9 @@ export async function openNamespace(options: NamespaceOptions): Promise<Namespac
       }
       if (to === m.keyId) return;
       if (target.KeyState !== 'Enabled') {
-        throw new NamespaceLockedError(`Cannot change namespace ${name} to ${to}: the key is ${target.KeyState === 'PendingDeletion' ? 'pending deletion' : (target.KeyState ?? 'unusable').toLowerCase()}. Nothing was changed.`);
+        throw new NamespaceLockedError(
+          `Cannot change namespace ${name} to ${to}: the key is ${target.KeyState === 'PendingDeletion' ? 'pending deletion' : (target.KeyState ?? 'unusable').toLowerCase()}. Nothing was changed.`,
+        );
       }
       const current = await describe(m.keyId);
       if (current.KeyManager !== 'AWS' && target.KeyManager === 'AWS') {

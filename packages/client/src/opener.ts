@@ -37,5 +37,13 @@ export async function newOpener(kms: KmsClient, ks: KeySection, header: BodyHead
       throw bad('header failed authentication');
     }
   }
-  return { key, format: header.format, header: header.authenticated, chunkSize: header.chunkSize, encryptionContext: header.context, keyId: out.KeyId, keyMaterialId: out.KeyMaterialId };
+  return {
+    key,
+    format: header.format,
+    header: header.authenticated,
+    chunkSize: header.chunkSize,
+    encryptionContext: header.context,
+    keyId: out.KeyId,
+    keyMaterialId: out.KeyMaterialId,
+  };
 }

@@ -29,7 +29,10 @@ describe('memory record store', () => {
             await store.deleteRecord('ns', o.del);
             model.delete(o.del);
           } else {
-            const want = [...model].filter((k) => o.list === undefined || k > o.list).sort().slice(0, o.limit);
+            const want = [...model]
+              .filter((k) => o.list === undefined || k > o.list)
+              .sort()
+              .slice(0, o.limit);
             expect(await store.listIds('ns', { after: o.list, limit: o.limit })).toEqual(want);
           }
         }

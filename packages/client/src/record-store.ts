@@ -81,7 +81,8 @@ export function createMemoryRecordStore(): RecordStore {
       return m && structuredClone(m);
     },
     async putMeta(meta, expectVersion) {
-      if ((metas.get(meta.name)?.version ?? 0) !== expectVersion || meta.version !== expectVersion + 1) throw new RecordStoreConflict(`namespace ${meta.name} changed`);
+      if ((metas.get(meta.name)?.version ?? 0) !== expectVersion || meta.version !== expectVersion + 1)
+        throw new RecordStoreConflict(`namespace ${meta.name} changed`);
       metas.set(meta.name, structuredClone(meta));
     },
     async getRecord(ns, id) {

@@ -6,7 +6,17 @@
 import type { KmsClient } from './client.js';
 import { HEADER_IV, keyFor } from './chunk-crypto.js';
 import type { DataKeyCache } from './data-key-cache.js';
-import { ALG_DATA_KEY, ALG_HKDF, concatBytes, encodeBodyHeader, encodeContext, encodeKeySection, MAX_CHUNK_SIZE, TAG, type KeySection } from './envelope-format.js';
+import {
+  ALG_DATA_KEY,
+  ALG_HKDF,
+  concatBytes,
+  encodeBodyHeader,
+  encodeContext,
+  encodeKeySection,
+  MAX_CHUNK_SIZE,
+  TAG,
+  type KeySection,
+} from './envelope-format.js';
 import { EnvelopeError } from './errors.js';
 import type { EncryptionContext } from './types.js';
 
@@ -61,7 +71,8 @@ export async function newSealer(kms: KmsClient, o: EncryptOptions, knownLength: 
   } else {
     const out = await generated!;
     dk = { keyId: out.KeyId, plaintext: out.Plaintext, wrapped: out.CiphertextBlob };
-    if (shared) cache!.put(cacheId, { keyId: out.KeyId, plaintext: out.Plaintext, wrapped: out.CiphertextBlob, created: Date.now(), messages: 1, bytes: knownLength! });
+    if (shared)
+      cache!.put(cacheId, { keyId: out.KeyId, plaintext: out.Plaintext, wrapped: out.CiphertextBlob, created: Date.now(), messages: 1, bytes: knownLength! });
   }
   try {
     return sealerOf(2, { keyId: dk.keyId, wrappedKey: dk.wrapped }, header, chunkSize, await keyFor(algorithm, dk.plaintext, messageId));

@@ -58,17 +58,48 @@ export interface Grant {
 }
 
 export interface KmsOperations {
-  CreateKey: [{ Description?: string; KeyUsage?: string; KeySpec?: string; Origin?: string; Policy?: string; BypassPolicyLockoutSafetyCheck?: boolean; Tags?: Tag[]; MultiRegion?: boolean }, { KeyMetadata: KeyMetadata }];
+  CreateKey: [
+    {
+      Description?: string;
+      KeyUsage?: string;
+      KeySpec?: string;
+      Origin?: string;
+      Policy?: string;
+      BypassPolicyLockoutSafetyCheck?: boolean;
+      Tags?: Tag[];
+      MultiRegion?: boolean;
+    },
+    { KeyMetadata: KeyMetadata },
+  ];
   DescribeKey: [KeyRef & Tokens, { KeyMetadata: KeyMetadata }];
   ListKeys: [Paged, Page & { Keys: { KeyId: string; KeyArn: string }[] }];
-  Encrypt: [KeyRef & Tokens & { Plaintext: Uint8Array; EncryptionContext?: EncryptionContext; EncryptionAlgorithm?: Alg; DryRun?: boolean }, { CiphertextBlob: Uint8Array; KeyId: string; EncryptionAlgorithm: Alg }];
-  Decrypt: [Tokens & { CiphertextBlob: Uint8Array; EncryptionContext?: EncryptionContext; KeyId?: string; EncryptionAlgorithm?: Alg; DryRun?: boolean }, { KeyId: string; Plaintext: Uint8Array; EncryptionAlgorithm: Alg; KeyMaterialId?: string }];
+  Encrypt: [
+    KeyRef & Tokens & { Plaintext: Uint8Array; EncryptionContext?: EncryptionContext; EncryptionAlgorithm?: Alg; DryRun?: boolean },
+    { CiphertextBlob: Uint8Array; KeyId: string; EncryptionAlgorithm: Alg },
+  ];
+  Decrypt: [
+    Tokens & { CiphertextBlob: Uint8Array; EncryptionContext?: EncryptionContext; KeyId?: string; EncryptionAlgorithm?: Alg; DryRun?: boolean },
+    { KeyId: string; Plaintext: Uint8Array; EncryptionAlgorithm: Alg; KeyMaterialId?: string },
+  ];
   ReEncrypt: [
-    Tokens & { CiphertextBlob: Uint8Array; SourceEncryptionContext?: EncryptionContext; SourceKeyId?: string; DestinationKeyId: string; DestinationEncryptionContext?: EncryptionContext; DryRun?: boolean },
+    Tokens & {
+      CiphertextBlob: Uint8Array;
+      SourceEncryptionContext?: EncryptionContext;
+      SourceKeyId?: string;
+      DestinationKeyId: string;
+      DestinationEncryptionContext?: EncryptionContext;
+      DryRun?: boolean;
+    },
     { CiphertextBlob: Uint8Array; SourceKeyId: string; KeyId: string; SourceKeyMaterialId?: string; DestinationKeyMaterialId?: string },
   ];
-  GenerateDataKey: [KeyRef & Tokens & { EncryptionContext?: EncryptionContext; NumberOfBytes?: number; KeySpec?: 'AES_256' | 'AES_128'; DryRun?: boolean }, { CiphertextBlob: Uint8Array; Plaintext: Uint8Array; KeyId: string; KeyMaterialId?: string }];
-  GenerateDataKeyWithoutPlaintext: [KeyRef & Tokens & { EncryptionContext?: EncryptionContext; NumberOfBytes?: number; KeySpec?: 'AES_256' | 'AES_128'; DryRun?: boolean }, { CiphertextBlob: Uint8Array; KeyId: string; KeyMaterialId?: string }];
+  GenerateDataKey: [
+    KeyRef & Tokens & { EncryptionContext?: EncryptionContext; NumberOfBytes?: number; KeySpec?: 'AES_256' | 'AES_128'; DryRun?: boolean },
+    { CiphertextBlob: Uint8Array; Plaintext: Uint8Array; KeyId: string; KeyMaterialId?: string },
+  ];
+  GenerateDataKeyWithoutPlaintext: [
+    KeyRef & Tokens & { EncryptionContext?: EncryptionContext; NumberOfBytes?: number; KeySpec?: 'AES_256' | 'AES_128'; DryRun?: boolean },
+    { CiphertextBlob: Uint8Array; KeyId: string; KeyMaterialId?: string },
+  ];
   GenerateRandom: [{ NumberOfBytes: number }, { Plaintext: Uint8Array }];
   EnableKey: [KeyRef, object];
   DisableKey: [KeyRef, object];
@@ -77,23 +108,40 @@ export interface KmsOperations {
   CreateAlias: [{ AliasName: string; TargetKeyId: string }, object];
   UpdateAlias: [{ AliasName: string; TargetKeyId: string }, object];
   DeleteAlias: [{ AliasName: string }, object];
-  ListAliases: [Paged & { KeyId?: string }, Page & { Aliases: { AliasName: string; AliasArn: string; TargetKeyId?: string; CreationDate?: Date; LastUpdatedDate?: Date }[] }];
+  ListAliases: [
+    Paged & { KeyId?: string },
+    Page & { Aliases: { AliasName: string; AliasArn: string; TargetKeyId?: string; CreationDate?: Date; LastUpdatedDate?: Date }[] },
+  ];
   TagResource: [KeyRef & { Tags: Tag[] }, object];
   UntagResource: [KeyRef & { TagKeys: string[] }, object];
   ListResourceTags: [KeyRef & Paged, Page & { Tags: Tag[] }];
   UpdateKeyDescription: [KeyRef & { Description: string }, object];
   EnableKeyRotation: [KeyRef & { RotationPeriodInDays?: number }, object];
   DisableKeyRotation: [KeyRef, object];
-  GetKeyRotationStatus: [KeyRef, { KeyId: string; KeyRotationEnabled: boolean; RotationPeriodInDays?: number; NextRotationDate?: Date; OnDemandRotationStartDate?: Date }];
+  GetKeyRotationStatus: [
+    KeyRef,
+    { KeyId: string; KeyRotationEnabled: boolean; RotationPeriodInDays?: number; NextRotationDate?: Date; OnDemandRotationStartDate?: Date },
+  ];
   RotateKeyOnDemand: [KeyRef, { KeyId: string }];
   ListKeyRotations: [
     KeyRef & Paged & { IncludeKeyMaterial?: 'ALL_KEY_MATERIAL' | 'ROTATIONS_ONLY' },
-    Page & { Rotations: { KeyId: string; KeyMaterialId?: string; KeyMaterialState?: 'CURRENT' | 'NON_CURRENT'; RotationDate?: Date; RotationType?: 'AUTOMATIC' | 'ON_DEMAND' }[] },
+    Page & {
+      Rotations: {
+        KeyId: string;
+        KeyMaterialId?: string;
+        KeyMaterialState?: 'CURRENT' | 'NON_CURRENT';
+        RotationDate?: Date;
+        RotationType?: 'AUTOMATIC' | 'ON_DEMAND';
+      }[];
+    },
   ];
   GetKeyPolicy: [KeyRef & { PolicyName?: string }, { Policy: string; PolicyName: string }];
   PutKeyPolicy: [KeyRef & { Policy: string; PolicyName?: string; BypassPolicyLockoutSafetyCheck?: boolean }, object];
   ListKeyPolicies: [KeyRef & Paged, Page & { PolicyNames: string[] }];
-  CreateGrant: [KeyRef & Tokens & { GranteePrincipal: string; RetiringPrincipal?: string; Operations: string[]; Constraints?: Grant['Constraints']; Name?: string }, { GrantToken: string; GrantId: string }];
+  CreateGrant: [
+    KeyRef & Tokens & { GranteePrincipal: string; RetiringPrincipal?: string; Operations: string[]; Constraints?: Grant['Constraints']; Name?: string },
+    { GrantToken: string; GrantId: string },
+  ];
   ListGrants: [KeyRef & Paged & { GrantId?: string; GranteePrincipal?: string }, Page & { Grants: Grant[] }];
   ListRetirableGrants: [Paged & { RetiringPrincipal: string }, Page & { Grants: Grant[] }];
   RetireGrant: [{ GrantToken?: string; KeyId?: string; GrantId?: string }, object];

@@ -15,7 +15,16 @@ const keyFile = join(dir, 'root.key');
 if (!process.env.KMS_ROOT_KEY && !existsSync(keyFile)) writeFileSync(keyFile, randomBytes(32).toString('base64'), { mode: 0o600, flag: 'wx' });
 const rootKey = process.env.KMS_ROOT_KEY ?? readFileSync(keyFile, 'utf8').trim();
 
-const passthrough = ['KMS_IDENTITIES', 'KMS_ACCOUNT_ID', 'KMS_REGION', 'KMS_STORE', 'KMS_ROTATION_POLICY', 'KMS_ON_DEMAND_ROTATION_LIMIT', 'KMS_CORS_ORIGINS', 'KMS_TEST_MODE'];
+const passthrough = [
+  'KMS_IDENTITIES',
+  'KMS_ACCOUNT_ID',
+  'KMS_REGION',
+  'KMS_STORE',
+  'KMS_ROTATION_POLICY',
+  'KMS_ON_DEMAND_ROTATION_LIMIT',
+  'KMS_CORS_ORIGINS',
+  'KMS_TEST_MODE',
+];
 const bindings: Record<string, string> = { KMS_ROOT_KEY: rootKey };
 for (const name of passthrough) if (process.env[name]) bindings[name] = process.env[name]!;
 if (!bindings.KMS_IDENTITIES) bindings.KMS_ALLOW_OPEN = '1';

@@ -71,7 +71,12 @@ export async function buildKms(env: KmsEnv, store: KmsStore): Promise<BuiltKms> 
 export function corsOrigins(env: KmsEnv): string[] | '*' | undefined {
   const v = env.KMS_CORS_ORIGINS;
   if (!v) return undefined;
-  return v === '*' ? '*' : v.split(',').map((o) => o.trim()).filter(Boolean);
+  return v === '*'
+    ? '*'
+    : v
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean);
 }
 
 /** The answer while the KMS cannot be built: KMSInternalException, the reason in the Worker's log only. */

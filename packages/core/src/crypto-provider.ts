@@ -25,10 +25,14 @@ const bytesOf = (data: Uint8Array | string): Uint8Array => (typeof data === 'str
 
 export const webCryptoProvider: CryptoProvider = {
   async aesGcmEncrypt(key, iv, aad, plaintext) {
-    return new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv: iv as BufferSource, additionalData: aad as BufferSource }, key, plaintext as BufferSource));
+    return new Uint8Array(
+      await crypto.subtle.encrypt({ name: 'AES-GCM', iv: iv as BufferSource, additionalData: aad as BufferSource }, key, plaintext as BufferSource),
+    );
   },
   async aesGcmDecrypt(key, iv, aad, sealed) {
-    return new Uint8Array(await crypto.subtle.decrypt({ name: 'AES-GCM', iv: iv as BufferSource, additionalData: aad as BufferSource }, key, sealed as BufferSource));
+    return new Uint8Array(
+      await crypto.subtle.decrypt({ name: 'AES-GCM', iv: iv as BufferSource, additionalData: aad as BufferSource }, key, sealed as BufferSource),
+    );
   },
   async sha256Hex(data) {
     return toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytesOf(data) as BufferSource)));

@@ -35,7 +35,6 @@ export interface DecoyKey {
   materials: OpenedMaterial[];
 }
 
-
 export interface ResolveOptions {
   /** Accept alias names and alias ARNs (Encrypt, Decrypt, DescribeKey, …). */
   allowAlias?: boolean;
@@ -214,7 +213,10 @@ export class Engine implements Scope {
 
   requireCustomerManaged(key: KeyRecord, operation: string): void {
     if (key.KeyManager === 'AWS') {
-      throw new KmsError('UnsupportedOperationException', `${this.keyArn(key.KeyId)} is an AWS managed key. ${operation} is not supported on AWS managed keys.`);
+      throw new KmsError(
+        'UnsupportedOperationException',
+        `${this.keyArn(key.KeyId)} is an AWS managed key. ${operation} is not supported on AWS managed keys.`,
+      );
     }
   }
 
@@ -299,7 +301,11 @@ export class Engine implements Scope {
     // Given material (seeded keys) gets a reproducible id: a hash bound to the key id; fresh
     // material a random one.
     const keyMaterialId = raw
-      ? toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', concat(utf8('edge-kms key material id\u0000'), utf8(keyId), new Uint8Array([0]), raw) as BufferSource)))
+      ? toHex(
+          new Uint8Array(
+            await crypto.subtle.digest('SHA-256', concat(utf8('edge-kms key material id\u0000'), utf8(keyId), new Uint8Array([0]), raw) as BufferSource),
+          ),
+        )
       : toHex(randomBytes(32));
     try {
       const sealed = await this.protector.seal(material, { keyId, version, keyMaterialId, importKey: (r) => family.importMaterial(key.KeySpec, r) });
@@ -382,7 +388,15 @@ export class Engine implements Scope {
   }
 
   /** Builds a new key record with its first key material version and commits both. */
-  async createKey(fields: Omit<KeyRecord, 'KeyId' | 'AccountId' | 'Region' | 'CreationDate' | 'CurrentVersion' | 'CurrentKeyMaterialId' | 'OnDemandRotationCount' | 'Revision'>, extra: StoreWrite[] = [], keyId = randomUuid(), raw?: Uint8Array): Promise<KeyRecord> {
+  async createKey(
+    fields: Omit<
+      KeyRecord,
+      'KeyId' | 'AccountId' | 'Region' | 'CreationDate' | 'CurrentVersion' | 'CurrentKeyMaterialId' | 'OnDemandRotationCount' | 'Revision'
+    >,
+    extra: StoreWrite[] = [],
+    keyId = randomUuid(),
+    raw?: Uint8Array,
+  ): Promise<KeyRecord> {
     const version = await this.newVersion({ KeyId: keyId, KeySpec: fields.KeySpec }, 1, 'CREATE', raw);
     const key: KeyRecord = {
       ...fields,

@@ -22,7 +22,14 @@ export { webCryptoProvider, type CryptoProvider } from './crypto-provider.js';
 export { createTestClock, systemClock, DAY_MS, type Clock, type TestClock } from './clock.js';
 export { createMemoryStore, deepFreeze } from './store/memory-store.js';
 export { commitWrites, applyWrites, type SyncView } from './store/apply.js';
-export { checkWrites, checkWritesAsync, readPreconditionView, type PreconditionView, type PreconditionReader, type CheckWritesOptions } from './store/preconditions.js';
+export {
+  checkWrites,
+  checkWritesAsync,
+  readPreconditionView,
+  type PreconditionView,
+  type PreconditionReader,
+  type CheckWritesOptions,
+} from './store/preconditions.js';
 export { retryOnConflict, commitBackoff, COMMIT_RETRIES, type RetryOptions } from './store/retry.js';
 export { createOrderedKvStore, versionKey, type OrderedKv, type OrderedKvStoreOptions } from './store/ordered-kv-store.js';
 export type { KmsStore, StoreWrite, ListPage } from './store/types.js';
@@ -57,12 +64,31 @@ export {
   HEADER_LENGTH,
   type ParsedBlob,
 } from './ciphertext.js';
-export { CONTENT_TYPE, MAX_BODY_BYTES, toWire, errorResponse, errorResult, handleProtocolRequest, handleProtocolMessage, type ProtocolMessage, type ProtocolResult, type ProtocolService } from './protocol.js';
+export {
+  CONTENT_TYPE,
+  MAX_BODY_BYTES,
+  toWire,
+  errorResponse,
+  errorResult,
+  handleProtocolRequest,
+  handleProtocolMessage,
+  type ProtocolMessage,
+  type ProtocolResult,
+  type ProtocolService,
+} from './protocol.js';
 export type { Caller, Identity, IdentityLookup, RequestLike } from './auth/types.js';
 export { parseIdentities } from './auth/identities.js';
 export { parsePolicy, evaluatePolicy, MAX_POLICY_BYTES, type Policy } from './auth/policy.js';
 export { globMatch } from './auth/glob.js';
-export { createRequestQuotas, parseRequestQuotas, awsCryptographicRate, THROTTLING_MESSAGE, CRYPTOGRAPHIC_QUOTA, type RequestQuotas, type RequestQuotaOptions } from './quotas.js';
+export {
+  createRequestQuotas,
+  parseRequestQuotas,
+  awsCryptographicRate,
+  THROTTLING_MESSAGE,
+  CRYPTOGRAPHIC_QUOTA,
+  type RequestQuotas,
+  type RequestQuotaOptions,
+} from './quotas.js';
 export { authorize, isAllowed, type OperationContext, type AccessRequest } from './auth/authorize.js';
 export { OPERATIONS, OPERATION_NAMES, isOperationName, type OperationName, type OperationHandler } from './operations/index.js';
 export { toBase64, fromBase64, toHex, fromHex, constantTimeEqual, wipe, randomBytes, utf8, fromUtf8, isWellFormed } from './bytes.js';

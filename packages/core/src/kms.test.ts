@@ -50,7 +50,18 @@ describe('validation', () => {
   it('never crashes on arbitrary input, and arbitrary input changes nothing', async () => {
     const { kms, keyId } = await setup();
     const before = JSON.stringify(await kms.engine.store.getKey(keyId));
-    const ops = ['Encrypt', 'Decrypt', 'ReEncrypt', 'GenerateDataKey', 'CreateAlias', 'TagResource', 'EnableKeyRotation', 'ListKeyRotations', 'ScheduleKeyDeletion', 'UpdateKeyDescription'];
+    const ops = [
+      'Encrypt',
+      'Decrypt',
+      'ReEncrypt',
+      'GenerateDataKey',
+      'CreateAlias',
+      'TagResource',
+      'EnableKeyRotation',
+      'ListKeyRotations',
+      'ScheduleKeyDeletion',
+      'UpdateKeyDescription',
+    ];
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...ops), fc.object({ maxDepth: 2 }), async (op, input) => {
         const c = await code(kms.execute(op, { ...input, KeyId: (input as Out).KeyId ?? 'alias/does-not-exist' }));

@@ -15,7 +15,14 @@ import { checkGrantTokens } from './operations/grants/grant-tokens.js';
 import { internalError, isKmsError, KmsError } from './errors.js';
 import { isOperationName, OPERATIONS, type OperationName } from './operations/index.js';
 import type { Output } from './operations/common.js';
-import { handleProtocolMessage, handleProtocolRequest, type HandleOptions, type ProtocolMessage, type ProtocolResult, type ProtocolService } from './protocol.js';
+import {
+  handleProtocolMessage,
+  handleProtocolRequest,
+  type HandleOptions,
+  type ProtocolMessage,
+  type ProtocolResult,
+  type ProtocolService,
+} from './protocol.js';
 import { InputReader } from './validate.js';
 import { symmetricFamily } from './key-specs/index.js';
 import { createRequestQuotas, type RequestQuotaOptions } from './quotas.js';
@@ -27,10 +34,7 @@ import { createRequestQuotas, type RequestQuotaOptions } from './quotas.js';
  *   and the request acts as the account root.
  * - `verify`: SigV4 is verified against the identities; the request acts as that principal.
  */
-export type AuthenticationOptions =
-  | { mode: 'none' }
-  | { mode: 'open' }
-  | { mode: 'verify'; identities: Identity[] | IdentityLookup };
+export type AuthenticationOptions = { mode: 'none' } | { mode: 'open' } | { mode: 'verify'; identities: Identity[] | IdentityLookup };
 
 export interface KmsOptions extends EngineOptions {
   authentication?: AuthenticationOptions;
@@ -110,7 +114,10 @@ export function createKms(options: KmsOptions = {}): Kms {
             auth.mode === 'verify'
               ? typeof auth.identities === 'function'
                 ? auth.identities
-                : ((byId) => (id: string) => byId.get(id))(new Map(auth.identities.map((i) => [i.accessKeyId, i])))
+                : (
+                    (byId) => (id: string) =>
+                      byId.get(id)
+                  )(new Map(auth.identities.map((i) => [i.accessKeyId, i])))
               : undefined,
         });
 
@@ -180,7 +187,8 @@ export function createKms(options: KmsOptions = {}): Kms {
     reset: () => engine.store.clear(),
     async seedKey(seed) {
       // Seeded keys are symmetric encryption keys; their family says what material is valid.
-      const invalid = seed.KeyMaterial instanceof Uint8Array ? symmetricFamily.checkMaterial('SYMMETRIC_DEFAULT', seed.KeyMaterial) : '"KeyMaterial" expected 32 bytes';
+      const invalid =
+        seed.KeyMaterial instanceof Uint8Array ? symmetricFamily.checkMaterial('SYMMETRIC_DEFAULT', seed.KeyMaterial) : '"KeyMaterial" expected 32 bytes';
       if (invalid) throw new KmsError('ValidationException', invalid);
       if (seed.KeyId !== undefined && !isUuid(seed.KeyId)) throw new KmsError('ValidationException', `"KeyId" expected a UUID, got ${seed.KeyId}`);
       if (seed.AliasName !== undefined && !/^alias\/[a-zA-Z0-9/_-]+$/.test(seed.AliasName)) {
@@ -201,7 +209,9 @@ export function createKms(options: KmsOptions = {}): Kms {
           Tags: [],
           Policy: defaultKeyPolicy(engine.accountId, engine.partition),
         },
-        seed.AliasName ? [{ type: 'putAlias', alias: { AliasName: seed.AliasName, TargetKeyId: keyId, CreationDate: now, LastUpdatedDate: now }, expectTarget: null }] : [],
+        seed.AliasName
+          ? [{ type: 'putAlias', alias: { AliasName: seed.AliasName, TargetKeyId: keyId, CreationDate: now, LastUpdatedDate: now }, expectTarget: null }]
+          : [],
         keyId,
         seed.KeyMaterial,
       );

@@ -79,4 +79,3 @@ export async function createRootKeyProtector(rootKeyBytes: Uint8Array): Promise<
     },
   };
 }
-

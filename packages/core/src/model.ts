@@ -3,14 +3,7 @@
  * milliseconds inside the engine and stores; the protocol turns them into AWS's epoch seconds.
  */
 
-export type KeyState =
-  | 'Enabled'
-  | 'Disabled'
-  | 'PendingDeletion'
-  | 'PendingImport'
-  | 'Unavailable'
-  | 'Creating'
-  | 'Updating';
+export type KeyState = 'Enabled' | 'Disabled' | 'PendingDeletion' | 'PendingImport' | 'Unavailable' | 'Creating' | 'Updating';
 
 export type KeySpec =
   | 'SYMMETRIC_DEFAULT'
@@ -31,8 +24,22 @@ export type KeySpec =
   | 'ML_DSA_87';
 
 export const KEY_SPECS: readonly KeySpec[] = [
-  'SYMMETRIC_DEFAULT', 'RSA_2048', 'RSA_3072', 'RSA_4096', 'ECC_NIST_P256', 'ECC_NIST_P384', 'ECC_NIST_P521',
-  'ECC_SECG_P256K1', 'HMAC_224', 'HMAC_256', 'HMAC_384', 'HMAC_512', 'SM2', 'ML_DSA_44', 'ML_DSA_65', 'ML_DSA_87',
+  'SYMMETRIC_DEFAULT',
+  'RSA_2048',
+  'RSA_3072',
+  'RSA_4096',
+  'ECC_NIST_P256',
+  'ECC_NIST_P384',
+  'ECC_NIST_P521',
+  'ECC_SECG_P256K1',
+  'HMAC_224',
+  'HMAC_256',
+  'HMAC_384',
+  'HMAC_512',
+  'SM2',
+  'ML_DSA_44',
+  'ML_DSA_65',
+  'ML_DSA_87',
 ];
 
 export type KeyUsage = 'ENCRYPT_DECRYPT' | 'SIGN_VERIFY' | 'GENERATE_VERIFY_MAC' | 'KEY_AGREEMENT';
@@ -88,9 +95,7 @@ export interface KeyRecord {
 }
 
 /** Key material as a store keeps it: wrapped bytes, or a non-extractable CryptoKey. */
-export type StoredMaterial =
-  | { kind: 'wrapped'; alg: string; data: Uint8Array }
-  | { kind: 'cryptokey'; key: CryptoKey };
+export type StoredMaterial = { kind: 'wrapped'; alg: string; data: Uint8Array } | { kind: 'cryptokey'; key: CryptoKey };
 
 export interface MaterialVersion {
   KeyId: string;
@@ -111,9 +116,23 @@ export interface AliasRecord {
 }
 
 export const GRANT_OPERATIONS = [
-  'Decrypt', 'Encrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'ReEncryptFrom', 'ReEncryptTo',
-  'Sign', 'Verify', 'GetPublicKey', 'CreateGrant', 'RetireGrant', 'DescribeKey', 'GenerateDataKeyPair',
-  'GenerateDataKeyPairWithoutPlaintext', 'GenerateMac', 'VerifyMac', 'DeriveSharedSecret',
+  'Decrypt',
+  'Encrypt',
+  'GenerateDataKey',
+  'GenerateDataKeyWithoutPlaintext',
+  'ReEncryptFrom',
+  'ReEncryptTo',
+  'Sign',
+  'Verify',
+  'GetPublicKey',
+  'CreateGrant',
+  'RetireGrant',
+  'DescribeKey',
+  'GenerateDataKeyPair',
+  'GenerateDataKeyPairWithoutPlaintext',
+  'GenerateMac',
+  'VerifyMac',
+  'DeriveSharedSecret',
 ] as const;
 export type GrantOperation = (typeof GRANT_OPERATIONS)[number];
 

@@ -88,7 +88,13 @@ describe('request quotas', () => {
     await expect(kms.execute('CreateKey', {}, { caller: kms.rootCaller })).rejects.toThrow(THROTTLING_MESSAGE);
     expect(((await kms.execute('ListKeys', {})) as { Keys: unknown[] }).Keys).toHaveLength(4);
 
-    const r = await kms.handle(new Request('http://localhost/', { method: 'POST', headers: { 'x-amz-target': 'TrentService.CreateKey', 'content-type': 'application/x-amz-json-1.1' }, body: '{}' }));
+    const r = await kms.handle(
+      new Request('http://localhost/', {
+        method: 'POST',
+        headers: { 'x-amz-target': 'TrentService.CreateKey', 'content-type': 'application/x-amz-json-1.1' },
+        body: '{}',
+      }),
+    );
     expect(r.status).toBe(400);
     expect(r.headers.get('x-amzn-errortype')).toBe('ThrottlingException:');
     expect(await r.json()).toEqual({ __type: 'ThrottlingException', message: THROTTLING_MESSAGE });
@@ -122,7 +128,11 @@ describe('parseRequestQuotas (KMS_REQUEST_QUOTAS)', () => {
     const { parseRequestQuotas } = await import('./quotas.js');
     for (const off of [undefined, '', '0', 'off', 'false']) expect(parseRequestQuotas(off)).toBe(false);
     for (const on of ['aws', '1', 'on', 'true']) expect(parseRequestQuotas(on)).toEqual({});
-    expect(parseRequestQuotas('{"scale":0.1,"per":"account","rates":{"cryptographic":500}}')).toEqual({ scale: 0.1, per: 'account', rates: { cryptographic: 500 } });
+    expect(parseRequestQuotas('{"scale":0.1,"per":"account","rates":{"cryptographic":500}}')).toEqual({
+      scale: 0.1,
+      per: 'account',
+      rates: { cryptographic: 500 },
+    });
     for (const bad of ['yes', '[]', '{"scale":"x"}', '{"per":"ip"}', '{"rates":{"Encrypt":-1}}', '{"burst":3}', '{"rates":[1]}']) {
       expect(() => parseRequestQuotas(bad), bad).toThrow(TypeError);
     }

@@ -161,7 +161,10 @@ export function parseRequestQuotas(text: string | undefined): false | RequestQuo
   for (const k of Object.keys(o)) if (!['rates', 'scale', 'per'].includes(k)) throw new TypeError(`KMS_REQUEST_QUOTAS has an unknown setting "${k}"`);
   if (o.per !== undefined && o.per !== 'identity' && o.per !== 'account') throw new TypeError('KMS_REQUEST_QUOTAS "per" must be "identity" or "account"');
   if (o.scale !== undefined && typeof o.scale !== 'number') throw new TypeError('KMS_REQUEST_QUOTAS "scale" must be a number');
-  if (o.rates !== undefined && (!o.rates || typeof o.rates !== 'object' || Array.isArray(o.rates) || Object.values(o.rates).some((r) => typeof r !== 'number'))) {
+  if (
+    o.rates !== undefined &&
+    (!o.rates || typeof o.rates !== 'object' || Array.isArray(o.rates) || Object.values(o.rates).some((r) => typeof r !== 'number'))
+  ) {
     throw new TypeError('KMS_REQUEST_QUOTAS "rates" must map quota names to numbers');
   }
   // createRequestQuotas checks the numbers themselves.

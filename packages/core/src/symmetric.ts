@@ -22,12 +22,7 @@ export function requireEncryptKey(engine: Engine, key: KeyRecord, algorithm: str
 }
 
 /** Encrypts under the key's current key material version. */
-export function encryptUnder(
-  engine: Engine,
-  key: KeyRecord,
-  plaintext: Uint8Array,
-  context: Record<string, string> | undefined,
-): Promise<Uint8Array> {
+export function encryptUnder(engine: Engine, key: KeyRecord, plaintext: Uint8Array, context: Record<string, string> | undefined): Promise<Uint8Array> {
   const ready = engine.currentMaterialNow(key);
   if (ready) return sealBlob(ready.key, key.KeyId, key.CurrentVersion, plaintext, context, undefined, engine.crypto);
   return engine.currentMaterial(key).then((m) => sealBlob(m.key, key.KeyId, key.CurrentVersion, plaintext, context, undefined, engine.crypto));

@@ -129,10 +129,7 @@ export class InputReader {
     return bytes;
   }
 
-  stringList(
-    field: string,
-    rule: { required?: boolean; minItems?: number; maxItems?: number; itemMin?: number; itemMax?: number } = {},
-  ): string[] | undefined {
+  stringList(field: string, rule: { required?: boolean; minItems?: number; maxItems?: number; itemMin?: number; itemMax?: number } = {}): string[] | undefined {
     const v = this.raw[field];
     if (v === undefined || v === null) {
       if (rule.required) this.missing(field);
@@ -215,9 +212,6 @@ export class InputReader {
   done(): void {
     const n = this.errors.length;
     if (n === 0) return;
-    throw new KmsError(
-      'ValidationException',
-      `${n} validation error${n === 1 ? '' : 's'} detected: ${this.errors.join('; ')}`,
-    );
+    throw new KmsError('ValidationException', `${n} validation error${n === 1 ? '' : 's'} detected: ${this.errors.join('; ')}`);
   }
 }

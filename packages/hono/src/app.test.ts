@@ -111,7 +111,12 @@ describe('the rest of the app', () => {
 
   it('anything else is UnknownOperationException "Not found."', async () => {
     const { app } = setup();
-    for (const [path, method] of [['/nope', 'GET'], ['/nope', 'POST'], ['/', 'PUT'], ['/_edge-kms/reset', 'POST']] as const) {
+    for (const [path, method] of [
+      ['/nope', 'GET'],
+      ['/nope', 'POST'],
+      ['/', 'PUT'],
+      ['/_edge-kms/reset', 'POST'],
+    ] as const) {
       expect(await expectError(await app.request(path, { method }), 'UnknownOperationException', 400)).toBe('Not found.');
     }
   });
@@ -205,8 +210,12 @@ describe('test-mode endpoints', () => {
     const seeded = await test.request('/_edge-kms/seed', json({ KeyId, AliasName: 'alias/seeded', KeyMaterial: btoa('k'.repeat(32)) }));
     expect(seeded.status).toBe(200);
     expect(await seeded.json()).toMatchObject({ KeyMetadata: { KeyId } });
-    expect(await expectError(await test.request('/_edge-kms/seed', json({ KeyId })), 'ValidationException', 400)).toBe('"KeyMaterial" expected base64 of 32 bytes');
-    expect(await expectError(await test.request('/_edge-kms/seed', { ...json(), body: '{' }), 'SerializationException', 400)).toBe('The request body is not valid JSON.');
+    expect(await expectError(await test.request('/_edge-kms/seed', json({ KeyId })), 'ValidationException', 400)).toBe(
+      '"KeyMaterial" expected base64 of 32 bytes',
+    );
+    expect(await expectError(await test.request('/_edge-kms/seed', { ...json(), body: '{' }), 'SerializationException', 400)).toBe(
+      'The request body is not valid JSON.',
+    );
 
     expect(await (await test.request('/_edge-kms/maintenance', json())).json()).toEqual({ rotated: [], deleted: [] });
     expect(await (await test.request('/_edge-kms/reset', json())).json()).toEqual({ reset: true });
@@ -219,7 +228,11 @@ describe('test-mode endpoints', () => {
     const { kms } = setup();
     const test = createKmsApp({ kms, testMode: true });
     expect(await (await test.request('/_edge-kms/clock')).json()).toEqual({ now: T0 });
-    expect(await expectError(await test.request('/_edge-kms/clock', json({ advanceDays: 1 })), 'UnsupportedOperationException', 400)).toBe('This server has no test clock.');
-    expect(await expectError(await test.request('/_edge-kms/clock', { ...json(), body: 'x' }), 'UnsupportedOperationException', 400)).toBe('This server has no test clock.');
+    expect(await expectError(await test.request('/_edge-kms/clock', json({ advanceDays: 1 })), 'UnsupportedOperationException', 400)).toBe(
+      'This server has no test clock.',
+    );
+    expect(await expectError(await test.request('/_edge-kms/clock', { ...json(), body: 'x' }), 'UnsupportedOperationException', 400)).toBe(
+      'This server has no test clock.',
+    );
   });
 });

@@ -147,9 +147,7 @@ export function createKmsApp<Bindings extends object = object>(options: KmsAppOp
     );
   });
 
-  app.get('/', (c) =>
-    c.json({ service: 'edge-kms', protocol: 'TrentService (AWS JSON 1.1)', accountId: kms.accountId, region: kms.region }),
-  );
+  app.get('/', (c) => c.json({ service: 'edge-kms', protocol: 'TrentService (AWS JSON 1.1)', accountId: kms.accountId, region: kms.region }));
 
   const playground = options.playground;
   if (playground) {

@@ -69,7 +69,9 @@ describe('through the service worker', () => {
     expect(out.$metadata.attempts).toBe(3);
     mock.injectFault({ operation: 'Encrypt', error: 'KMSInternalException' });
     await expect(
-      new KMSClient({ region: 'eu-west-1', credentials: CREDENTIALS, maxAttempts: 1 }).send(new EncryptCommand({ KeyId: KeyMetadata!.KeyId, Plaintext: new Uint8Array([1]) })),
+      new KMSClient({ region: 'eu-west-1', credentials: CREDENTIALS, maxAttempts: 1 }).send(
+        new EncryptCommand({ KeyId: KeyMetadata!.KeyId, Plaintext: new Uint8Array([1]) }),
+      ),
     ).rejects.toMatchObject({ name: 'KMSInternalException', $metadata: { httpStatusCode: 500 } });
   });
 
@@ -87,7 +89,9 @@ describe('through the service worker', () => {
     });
     expect(post.headers.get('x-amzn-requestid')).toBeNull(); // not answered by the KMS
     expect(started).toEqual([`${location.origin}/mockServiceWorker.js`, notKms]);
-    await expect.poll(() => responses.filter((r) => r.url === notKms || r.url.endsWith('/mockServiceWorker.js')).map((r) => r.type)).toEqual(['bypass', 'bypass']);
+    await expect
+      .poll(() => responses.filter((r) => r.url === notKms || r.url.endsWith('/mockServiceWorker.js')).map((r) => r.type))
+      .toEqual(['bypass', 'bypass']);
     mock.clearFaults();
   });
 });

@@ -62,7 +62,13 @@ try {
   process.exit(2);
 }
 const cors = process.env.KMS_CORS_ORIGINS;
-const list = (v: string | undefined) => (v ? v.split(',').map((o) => o.trim()).filter(Boolean) : undefined);
+const list = (v: string | undefined) =>
+  v
+    ? v
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean)
+    : undefined;
 
 // The playground (playground/ in this repository) at /playground/: built with Vite into a temporary
 // directory once, on the first request for it, or right away when a person watches the terminal.
@@ -110,7 +116,8 @@ if (server.rootKeySource === 'data-dir') {
   );
 } else if (server.rootKeySource === 'file') {
   const stray = join(resolve(process.env.KMS_DATA_DIR ?? '.kms-data'), 'root.key');
-  if (existsSync(stray)) console.warn(`  warning: ${stray} is not used (the root key is read from KMS_ROOT_KEY_FILE): delete it once the key is safe elsewhere.`);
+  if (existsSync(stray))
+    console.warn(`  warning: ${stray} is not used (the root key is read from KMS_ROOT_KEY_FILE): delete it once the key is safe elsewhere.`);
 }
 
 if (server.authMode === 'open') {

@@ -61,7 +61,9 @@ describe('node:http fast path', () => {
     const keyId = (JSON.parse(created.body) as { KeyMetadata: { KeyId: string } }).KeyMetadata.KeyId;
     const plaintexts = Array.from({ length: 300 }, (_, i) => Buffer.from(`message ${i} `.repeat(1 + (i % 7))).toString('base64'));
     // Every third call fails validation: errors and successes share the batches.
-    const answers = await Promise.all(plaintexts.map((p, i) => call(server.url, 'Encrypt', i % 3 === 2 ? { KeyId: keyId, Plaintext: '' } : { KeyId: keyId, Plaintext: p })));
+    const answers = await Promise.all(
+      plaintexts.map((p, i) => call(server.url, 'Encrypt', i % 3 === 2 ? { KeyId: keyId, Plaintext: '' } : { KeyId: keyId, Plaintext: p })),
+    );
     const ids = new Set<string>();
     for (const [i, a] of answers.entries()) {
       expect(a.headers['content-type']).toBe('application/x-amz-json-1.1');

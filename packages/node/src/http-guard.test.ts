@@ -19,10 +19,36 @@ describe('createHostCheck', () => {
   const type = (r: ReturnType<typeof open>) => (r ? `${r.status} ${JSON.parse(r.body).__type as string}` : 'ok');
 
   it('restricted: loopback names and the allow-list only', () => {
-    for (const h of ['localhost', 'localhost:4599', 'LocalHost:1', '127.0.0.1', '127.0.0.1:4599', '127.255.0.9:80', '[::1]', '[::1]:4599', '[0:0::1]:1', '127.1', 'kms.internal', 'kms.internal:9', 'app.test:8080']) {
+    for (const h of [
+      'localhost',
+      'localhost:4599',
+      'LocalHost:1',
+      '127.0.0.1',
+      '127.0.0.1:4599',
+      '127.255.0.9:80',
+      '[::1]',
+      '[::1]:4599',
+      '[0:0::1]:1',
+      '127.1',
+      'kms.internal',
+      'kms.internal:9',
+      'app.test:8080',
+    ]) {
       expect(type(open(h)), h).toBe('ok');
     }
-    for (const h of ['attacker.example', 'attacker.example:4599', 'localhost.', 'localhost.attacker.example', '127.0.0.1.nip.io', '0.0.0.0', '10.0.0.1', '[::2]', 'app.test', 'app.test:8081', 'kms.internal.evil']) {
+    for (const h of [
+      'attacker.example',
+      'attacker.example:4599',
+      'localhost.',
+      'localhost.attacker.example',
+      '127.0.0.1.nip.io',
+      '0.0.0.0',
+      '10.0.0.1',
+      '[::2]',
+      'app.test',
+      'app.test:8081',
+      'kms.internal.evil',
+    ]) {
       expect(type(open(h)), h).toBe('403 AccessDeniedException');
     }
   });
@@ -64,7 +90,9 @@ describe('refusals', () => {
         'x-amzn-errortype: RequestTimeoutException:\r\ncontent-length: 58\r\nconnection: close\r\n\r\n{"__type":"RequestTimeoutException","message":"Too slow."}',
     );
     const raw = rawAwsError(405, 'UnsupportedOperationException', 'CONNECT is not supported.');
-    expect(raw).toMatch(/^HTTP\/1\.1 405 Method Not Allowed\r\ncontent-type: application\/x-amz-json-1\.1\r\nx-amzn-requestid: [0-9a-f-]{36}\r\nx-amzn-errortype: UnsupportedOperationException:\r\n/);
+    expect(raw).toMatch(
+      /^HTTP\/1\.1 405 Method Not Allowed\r\ncontent-type: application\/x-amz-json-1\.1\r\nx-amzn-requestid: [0-9a-f-]{36}\r\nx-amzn-errortype: UnsupportedOperationException:\r\n/,
+    );
     expect(raw.endsWith('\r\n\r\n{"__type":"UnsupportedOperationException","message":"CONNECT is not supported."}')).toBe(true);
   });
 });

@@ -16,19 +16,24 @@ describe('node:crypto provider', () => {
     const aes = await crypto.subtle.importKey('raw', crypto.getRandomValues(new Uint8Array(32)), 'AES-GCM', false, ['encrypt', 'decrypt']);
     const mac = await crypto.subtle.importKey('raw', crypto.getRandomValues(new Uint8Array(32)), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
     await fc.assert(
-      fc.asyncProperty(fc.uint8Array({ maxLength: 5000 }), fc.uint8Array({ maxLength: 100 }), fc.uint8Array({ minLength: 12, maxLength: 12 }), async (pt, aad, iv) => {
-        const a = await node.aesGcmEncrypt(aes, iv, aad, pt);
-        expect(a).toEqual(await web.aesGcmEncrypt(aes, iv, aad, pt));
-        expect(await node.aesGcmDecrypt(aes, iv, aad, a)).toEqual(pt);
-        expect(await node.sha256Hex(pt)).toEqual(await web.sha256Hex(pt));
-        expect(await node.hmacSha256Hex(mac, pt)).toEqual(await web.hmacSha256Hex(mac, pt));
-        const text = new TextDecoder().decode(pt); // strings are hashed as their UTF-8 bytes
-        expect(await node.sha256Hex(text)).toEqual(await web.sha256Hex(new TextEncoder().encode(text)));
-        expect(await node.hmacSha256Hex(mac, text)).toEqual(await web.hmacSha256Hex(mac, text));
-        const bad = a.slice();
-        bad[bad.length - 1]! ^= 1;
-        expect(() => node.aesGcmDecrypt(aes, iv, aad, bad)).toThrow();
-      }),
+      fc.asyncProperty(
+        fc.uint8Array({ maxLength: 5000 }),
+        fc.uint8Array({ maxLength: 100 }),
+        fc.uint8Array({ minLength: 12, maxLength: 12 }),
+        async (pt, aad, iv) => {
+          const a = await node.aesGcmEncrypt(aes, iv, aad, pt);
+          expect(a).toEqual(await web.aesGcmEncrypt(aes, iv, aad, pt));
+          expect(await node.aesGcmDecrypt(aes, iv, aad, a)).toEqual(pt);
+          expect(await node.sha256Hex(pt)).toEqual(await web.sha256Hex(pt));
+          expect(await node.hmacSha256Hex(mac, pt)).toEqual(await web.hmacSha256Hex(mac, pt));
+          const text = new TextDecoder().decode(pt); // strings are hashed as their UTF-8 bytes
+          expect(await node.sha256Hex(text)).toEqual(await web.sha256Hex(new TextEncoder().encode(text)));
+          expect(await node.hmacSha256Hex(mac, text)).toEqual(await web.hmacSha256Hex(mac, text));
+          const bad = a.slice();
+          bad[bad.length - 1]! ^= 1;
+          expect(() => node.aesGcmDecrypt(aes, iv, aad, bad)).toThrow();
+        },
+      ),
       { numRuns: 100 },
     );
     expect(aes.extractable).toBe(false);

@@ -191,17 +191,20 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     if (!(length > MAX_BODY_BYTES)) res.writeContinue();
     listener(req, res);
   });
-  server.on('checkExpectation', (_req, res) => refuse(res, refusal(new KmsError('ValidationException', 'The Expect header is not supported (only 100-continue).', 417))));
+  server.on('checkExpectation', (_req, res) =>
+    refuse(res, refusal(new KmsError('ValidationException', 'The Expect header is not supported (only 100-continue).', 417))),
+  );
   // CONNECT (proxy tunnels) is not served: node would drop the connection without an answer.
   server.on('connect', (_req, socket) => {
     socket.on('error', () => undefined);
     socket.end(rawAwsError(405, 'UnsupportedOperationException', 'CONNECT is not supported.'), () => socket.destroy());
   });
-  if (limits.maxConnections > 0 || limits.maxConnectionsPerIp > 0 || limits.headersTimeoutMs > 0) limitConnections(server, {
-    maxConnections: limits.maxConnections,
-    maxConnectionsPerIp: limits.maxConnectionsPerIp,
-    silentTimeoutMs: limits.headersTimeoutMs,
-  });
+  if (limits.maxConnections > 0 || limits.maxConnectionsPerIp > 0 || limits.headersTimeoutMs > 0)
+    limitConnections(server, {
+      maxConnections: limits.maxConnections,
+      maxConnectionsPerIp: limits.maxConnectionsPerIp,
+      silentTimeoutMs: limits.headersTimeoutMs,
+    });
   await new Promise<void>((resolveListen, rejectListen) => {
     server.once('error', rejectListen);
     server.listen(options.port ?? 4599, hostname, () => resolveListen());

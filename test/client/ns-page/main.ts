@@ -29,7 +29,11 @@ async function records(store: RecordStore, ns: Namespace | undefined, count: num
   return out;
 }
 
-const errorName = (p: Promise<unknown>) => p.then(() => 'ok', (e: Error) => e.name);
+const errorName = (p: Promise<unknown>) =>
+  p.then(
+    () => 'ok',
+    (e: Error) => e.name,
+  );
 
 let moving = 0;
 
@@ -47,14 +51,19 @@ const api = {
   async startChange(newKeyId: string) {
     const { kms, store } = await ready;
     const ns = await openNamespace({ name: NS, kms, store });
-    void ns.changeKey(newKeyId, {
-      concurrency: 4,
-      beforeRecord: async () => {
-        moving++;
-        await new Promise((r) => setTimeout(r, 5));
-      },
-      onProgress: (p) => ((window as unknown as { lastProgress: unknown }).lastProgress = p),
-    }).then(() => (document.title = 'change finished'), (e) => (document.title = `change failed: ${e}`));
+    void ns
+      .changeKey(newKeyId, {
+        concurrency: 4,
+        beforeRecord: async () => {
+          moving++;
+          await new Promise((r) => setTimeout(r, 5));
+        },
+        onProgress: (p) => ((window as unknown as { lastProgress: unknown }).lastProgress = p),
+      })
+      .then(
+        () => (document.title = 'change finished'),
+        (e) => (document.title = `change failed: ${e}`),
+      );
   },
   moving: () => moving,
   /** The namespace as the reloaded page finds it, without resuming the change. */

@@ -30,7 +30,10 @@ function dpMatch(pattern: string, value: string): boolean {
 
 /** Reference 2: the regular expression the policy engine used before (fine on small inputs). */
 function regexMatch(pattern: string, value: string): boolean {
-  const src = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const src = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${src}$`, 's').test(value);
 }
 

@@ -20,7 +20,10 @@ function policyWith(extra: Record<string, unknown> = {}, pad = ''): string {
 
 /** A Condition whose value nests `depth` lists deep. */
 function nested(depth: number): string {
-  return policyWith().replace('"Resource":"*"', `"Resource":"*","Condition":{"StringEquals":{"kms:CallerAccount":${'['.repeat(depth)}"111122223333"${']'.repeat(depth)}}}`);
+  return policyWith().replace(
+    '"Resource":"*"',
+    `"Resource":"*","Condition":{"StringEquals":{"kms:CallerAccount":${'['.repeat(depth)}"111122223333"${']'.repeat(depth)}}}`,
+  );
 }
 
 async function failure(p: Promise<unknown>): Promise<KmsError> {
@@ -61,7 +64,9 @@ describe('policy size, depth and characters', () => {
     const kms = createKms();
     const huge = await failure(kms.execute('CreateKey', { Policy: policyWith({}, 'x'.repeat(131_072)) }));
     expect(huge.code).toBe('ValidationException');
-    expect(huge.message).toBe("1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have length less than or equal to 131072");
+    expect(huge.message).toBe(
+      "1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have length less than or equal to 131072",
+    );
     for (const bad of ['\u0000', '\u0007', '\u0100', '\u20ac', '\ud83d\ude00']) {
       // Raw characters: JSON.stringify would escape the control characters into ASCII.
       const e = await failure(kms.execute('CreateKey', { Policy: policyWith({}, 'PAD').replace('PAD', bad) }));
@@ -98,7 +103,10 @@ describe('policy size, depth and characters', () => {
       );
     const r = await call('CreateKey', { Policy: nested(5_000) });
     expect(r.status).toBe(400);
-    expect(await r.json()).toEqual({ __type: 'MalformedPolicyDocumentException', message: 'The policy document nests deeper than 16 levels, which no key policy does.' });
+    expect(await r.json()).toEqual({
+      __type: 'MalformedPolicyDocumentException',
+      message: 'The policy document nests deeper than 16 levels, which no key policy does.',
+    });
     const r2 = await call('CreateKey', { Policy: policyWith({}, 'x'.repeat(40_000)) });
     expect(r2.status).toBe(400);
     expect(((await r2.json()) as { __type: string }).__type).toBe('LimitExceededException');

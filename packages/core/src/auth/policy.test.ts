@@ -32,8 +32,16 @@ describe('parsePolicy', () => {
     ['no statement', '{"Version":"2012-10-17"}'],
     ['bad effect', JSON.stringify({ Statement: [{ Effect: 'Maybe', Principal: '*', Action: 'kms:*', Resource: '*' }] })],
     ['no principal', JSON.stringify({ Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }] })],
-    ['both Action and NotAction', JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: '*', Action: 'kms:*', NotAction: 'kms:Encrypt', Resource: '*' }] })],
-    ['unknown operator', JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: '*', Action: 'kms:*', Resource: '*', Condition: { StringSorta: { 'kms:CallerAccount': A } } }] })],
+    [
+      'both Action and NotAction',
+      JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: '*', Action: 'kms:*', NotAction: 'kms:Encrypt', Resource: '*' }] }),
+    ],
+    [
+      'unknown operator',
+      JSON.stringify({
+        Statement: [{ Effect: 'Allow', Principal: '*', Action: 'kms:*', Resource: '*', Condition: { StringSorta: { 'kms:CallerAccount': A } } }],
+      }),
+    ],
     ['invalid principal', JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: { AWS: 'alice' }, Action: 'kms:*', Resource: '*' }] })],
     ['non-kms action', JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: '*' }] })],
     ['unknown element', JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: '*', Action: 'kms:*', Resource: '*', Extra: 1 }] })],
@@ -90,7 +98,11 @@ describe('evaluatePolicy', () => {
     expect(decide(p, alice, 'kms:Decrypt', { 'kms:EncryptionContext:tenant': 'acme' })).toBe('Allow');
     expect(decide(p, alice, 'kms:Decrypt', { 'kms:EncryptionContext:tenant': 'evil' })).toBe('None');
     expect(decide(p, alice, 'kms:Decrypt')).toBe('None');
-    const keys = allow({ Principal: '*', Action: 'kms:Encrypt', Condition: { 'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['tenant', 'purpose'] } } });
+    const keys = allow({
+      Principal: '*',
+      Action: 'kms:Encrypt',
+      Condition: { 'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['tenant', 'purpose'] } },
+    });
     expect(decide(keys, alice, 'kms:Encrypt', { 'kms:EncryptionContextKeys': ['tenant'] })).toBe('Allow');
     expect(decide(keys, alice, 'kms:Encrypt', { 'kms:EncryptionContextKeys': ['tenant', 'other'] })).toBe('None');
     const any = allow({ Principal: '*', Action: 'kms:Encrypt', Condition: { 'ForAnyValue:StringLike': { 'kms:EncryptionContextKeys': 'app-*' } } });

@@ -151,17 +151,20 @@ export function parsePolicy(text: string): Policy {
     const known = new Set(['Sid', 'Effect', 'Principal', 'NotPrincipal', 'Action', 'NotAction', 'Resource', 'NotResource', 'Condition']);
     for (const k of Object.keys(st)) if (!known.has(k)) throw malformed(`Statement ${i} has an unknown element "${k}".`);
     if (st.Effect !== 'Allow' && st.Effect !== 'Deny') throw malformed(`Statement ${i} must have Effect "Allow" or "Deny".`);
-    if ((st.Principal === undefined) === (st.NotPrincipal === undefined)) throw malformed(`Statement ${i} must have exactly one of Principal and NotPrincipal (key policies require a principal).`);
+    if ((st.Principal === undefined) === (st.NotPrincipal === undefined))
+      throw malformed(`Statement ${i} must have exactly one of Principal and NotPrincipal (key policies require a principal).`);
     if ((st.Action === undefined) === (st.NotAction === undefined)) throw malformed(`Statement ${i} must have exactly one of Action and NotAction.`);
     if (st.Resource !== undefined && st.NotResource !== undefined) throw malformed(`Statement ${i} cannot have both Resource and NotResource.`);
     if (st.Resource === undefined && st.NotResource === undefined) throw malformed(`Statement ${i} must have a Resource (usually "*").`);
     const conditions: Statement['conditions'] = [];
     if (st.Condition !== undefined) {
-      if (!st.Condition || typeof st.Condition !== 'object' || Array.isArray(st.Condition)) throw malformed(`Statement ${i} has a Condition that is not an object.`);
+      if (!st.Condition || typeof st.Condition !== 'object' || Array.isArray(st.Condition))
+        throw malformed(`Statement ${i} has a Condition that is not an object.`);
       for (const [opName, block] of Object.entries(st.Condition as Record<string, unknown>)) {
         const op = parseOperator(opName);
         if (!op) throw malformed(`Statement ${i} uses an unknown condition operator "${opName}".`);
-        if (!block || typeof block !== 'object' || Array.isArray(block)) throw malformed(`Statement ${i}: condition ${opName} must map condition keys to values.`);
+        if (!block || typeof block !== 'object' || Array.isArray(block))
+          throw malformed(`Statement ${i}: condition ${opName} must map condition keys to values.`);
         const norm: Record<string, string[]> = {};
         for (const [k, v] of Object.entries(block as Record<string, unknown>)) norm[k] = values(v, `Statement ${i}: the value of ${opName} ${k}`);
         conditions.push({ op, block: norm });

@@ -104,7 +104,13 @@ function parseAmzDateUncached(s: string): number {
   const ms = Date.UTC(y, mo - 1, d, h, mi, se);
   // A real calendar date: Date.UTC rolls 2024-02-30 over into March, so check it round-trips.
   const t = new Date(ms);
-  const real = t.getUTCFullYear() === y && t.getUTCMonth() === mo - 1 && t.getUTCDate() === d && t.getUTCHours() === h && t.getUTCMinutes() === mi && t.getUTCSeconds() === se;
+  const real =
+    t.getUTCFullYear() === y &&
+    t.getUTCMonth() === mo - 1 &&
+    t.getUTCDate() === d &&
+    t.getUTCHours() === h &&
+    t.getUTCMinutes() === mi &&
+    t.getUTCSeconds() === se;
   return real ? ms : NaN;
 }
 
@@ -256,9 +262,7 @@ export interface Scope {
 export function checkCredential(claim: SignatureClaim, region: string, service: string): Scope {
   const parts = claim.credential.split('/');
   if (parts.length !== 5) {
-    throw incomplete(
-      `Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '${claim.credential}'`,
-    );
+    throw incomplete(`Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '${claim.credential}'`);
   }
   const [accessKeyId, date, scopeRegion, scopeService, terminator] = parts as [string, string, string, string, string];
   const errors: string[] = [];

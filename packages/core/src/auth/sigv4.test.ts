@@ -204,14 +204,7 @@ print(json.dumps({'url': req.url, 'headers': dict(req.headers.items())}))
 
 const hasBotocore = spawnSync('python3', ['-c', 'import botocore'], { encoding: 'utf8' }).status === 0;
 
-function signBotocore(o: {
-  url?: string;
-  method?: string;
-  headers?: Record<string, string>;
-  body?: Uint8Array;
-  query?: boolean;
-  expires?: number;
-}): Request {
+function signBotocore(o: { url?: string; method?: string; headers?: Record<string, string>; body?: Uint8Array; query?: boolean; expires?: number }): Request {
   const input = {
     url: o.url ?? ENDPOINT,
     method: o.method ?? 'POST',
@@ -290,9 +283,7 @@ describe('valid signatures from independent signers', () => {
   it('aws4fetch, with an explicit Host header and an x-amz-content-sha256 header', async () => {
     const hash = createHash('sha256').update(BODY).digest('hex');
     const req = await signAws4fetch({ headers: { ...KMS_HEADERS, 'x-amz-content-sha256': hash } });
-    await expect(verifier()(rebuild(req, { headers: (h) => h.set('host', 'localhost:4599') }), BODY)).resolves.toEqual(
-      ALICE_CALLER,
-    );
+    await expect(verifier()(rebuild(req, { headers: (h) => h.set('host', 'localhost:4599') }), BODY)).resolves.toEqual(ALICE_CALLER);
   });
 
   it('aws4fetch, awkward paths, queries and header whitespace', async () => {
@@ -347,7 +338,7 @@ describe('valid signatures from independent signers', () => {
   it('AWS SDK v3 signer, path and repeated query keys', async () => {
     const r = baseSmithyRequest();
     r.path = '/a%20b/c%27d';
-    r.query = { b: '2', a: ['1', '0'], c: 'x y', 'ü': 'ü' };
+    r.query = { b: '2', a: ['1', '0'], c: 'x y', ü: 'ü' };
     r.headers['x-custom'] = 'a   b';
     const signed = (await smithySigner().sign(r, { signingDate: new Date(T0) })) as unknown as SmithyRequest;
     await expect(verifier()(smithyToRequest(signed), BODY)).resolves.toEqual(ALICE_CALLER);
@@ -358,7 +349,11 @@ describe('valid signatures from independent signers', () => {
     // stay a signed header, as the operation is read from the header.
     const hoisted = (await smithySigner().presign(baseSmithyRequest(), { signingDate: new Date(T0), expiresIn: 300 })) as unknown as SmithyRequest;
     expect(hoisted.query?.['x-amz-target']).toBe('TrentService.Encrypt');
-    await expectKmsError(verifier()(smithyToRequest(hoisted), BODY), 'InvalidSignatureException', "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.");
+    await expectKmsError(
+      verifier()(smithyToRequest(hoisted), BODY),
+      'InvalidSignatureException',
+      "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.",
+    );
     const unhoistableHeaders = new Set(['x-amz-target']);
     const signed = (await smithySigner().presign(baseSmithyRequest(), {
       signingDate: new Date(T0),
@@ -393,9 +388,7 @@ describe('valid signatures from independent signers', () => {
         },
       } as never,
     });
-    await expect(client.send(new EncryptCommand({ KeyId: 'alias/app', Plaintext: utf8('hello') }))).rejects.toThrow(
-      'captured',
-    );
+    await expect(client.send(new EncryptCommand({ KeyId: 'alias/app', Plaintext: utf8('hello') }))).rejects.toThrow('captured');
     client.destroy();
     expect(captured).toBeDefined();
     const body = typeof captured!.body === 'string' ? utf8(captured!.body) : (captured!.body as Uint8Array);
@@ -425,16 +418,18 @@ describe('valid signatures from independent signers', () => {
     expect(new URL(req.url).searchParams.get('X-Amz-Expires')).toBe('300');
     const generic = { requiredSignedHeaders: [] }; // a GET with no X-Amz-Target
     await expect(verifier(generic)(req, new Uint8Array())).resolves.toEqual(ALICE_CALLER);
-    await expectKmsError(verifier({ ...generic, clock: createTestClock(T0 + 6 * MIN) })(req, new Uint8Array()), 'InvalidSignatureException', /^Signature expired/);
+    await expectKmsError(
+      verifier({ ...generic, clock: createTestClock(T0 + 6 * MIN) })(req, new Uint8Array()),
+      'InvalidSignatureException',
+      /^Signature expired/,
+    );
   });
 
   it('accepts the edges of the skew window', async () => {
     const req = await signAws4fetch();
     await expect(verifier({ clock: createTestClock(T0 + 15 * MIN) })(req, BODY)).resolves.toEqual(ALICE_CALLER);
     await expect(verifier({ clock: createTestClock(T0 - 15 * MIN) })(req, BODY)).resolves.toEqual(ALICE_CALLER);
-    await expect(verifier({ clock: createTestClock(T0 + 30 * MIN), maxSkewMs: 30 * MIN })(req, BODY)).resolves.toEqual(
-      ALICE_CALLER,
-    );
+    await expect(verifier({ clock: createTestClock(T0 + 30 * MIN), maxSkewMs: 30 * MIN })(req, BODY)).resolves.toEqual(ALICE_CALLER);
   });
 });
 
@@ -475,7 +470,10 @@ describe('rejections', () => {
       /^Authorization header requires 'SignedHeaders' parameter\. Authorization=AWS4-HMAC-SHA256 /,
     );
     await expectKmsError(
-      verifier()(setAuthorization(req, () => 'AWS4-HMAC-SHA256'), BODY),
+      verifier()(
+        setAuthorization(req, () => 'AWS4-HMAC-SHA256'),
+        BODY,
+      ),
       'IncompleteSignatureException',
       "Authorization header requires 'Credential' parameter. Authorization header requires 'Signature' parameter. Authorization header requires 'SignedHeaders' parameter. Authorization=AWS4-HMAC-SHA256",
     );
@@ -528,22 +526,14 @@ describe('rejections', () => {
 
   it('unknown access key: UnrecognizedClientException', async () => {
     const req = await signAws4fetch({ accessKeyId: 'AKIDNOBODY' });
-    await expectKmsError(
-      verifier()(req, BODY),
-      'UnrecognizedClientException',
-      'The security token included in the request is invalid.',
-    );
+    await expectKmsError(verifier()(req, BODY), 'UnrecognizedClientException', 'The security token included in the request is invalid.');
     const empty = setAuthorization(req, (a) => a.replace('AKIDNOBODY/', '/'));
     await expectKmsError(verifier()(empty, BODY), 'UnrecognizedClientException');
   });
 
   it('credential scoped to another region: InvalidSignatureException', async () => {
     const req = await signAws4fetch({ region: 'eu-west-1' });
-    await expectKmsError(
-      verifier()(req, BODY),
-      'InvalidSignatureException',
-      "Credential should be scoped to a valid region, not 'eu-west-1'.",
-    );
+    await expectKmsError(verifier()(req, BODY), 'InvalidSignatureException', "Credential should be scoped to a valid region, not 'eu-west-1'.");
   });
 
   it('credential scoped to another service: InvalidSignatureException', async () => {
@@ -652,11 +642,7 @@ describe('rejections', () => {
   it('host not signed: InvalidSignatureException', async () => {
     const req = setAuthorization(await signAws4fetch(), (a) => a.replace('SignedHeaders=host;', 'SignedHeaders='));
     expect(req.headers.get('authorization')).not.toMatch(/host/);
-    await expectKmsError(
-      verifier()(req, BODY),
-      'InvalidSignatureException',
-      "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
-    );
+    await expectKmsError(verifier()(req, BODY), 'InvalidSignatureException', "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
   });
 
   it('both an Authorization header and a query signature: InvalidSignatureException', async () => {
@@ -721,7 +707,11 @@ describe('rejections', () => {
     const r = baseSmithyRequest();
     const signed = (await smithySigner().sign(r, { signingDate: new Date(T0), unsignableHeaders: new Set(['x-amz-date']) })) as unknown as SmithyRequest;
     expect(signed.headers.authorization).not.toContain('x-amz-date');
-    await expectKmsError(verifier()(smithyToRequest(signed), BODY), 'InvalidSignatureException', "'X-Amz-Date' must be a 'SignedHeader' in the AWS Authorization.");
+    await expectKmsError(
+      verifier()(smithyToRequest(signed), BODY),
+      'InvalidSignatureException',
+      "'X-Amz-Date' must be a 'SignedHeader' in the AWS Authorization.",
+    );
     // With a Date header instead of X-Amz-Date, Date must be signed.
     const req = await signAws4fetch();
     const withDate = rebuild(req, {
@@ -751,8 +741,7 @@ describe('rejections', () => {
 
 describe('open mode', () => {
   const openCaller = { accountId: '444455556666', arn: 'arn:aws:iam::444455556666:root' };
-  const open = (extra: Partial<SigV4VerifierOptions> = {}) =>
-    verifier({ mode: 'open', lookup: undefined, openCaller, ...extra });
+  const open = (extra: Partial<SigV4VerifierOptions> = {}) => verifier({ mode: 'open', lookup: undefined, openCaller, ...extra });
 
   it('accepts any well-formed signature, without checking the secret or the access key', async () => {
     const req = await signAws4fetch({ accessKeyId: 'AKIDANYONE', secretAccessKey: 'whatever' });
@@ -780,8 +769,21 @@ describe('open mode', () => {
     await expectKmsError(open()(await signAws4fetch({ service: 's3' }), BODY), 'InvalidSignatureException');
     await expectKmsError(open({ clock: createTestClock(T0 + 20 * MIN) })(await signAws4fetch(), BODY), 'InvalidSignatureException', /^Signature expired/);
     const req = await signAws4fetch();
-    await expectKmsError(open()(setAuthorization(req, (a) => a.replace(/Signature=\w+/, 'Signature=zz')), BODY), 'InvalidSignatureException', MISMATCH);
-    await expectKmsError(open()(setAuthorization(req, (a) => a.replace('Credential=', 'Credentials=')), BODY), 'IncompleteSignatureException');
+    await expectKmsError(
+      open()(
+        setAuthorization(req, (a) => a.replace(/Signature=\w+/, 'Signature=zz')),
+        BODY,
+      ),
+      'InvalidSignatureException',
+      MISMATCH,
+    );
+    await expectKmsError(
+      open()(
+        setAuthorization(req, (a) => a.replace('Credential=', 'Credentials=')),
+        BODY,
+      ),
+      'IncompleteSignatureException',
+    );
     await expectKmsError(open()(rebuild(req, { headers: (h) => h.delete('x-amz-date') }), BODY), 'IncompleteSignatureException');
   });
 
@@ -863,16 +865,34 @@ describe('what the verifier remembers between requests', () => {
     const variants = [auth, auth.replace(/, /g, ','), auth.replace(/, /g, ',  '), auth.replace('AWS4-HMAC-SHA256 ', 'AWS4-HMAC-SHA256   ')];
     const [, cred, signed, sig] = /Credential=(\S+), SignedHeaders=(\S+), Signature=(\S+)/.exec(auth)!;
     variants.push(`AWS4-HMAC-SHA256 Signature=${sig}, Credential=${cred}, SignedHeaders=${signed}`);
-    for (const v of variants) await expect(verify(setAuthorization(req, () => v), BODY)).resolves.toEqual(ALICE_CALLER);
+    for (const v of variants)
+      await expect(
+        verify(
+          setAuthorization(req, () => v),
+          BODY,
+        ),
+      ).resolves.toEqual(ALICE_CALLER);
     // A repeated parameter: the first one counts, in both parsers.
-    await expect(verify(setAuthorization(req, () => `${auth}, Signature=${'0'.repeat(64)}`), BODY)).resolves.toEqual(ALICE_CALLER);
-    await expectKmsError(verify(setAuthorization(req, () => auth.replace(`Signature=${sig}`, `Signature=${'0'.repeat(64)}, Signature=${sig}`)), BODY), 'InvalidSignatureException', MISMATCH);
+    await expect(
+      verify(
+        setAuthorization(req, () => `${auth}, Signature=${'0'.repeat(64)}`),
+        BODY,
+      ),
+    ).resolves.toEqual(ALICE_CALLER);
+    await expectKmsError(
+      verify(
+        setAuthorization(req, () => auth.replace(`Signature=${sig}`, `Signature=${'0'.repeat(64)}, Signature=${sig}`)),
+        BODY,
+      ),
+      'InvalidSignatureException',
+      MISMATCH,
+    );
   });
 
   it('canonical header values: the already-canonical shortcut gives what trimall gives', () => {
     const trimall = (v: string) => v.replace(/[\t ]+/g, ' ').trim();
     fc.assert(
-      fc.property(fc.string({ unit: fc.constantFrom('a', 'Z', '0', ' ', '\t', '-', ':', '\u00a0', '\u00fc', '\n', '\r') , maxLength: 12 }), (v) => {
+      fc.property(fc.string({ unit: fc.constantFrom('a', 'Z', '0', ' ', '\t', '-', ':', '\u00a0', '\u00fc', '\n', '\r'), maxLength: 12 }), (v) => {
         expect(canonicalHeaderValue(v)).toBe(trimall(v));
       }),
       { numRuns: 2000 },
@@ -906,4 +926,3 @@ describe('property: aws4fetch signatures', () => {
     );
   });
 });
-

@@ -293,8 +293,7 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
     // accepts UNSIGNED-PAYLOAD in a presigned URL, which would make a leaked URL good for any body.
     const bodyHashed = provider.sha256Hex(body);
     const bodyHash = typeof bodyHashed === 'string' ? bodyHashed : await bodyHashed;
-    const claimedHash =
-      request.headers.get('x-amz-content-sha256') ?? (claim.form === 'query' ? queryParamIgnoringCase(query, QUERY.contentSha256) : null);
+    const claimedHash = request.headers.get('x-amz-content-sha256') ?? (claim.form === 'query' ? queryParamIgnoringCase(query, QUERY.contentSha256) : null);
     let payloadHash: string;
     if (claimedHash === null) {
       payloadHash = bodyHash;

@@ -39,11 +39,16 @@ describe('lone surrogates in encryption contexts', () => {
           ['GenerateDataKeyWithoutPlaintext', { KeyId, KeySpec: 'AES_256', EncryptionContext: ctx }],
           ['ReEncrypt', { CiphertextBlob, DestinationKeyId: KeyId, SourceEncryptionContext: ctx }],
           ['ReEncrypt', { CiphertextBlob, DestinationKeyId: KeyId, DestinationEncryptionContext: ctx }],
-          ['CreateGrant', { KeyId, GranteePrincipal: 'arn:aws:iam::111122223333:user/bob', Operations: ['Decrypt'], Constraints: { EncryptionContextSubset: ctx } }],
+          [
+            'CreateGrant',
+            { KeyId, GranteePrincipal: 'arn:aws:iam::111122223333:user/bob', Operations: ['Decrypt'], Constraints: { EncryptionContextSubset: ctx } },
+          ],
         ];
         for (const [op, input] of calls) {
           const got = await codeOf(kms.execute(op, input));
-          expect(got, `${op} ${JSON.stringify(ctx)}`).toMatch(/^ValidationException: 1 validation error detected: Value at '.*[eE]ncryptionContext.*' failed to satisfy constraint: Member must contain only well-formed Unicode strings \(no lone surrogates\)$/);
+          expect(got, `${op} ${JSON.stringify(ctx)}`).toMatch(
+            /^ValidationException: 1 validation error detected: Value at '.*[eE]ncryptionContext.*' failed to satisfy constraint: Member must contain only well-formed Unicode strings \(no lone surrogates\)$/,
+          );
         }
       }
     }
@@ -71,7 +76,9 @@ describe('lone surrogates in encryption contexts', () => {
     const ctx = { 'emoji-😀': 'value 𝄞 ü' };
     const { CiphertextBlob } = (await kms.execute('Encrypt', { KeyId: KeyMetadata.KeyId, Plaintext: new Uint8Array([7]), EncryptionContext: ctx })) as Out;
     expect(((await kms.execute('Decrypt', { CiphertextBlob, EncryptionContext: ctx })) as Out).Plaintext).toEqual(new Uint8Array([7]));
-    expect(await codeOf(kms.execute('Decrypt', { CiphertextBlob, EncryptionContext: { 'emoji-😀': 'value \ufffd ü' } }))).toMatch(/^InvalidCiphertextException/);
+    expect(await codeOf(kms.execute('Decrypt', { CiphertextBlob, EncryptionContext: { 'emoji-😀': 'value \ufffd ü' } }))).toMatch(
+      /^InvalidCiphertextException/,
+    );
   });
 
   it("the client's envelope encoding refuses them as well", () => {

@@ -23,13 +23,25 @@ function pendingReader(state: { keys?: KeyRecord[]; versions?: [string, number][
     return new Promise<T>((r) => waiting.push(() => r(value)));
   };
   const reader: PreconditionReader = {
-    getKey: (id) => later(`key ${id}`, state.keys?.find((k) => k.KeyId === id)),
+    getKey: (id) =>
+      later(
+        `key ${id}`,
+        state.keys?.find((k) => k.KeyId === id),
+      ),
     hasVersion: (id, v) => later(`version ${id}/${v}`, state.versions?.some(([i, n]) => i === id && n === v) ?? false),
-    getAlias: (n) => later(`alias ${n}`, state.aliases?.find((a) => a.AliasName === n)),
+    getAlias: (n) =>
+      later(
+        `alias ${n}`,
+        state.aliases?.find((a) => a.AliasName === n),
+      ),
   };
-  return { reader, asked, release: () => {
+  return {
+    reader,
+    asked,
+    release: () => {
       for (const f of waiting.splice(0)) f();
-    } };
+    },
+  };
 }
 
 describe('readPreconditionView', () => {
@@ -56,7 +68,10 @@ describe('readPreconditionView', () => {
 
   it('a commit that repeats a version conflicts even though the version was not there', async () => {
     const { reader, release } = pendingReader({});
-    const p = checkWritesAsync(reader, [{ type: 'putVersion', version: version('a', 1) }, { type: 'putVersion', version: version('a', 1) }]);
+    const p = checkWritesAsync(reader, [
+      { type: 'putVersion', version: version('a', 1) },
+      { type: 'putVersion', version: version('a', 1) },
+    ]);
     release();
     await expect(p).rejects.toBeInstanceOf(StoreConflictError);
   });
@@ -64,7 +79,14 @@ describe('readPreconditionView', () => {
   it('calls checkVersion for each version write that passed, in order with the other checks', async () => {
     const seen: number[] = [];
     const { reader, release } = pendingReader({ keys: [key('a', 1)] });
-    const ok = checkWritesAsync(reader, [{ type: 'putVersion', version: version('a', 2) }, { type: 'putVersion', version: version('a', 3) }], { checkVersion: (v) => void seen.push(v.Version) });
+    const ok = checkWritesAsync(
+      reader,
+      [
+        { type: 'putVersion', version: version('a', 2) },
+        { type: 'putVersion', version: version('a', 3) },
+      ],
+      { checkVersion: (v) => void seen.push(v.Version) },
+    );
     release();
     await ok;
     expect(seen).toEqual([2, 3]);
@@ -73,11 +95,25 @@ describe('readPreconditionView', () => {
       throw new Error('refused');
     };
     const r1 = pendingReader({ keys: [key('a', 1)] });
-    const first = checkWritesAsync(r1.reader, [{ type: 'putKey', key: key('a', 3), expectRevision: 2 }, { type: 'putVersion', version: version('a', 2) }], { checkVersion: refuse });
+    const first = checkWritesAsync(
+      r1.reader,
+      [
+        { type: 'putKey', key: key('a', 3), expectRevision: 2 },
+        { type: 'putVersion', version: version('a', 2) },
+      ],
+      { checkVersion: refuse },
+    );
     r1.release();
     await expect(first).rejects.toBeInstanceOf(StoreConflictError);
     const r2 = pendingReader({ keys: [key('a', 1)] });
-    const second = checkWritesAsync(r2.reader, [{ type: 'putVersion', version: version('a', 2) }, { type: 'putKey', key: key('a', 3), expectRevision: 2 }], { checkVersion: refuse });
+    const second = checkWritesAsync(
+      r2.reader,
+      [
+        { type: 'putVersion', version: version('a', 2) },
+        { type: 'putKey', key: key('a', 3), expectRevision: 2 },
+      ],
+      { checkVersion: refuse },
+    );
     r2.release();
     await expect(second).rejects.toThrow('refused');
   });

@@ -11,11 +11,14 @@ const noWait = async () => undefined;
 describe('retryOnConflict', () => {
   it('answers the first attempt that does not conflict, counting attempts from 0', async () => {
     const seen: number[] = [];
-    const out = await retryOnConflict(async (attempt) => {
-      seen.push(attempt);
-      if (attempt < 3) throw new StoreConflictError();
-      return 'done';
-    }, { backoff: noWait });
+    const out = await retryOnConflict(
+      async (attempt) => {
+        seen.push(attempt);
+        if (attempt < 3) throw new StoreConflictError();
+        return 'done';
+      },
+      { backoff: noWait },
+    );
     expect(out).toBe('done');
     expect(seen).toEqual([0, 1, 2, 3]);
   });
@@ -39,20 +42,27 @@ describe('retryOnConflict', () => {
 
   it('takes another number of retries', async () => {
     let attempts = 0;
-    await expect(retryOnConflict(() => {
-      attempts++;
-      throw new StoreConflictError();
-    }, { retries: 16, backoff: noWait })).rejects.toBeInstanceOf(StoreConflictError);
+    await expect(
+      retryOnConflict(
+        () => {
+          attempts++;
+          throw new StoreConflictError();
+        },
+        { retries: 16, backoff: noWait },
+      ),
+    ).rejects.toBeInstanceOf(StoreConflictError);
     expect(attempts).toBe(17);
   });
 
   it('does not retry any other error', async () => {
     let attempts = 0;
     const boom = new KmsError('NotFoundException', 'gone');
-    await expect(retryOnConflict(() => {
-      attempts++;
-      throw boom;
-    })).rejects.toBe(boom);
+    await expect(
+      retryOnConflict(() => {
+        attempts++;
+        throw boom;
+      }),
+    ).rejects.toBe(boom);
     expect(attempts).toBe(1);
   });
 

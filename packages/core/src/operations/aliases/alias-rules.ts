@@ -16,7 +16,10 @@ export function checkCustomerAliasName(engine: Engine, name: string): void {
     throw new KmsError('InvalidAliasNameException', `Alias must start with the prefix "alias/" followed by a name: ${name}`);
   }
   if (name.startsWith('alias/aws/') || name === 'alias/aws') {
-    throw new KmsError('InvalidAliasNameException', `Alias ${engine.aliasArn(name)} uses the reserved prefix alias/aws/, which is reserved for AWS managed keys.`);
+    throw new KmsError(
+      'InvalidAliasNameException',
+      `Alias ${engine.aliasArn(name)} uses the reserved prefix alias/aws/, which is reserved for AWS managed keys.`,
+    );
   }
 }
 
@@ -27,7 +30,11 @@ export function checkTarget(engine: Engine, key: KeyRecord): void {
   }
 }
 
-export async function commitAlias(engine: Engine, name: string, build: (current: AliasRecord | undefined) => Promise<{ alias: AliasRecord; expect: string | null }>): Promise<void> {
+export async function commitAlias(
+  engine: Engine,
+  name: string,
+  build: (current: AliasRecord | undefined) => Promise<{ alias: AliasRecord; expect: string | null }>,
+): Promise<void> {
   // The engine's one retry policy: a conflicting writer (another process) means read again.
   await engine.withLock(`alias:${name}`, () =>
     retryOnConflict(async () => {

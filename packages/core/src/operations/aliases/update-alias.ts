@@ -19,7 +19,10 @@ export async function updateAlias(engine: Engine, input: InputReader, ctx: Opera
     const old = await engine.store.getKey(current.TargetKeyId);
     if (old) authorize(engine, ctx, { action: 'UpdateAlias', key: old });
     if (old && (old.KeySpec !== target.KeySpec || old.KeyUsage !== target.KeyUsage)) {
-      throw new KmsError('ValidationException', `The new target key ${engine.keyArn(target.KeyId)} must have the same key spec and key usage as the current target.`);
+      throw new KmsError(
+        'ValidationException',
+        `The new target key ${engine.keyArn(target.KeyId)} must have the same key spec and key usage as the current target.`,
+      );
     }
     return { alias: { ...current, TargetKeyId: target.KeyId, LastUpdatedDate: engine.now() }, expect: current.TargetKeyId };
   });

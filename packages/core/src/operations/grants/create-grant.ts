@@ -29,7 +29,10 @@ export async function createGrant(engine: Engine, input: InputReader, ctx: Opera
   if (!validPrincipal(grantee)) throw new KmsError('ValidationException', `GranteePrincipal ${grantee} is not a valid principal.`);
   if (retiring !== undefined && !validPrincipal(retiring)) throw new KmsError('ValidationException', `RetiringPrincipal ${retiring} is not a valid principal.`);
   if (constraints && operations.some((o) => NO_CONSTRAINTS.includes(o))) {
-    throw new KmsError('ValidationException', `Grant constraints are not allowed with the operations ${operations.filter((o) => NO_CONSTRAINTS.includes(o)).join(', ')}.`);
+    throw new KmsError(
+      'ValidationException',
+      `Grant constraints are not allowed with the operations ${operations.filter((o) => NO_CONSTRAINTS.includes(o)).join(', ')}.`,
+    );
   }
   const resolved = await engine.resolve(ref, { caller: ctx.caller });
   const conditions = {
@@ -45,7 +48,10 @@ export async function createGrant(engine: Engine, input: InputReader, ctx: Opera
       // A grantee whose grant includes CreateGrant may pass on a subset of its operations.
       const caller = ctx.caller;
       const via = (resolved.Grants ?? []).some(
-        (g) => g.Operations.includes('CreateGrant') && principalMatches({ any: false, values: [g.GranteePrincipal] }, caller) && operations.every((o) => g.Operations.includes(o)),
+        (g) =>
+          g.Operations.includes('CreateGrant') &&
+          principalMatches({ any: false, values: [g.GranteePrincipal] }, caller) &&
+          operations.every((o) => g.Operations.includes(o)),
       );
       if (!via) throw accessDenied(caller, 'CreateGrant', engine.keyArn(resolved.KeyId), false);
     }

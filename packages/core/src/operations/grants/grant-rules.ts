@@ -34,8 +34,12 @@ export function readConstraints(input: InputReader): GrantConstraints | undefine
   // decoder renames it "__proto_", which would change what the grant allows after a restart):
   // refused here, where AWS would accept it (docs/decisions/0006). Encryption contexts, which are
   // only bound into ciphertexts, take it.
-  for (const [field, map] of [['EncryptionContextEquals', equals], ['EncryptionContextSubset', subset]] as const) {
-    if (map && Object.hasOwn(map, '__proto__')) inner.invalid(field, undefined, 'Member must not have the key "__proto__" (edge-kms cannot store it in every store)');
+  for (const [field, map] of [
+    ['EncryptionContextEquals', equals],
+    ['EncryptionContextSubset', subset],
+  ] as const) {
+    if (map && Object.hasOwn(map, '__proto__'))
+      inner.invalid(field, undefined, 'Member must not have the key "__proto__" (edge-kms cannot store it in every store)');
   }
   inner.done();
   const c: GrantConstraints = {};

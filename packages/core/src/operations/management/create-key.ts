@@ -39,7 +39,10 @@ export async function createKey(engine: Engine, input: InputReader, ctx: Operati
     throw new KmsError('ValidationException', `KeyUsage ${keyUsage} is not compatible with KeySpec ${spec}`);
   }
   if (!family) {
-    throw new KmsError('UnsupportedOperationException', `KeySpec ${spec} is not supported by this edge-kms release; only SYMMETRIC_DEFAULT keys can be created.`);
+    throw new KmsError(
+      'UnsupportedOperationException',
+      `KeySpec ${spec} is not supported by this edge-kms release; only SYMMETRIC_DEFAULT keys can be created.`,
+    );
   }
   if (origin !== 'AWS_KMS') {
     throw new KmsError('UnsupportedOperationException', `Origin ${origin} is not supported by this edge-kms release; only AWS_KMS keys can be created.`);
@@ -56,19 +59,21 @@ export async function createKey(engine: Engine, input: InputReader, ctx: Operati
   if (policy !== undefined) checkNewPolicy(engine, ctx, policy, keyId, bypass);
 
   const rotateByDefault = engine.rotationPolicy.enabledByDefault;
-  const key = await engine.createKey({
-    Description: description,
-    KeyUsage: keyUsage,
-    KeySpec: spec,
-    Origin: origin,
-    KeyManager: 'CUSTOMER',
-    KeyState: 'Enabled',
-    MultiRegion: false,
-    Rotation: rotateByDefault
-      ? { Enabled: true, PeriodInDays: DEFAULT_ROTATION_PERIOD_DAYS, AnchorDate: engine.now() }
-      : { Enabled: false },
-    Tags: tags,
-    Policy: policy ?? defaultKeyPolicy(engine.accountId, engine.partition),
-  }, [], keyId);
+  const key = await engine.createKey(
+    {
+      Description: description,
+      KeyUsage: keyUsage,
+      KeySpec: spec,
+      Origin: origin,
+      KeyManager: 'CUSTOMER',
+      KeyState: 'Enabled',
+      MultiRegion: false,
+      Rotation: rotateByDefault ? { Enabled: true, PeriodInDays: DEFAULT_ROTATION_PERIOD_DAYS, AnchorDate: engine.now() } : { Enabled: false },
+      Tags: tags,
+      Policy: policy ?? defaultKeyPolicy(engine.accountId, engine.partition),
+    },
+    [],
+    keyId,
+  );
   return { KeyMetadata: keyMetadata(engine, key) };
 }

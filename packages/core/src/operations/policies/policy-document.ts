@@ -35,9 +35,6 @@ export function checkNewPolicy(engine: Engine, ctx: OperationContext, policy: st
     ]),
   });
   if (decision !== 'Allow') {
-    throw new KmsError(
-      'MalformedPolicyDocumentException',
-      'The new key policy will not allow you to update the key policy in the future.',
-    );
+    throw new KmsError('MalformedPolicyDocumentException', 'The new key policy will not allow you to update the key policy in the future.');
   }
 }

@@ -30,7 +30,12 @@ export async function generate(engine: Engine, input: InputReader, ctx: Operatio
     throw new KmsError('UnsupportedOperationException', 'Recipient (attested enclave) requests are not supported by edge-kms.');
   }
   const key = await engine.resolve(ref, { allowAlias: true, createAwsManaged: true, caller: ctx.caller });
-  authorize(engine, ctx, { action: withPlaintext ? 'GenerateDataKey' : 'GenerateDataKeyWithoutPlaintext', key, encryptionContext: context, requestAlias: requestAliasOf(ref) });
+  authorize(engine, ctx, {
+    action: withPlaintext ? 'GenerateDataKey' : 'GenerateDataKeyWithoutPlaintext',
+    key,
+    encryptionContext: context,
+    requestAlias: requestAliasOf(ref),
+  });
   requireEncryptKey(engine, key, undefined);
   dryRun(input);
   const length = keySpec === 'AES_128' ? 16 : keySpec === 'AES_256' ? 32 : numberOfBytes!;

@@ -18,8 +18,13 @@ export async function decrypt(engine: Engine, input: InputReader, ctx: Operation
   if (recipient !== undefined && recipient !== null) {
     throw new KmsError('UnsupportedOperationException', 'Recipient (attested enclave) requests are not supported by edge-kms.');
   }
-  const out = await decryptBlob(engine, blob, context, ref, algorithm, (key) =>
-    authorize(engine, ctx, { action: 'Decrypt', key, encryptionContext: context, requestAlias: ref && requestAliasOf(ref) }),
+  const out = await decryptBlob(
+    engine,
+    blob,
+    context,
+    ref,
+    algorithm,
+    (key) => authorize(engine, ctx, { action: 'Decrypt', key, encryptionContext: context, requestAlias: ref && requestAliasOf(ref) }),
     ctx.caller,
   );
   try {

@@ -14,7 +14,13 @@ export async function encrypt(engine: Engine, input: InputReader, ctx: Operation
   const algorithm = input.enumValue('EncryptionAlgorithm', ENCRYPTION_ALGORITHMS);
   input.done();
   const key = await engine.resolve(ref, { allowAlias: true, createAwsManaged: true, caller: ctx.caller });
-  authorize(engine, ctx, { action: 'Encrypt', key, encryptionContext: context, requestAlias: requestAliasOf(ref), conditions: { 'kms:encryptionalgorithm': algorithm ?? 'SYMMETRIC_DEFAULT' } });
+  authorize(engine, ctx, {
+    action: 'Encrypt',
+    key,
+    encryptionContext: context,
+    requestAlias: requestAliasOf(ref),
+    conditions: { 'kms:encryptionalgorithm': algorithm ?? 'SYMMETRIC_DEFAULT' },
+  });
   requireEncryptKey(engine, key, algorithm);
   dryRun(input);
   const blob = await encryptUnder(engine, key, plaintext, context);

@@ -24,8 +24,13 @@ export async function reEncrypt(engine: Engine, input: InputReader, ctx: Operati
   const dest = await engine.resolve(destRef, { allowAlias: true, createAwsManaged: true, caller: ctx.caller });
   authorize(engine, ctx, { action: 'ReEncryptTo', key: dest, encryptionContext: destContext, requestAlias: requestAliasOf(destRef) });
   requireEncryptKey(engine, dest, destAlg);
-  const source = await decryptBlob(engine, blob, sourceContext, sourceRef, sourceAlg, (key) =>
-    authorize(engine, ctx, { action: 'ReEncryptFrom', key, encryptionContext: sourceContext, requestAlias: sourceRef && requestAliasOf(sourceRef) }),
+  const source = await decryptBlob(
+    engine,
+    blob,
+    sourceContext,
+    sourceRef,
+    sourceAlg,
+    (key) => authorize(engine, ctx, { action: 'ReEncryptFrom', key, encryptionContext: sourceContext, requestAlias: sourceRef && requestAliasOf(sourceRef) }),
     ctx.caller,
   );
   try {
