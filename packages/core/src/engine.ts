@@ -25,15 +25,12 @@ import {
 import { isAwsManagedAliasName, isDeletionDue, isRotationDue } from './key-schedule.js';
 import { createMaterialCache, currentOf, type MaterialCache, type OpenedMaterial } from './material-cache.js';
 import { familyOfKey } from './key-specs/index.js';
+import { makeDecoyKey, type DecoyKey } from './decoy-key.js';
+
+export type { DecoyKey };
 
 export * from './engine-config.js';
 export * from './key-schedule.js';
-
-/** The engine's decoy key (Engine.decoyKey): a record that is never stored, and one material. */
-export interface DecoyKey {
-  record: KeyRecord;
-  materials: OpenedMaterial[];
-}
 
 export interface ResolveOptions {
   /** Accept alias names and alias ARNs (Encrypt, Decrypt, DescribeKey, …). */
@@ -264,29 +261,7 @@ export class Engine implements Scope {
   decoyKey(): DecoyKey | Promise<DecoyKey> {
     if (this.decoyReady) return this.decoyReady;
     return (this.decoy ??= (async () => {
-      const now = this.now();
-      const record: KeyRecord = {
-        KeyId: randomUuid(),
-        AccountId: this.accountId,
-        Region: this.region,
-        CreationDate: now,
-        Description: '',
-        KeyUsage: 'ENCRYPT_DECRYPT',
-        KeySpec: 'SYMMETRIC_DEFAULT',
-        Origin: 'AWS_KMS',
-        KeyManager: 'CUSTOMER',
-        KeyState: 'Enabled',
-        MultiRegion: false,
-        CurrentVersion: 0xffffffff,
-        CurrentKeyMaterialId: toHex(randomBytes(32)),
-        Rotation: { Enabled: false },
-        OnDemandRotationCount: 0,
-        Tags: [],
-        Policy: defaultKeyPolicy(this.accountId, this.partition),
-        Revision: 1,
-      };
-      const key = (await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt'])) as CryptoKey;
-      return (this.decoyReady = { record, materials: [{ key, keyMaterialId: record.CurrentKeyMaterialId }] });
+      return (this.decoyReady = await makeDecoyKey(this.accountId, this.region, this.partition, this.now()));
     })());
   }
 
