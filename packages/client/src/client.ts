@@ -83,7 +83,8 @@ export function isRetryable(e: unknown): boolean {
   return e instanceof KmsClientError && (RETRYABLE.has(e.name) || (e.status !== undefined && e.status >= 500));
 }
 
-const OPS: OperationName[] = [
+/** Every operation the client has a method for (`client.createKey`, …). */
+export const OPERATIONS: readonly OperationName[] = [
   'CreateKey',
   'DescribeKey',
   'ListKeys',
@@ -118,6 +119,8 @@ const OPS: OperationName[] = [
   'ListRetirableGrants',
   'RetireGrant',
   'RevokeGrant',
+  'ReplicateKey',
+  'UpdatePrimaryRegion',
 ];
 
 export function createKmsClient(options: KmsClientOptions = {}): KmsClient {
@@ -181,7 +184,7 @@ export function createKmsClient(options: KmsClientOptions = {}): KmsClient {
   }
 
   const client = { send } as KmsClient;
-  for (const op of OPS) {
+  for (const op of OPERATIONS) {
     (client as unknown as Record<string, unknown>)[op[0]!.toLowerCase() + op.slice(1)] = (input: InputOf<typeof op>) => send(op, input);
   }
   return client;

@@ -1,6 +1,8 @@
 /**
  * @edge-kms/client: a small TrentService client (SigV4 over fetch, or an in-process edge-kms),
- * streaming envelope encryption, and encrypted namespaces whose KMS key can be changed.
+ * streaming envelope encryption, encrypted namespaces whose KMS key can be changed, and
+ * multi-Region-key-aware routing over several Regional clients (createMrkAwareKms, also at
+ * `@edge-kms/client/mrk-aware`; tree-shaken away when unused).
  */
 export { createKmsClient, isRetryable, type KmsClient, type KmsClientOptions, type Credentials, type InProcessKms } from './client.js';
 export {
@@ -59,4 +61,14 @@ export {
   type NamespaceMeta,
   type KeyChange,
 } from './record-store.js';
+export {
+  createMrkAwareKms,
+  isRegionalFailure,
+  AllRegionsFailedError,
+  type MrkAwareKms,
+  type MrkAwareOptions,
+  type RegionalClient,
+  type RegionFailure,
+  type FallbackEvent,
+} from './mrk-aware.js';
 export type { KmsOperations, OperationName, InputOf, OutputOf, KeyMetadata, EncryptionContext, Tag, Grant } from './types.js';
