@@ -16,7 +16,12 @@ let server: KmsServer;
 let kms: KMS;
 
 beforeAll(async () => {
-  server = await spawnKmsServer({ testMode: false, env: { KMS_IDENTITIES: undefined, KMS_IDENTITIES_FILE: undefined } });
+  // Served Regions restricted to us-east-1 (the clients' Region): a credential scope for any other
+  // Region is outside the set, and refused even though no signature is verified.
+  server = await spawnKmsServer({
+    testMode: false,
+    env: { KMS_IDENTITIES: undefined, KMS_IDENTITIES_FILE: undefined, KMS_REGION: 'us-east-1', KMS_REGIONS: 'us-east-1' },
+  });
   kms = clientAs(server.url, { accessKeyId: 'AKIADUMMYDUMMYDUMMY0', secretAccessKey: 'any-dummy-secret' });
 });
 
@@ -65,7 +70,7 @@ describe('open mode (no identities configured)', () => {
     expectWireError(r, 'IncompleteSignatureException', 400, /Authorization header requires 'Signature' parameter\./);
   });
 
-  it('the credential scope is still checked (region)', async () => {
+  it('the credential scope is still checked (region outside KMS_REGIONS)', async () => {
     const wrongRegion = new (await import('@aws-sdk/client-kms')).KMS({
       endpoint: server.url,
       region: 'eu-west-1',
@@ -75,6 +80,7 @@ describe('open mode (no identities configured)', () => {
     try {
       const err = await rejection(wrongRegion.listKeys({}));
       expect(err.name).toBe('InvalidSignatureException');
+      expect(err.message).toBe("Credential should be scoped to a valid region, not 'eu-west-1'.");
     } finally {
       wrongRegion.destroy();
     }

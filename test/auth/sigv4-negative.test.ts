@@ -21,7 +21,9 @@ let keyId: string;
 let keysBefore: string[];
 
 beforeAll(async () => {
-  server = await spawnVerifyingServer();
+  // Every AWS Region is served unless KMS_REGIONS restricts the set: restricted here, so that a
+  // credential scope for a Region outside it (eu-west-1) is refused.
+  server = await spawnVerifyingServer({ KMS_REGIONS: 'us-east-1,ap-southeast-2' });
   alice = clientAs(server.url, ALICE);
   keyId = (await alice.createKey({ Description: 'must stay enabled' })).KeyMetadata!.KeyId!;
   keysBefore = ((await alice.listKeys({})).Keys ?? []).map((k) => k.KeyId!).sort();
@@ -144,10 +146,16 @@ const cases: Case[] = [
     message: new RegExp(`^Signature not yet current: ${AMZ} is still later than ${AMZ} \\(${AMZ} \\+ 15 min\\.\\)$`),
   },
   {
-    name: 'credential scope for another region',
+    name: 'credential scope for a region outside KMS_REGIONS',
     build: sign({ region: 'eu-west-1' }),
     type: 'InvalidSignatureException',
     message: "Credential should be scoped to a valid region, not 'eu-west-1'.",
+  },
+  {
+    name: 'credential scope naming no AWS Region',
+    build: sign({ region: 'local' }),
+    type: 'InvalidSignatureException',
+    message: "Credential should be scoped to a valid region, not 'local'.",
   },
   {
     name: 'credential scope for another service',
@@ -156,7 +164,7 @@ const cases: Case[] = [
     message: "Credential should be scoped to correct service: 'kms'.",
   },
   {
-    name: 'query-string signature for another region',
+    name: 'query-string signature for a region outside KMS_REGIONS',
     build: sign({ region: 'eu-west-1', signQuery: true }),
     type: 'InvalidSignatureException',
     message: "Credential should be scoped to a valid region, not 'eu-west-1'.",

@@ -10,10 +10,11 @@ export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-export function worker(options: { persistDir?: string; bindings?: Record<string, string>; outDir?: string } = {}): Promise<RunningWorker> {
+export function worker(options: { persistDir?: string; bindings?: Record<string, string>; outDir?: string; port?: number } = {}): Promise<RunningWorker> {
   const out = options.outDir ?? options.persistDir ?? tempDir('edge-kms-worker-');
   return startWorker({
     persistDir: options.persistDir,
+    port: options.port,
     outfile: join(out, 'worker.js'),
     bindings: { KMS_ROOT_KEY: ROOT_KEY, KMS_ALLOW_OPEN: '1', KMS_TEST_MODE: '1', ...options.bindings },
   });

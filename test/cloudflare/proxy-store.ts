@@ -6,7 +6,8 @@
 import { StoreConflictError, type KmsStore } from '@edge-kms/core';
 import { decodeJson, encodeJson } from '../../packages/cloudflare/src/store-proxy.js';
 
-export function createProxyStore(url: string, instance = 0): KmsStore {
+/** `candidates`: the store behind implements getVersionCandidates (KV does, Durable Objects do not). */
+export function createProxyStore(url: string, instance = 0, candidates = true): KmsStore {
   const call = async (method: string, ...args: unknown[]): Promise<any> => {
     const r = await fetch(`${url}/_edge-kms/store?instance=${instance}`, {
       method: 'POST',
@@ -18,7 +19,7 @@ export function createProxyStore(url: string, instance = 0): KmsStore {
     if (!r.ok) throw new Error(body.error ?? `store proxy ${r.status}`);
     return body.result ?? undefined;
   };
-  return {
+  const store: KmsStore = {
     getKey: (keyId) => call('getKey', keyId),
     listKeys: (o) => call('listKeys', o),
     getVersion: (keyId, v) => call('getVersion', keyId, v),
@@ -27,6 +28,7 @@ export function createProxyStore(url: string, instance = 0): KmsStore {
     listAliases: (o) => call('listAliases', o),
     commit: (w) => call('commit', w),
     clear: () => call('clear'),
-    getVersionCandidates: (keyId, v) => call('getVersionCandidates', keyId, v),
   };
+  if (candidates) store.getVersionCandidates = (keyId, v) => call('getVersionCandidates', keyId, v);
+  return store;
 }

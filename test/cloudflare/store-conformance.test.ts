@@ -23,11 +23,11 @@ afterAll(async () => {
 });
 
 runStoreConformance('durable object (workerd)', async () => {
-  const store = createProxyStore(doWorker.url);
+  const store = createProxyStore(doWorker.url, 0, false);
   await store.clear();
   return {
     store,
-    reopen: async () => createProxyStore(doWorker.url),
+    reopen: async () => createProxyStore(doWorker.url, 0, false),
     protector: await protector,
     cleanup: async () => undefined,
   };

@@ -14,6 +14,10 @@
  */
 import {
   createKms,
+  Engine,
+  InputReader,
+  OPERATIONS,
+  regionsIn,
   StoreConflictError,
   type KeyRecord,
   type KmsStore,
@@ -448,6 +452,69 @@ export function runStoreConformance(name: string, makeFixture: () => Promise<Sto
         expect(list.Rotations).toHaveLength(10);
       }
       if (clientStores[1] !== store) await clientStores[1]!.close?.();
+    });
+
+    it('keeps Regions apart: keys, versions and aliases of one Region are not found in another', async () => {
+      const kms = createKms({ store, protector: fx.protector, onInternalError: () => undefined });
+      const eu = kms.inRegion('eu-west-1');
+      const { KeyMetadata } = (await eu.execute('CreateKey', { Description: 'eu' })) as { KeyMetadata: { KeyId: string; Arn: string } };
+      await eu.execute('CreateAlias', { AliasName: 'alias/conformance', TargetKeyId: KeyMetadata.KeyId });
+      expect(KeyMetadata.Arn).toBe(`arn:aws:kms:eu-west-1:111122223333:key/${KeyMetadata.KeyId}`);
+      await expect(kms.execute('DescribeKey', { KeyId: KeyMetadata.KeyId })).rejects.toMatchObject({ code: 'NotFoundException' });
+      await expect(kms.execute('DescribeKey', { KeyId: 'alias/conformance' })).rejects.toMatchObject({ code: 'NotFoundException' });
+      expect(((await kms.execute('ListKeys', {})) as { Keys: unknown[] }).Keys).toEqual([]);
+      expect(
+        ((await kms.execute('ListAliases', {})) as { Aliases: unknown[] }).Aliases.filter(
+          (a) => !(a as { AliasName: string }).AliasName.startsWith('alias/aws/'),
+        ),
+      ).toEqual([]);
+      expect(((await eu.execute('ListKeys', {})) as { Keys: { KeyId: string }[] }).Keys.map((k) => k.KeyId)).toEqual([KeyMetadata.KeyId]);
+      expect((await eu.execute('DescribeKey', { KeyId: 'alias/conformance' })) as unknown).toMatchObject({ KeyMetadata: { KeyId: KeyMetadata.KeyId } });
+      expect(await regionsIn(store)).toEqual(['eu-west-1']);
+    });
+
+    it('a multi-Region key and its replica: one commit rotates both', async () => {
+      const kms = createKms({ store, protector: fx.protector, onInternalError: () => undefined });
+      const { KeyMetadata } = (await kms.execute('CreateKey', { MultiRegion: true })) as { KeyMetadata: { KeyId: string } };
+      const id = KeyMetadata.KeyId;
+      await kms.execute('ReplicateKey', { KeyId: id, ReplicaRegion: 'ap-northeast-1' });
+      await kms.execute('RotateKeyOnDemand', { KeyId: id });
+      const ap = kms.inRegion('ap-northeast-1');
+      const rotations = async (k: typeof kms) =>
+        ((await k.execute('ListKeyRotations', { KeyId: id })) as { Rotations: { KeyMaterialId: string }[] }).Rotations.map((r) => r.KeyMaterialId);
+      expect(await rotations(ap)).toEqual(await rotations(kms));
+      expect(await rotations(ap)).toHaveLength(1);
+      const blob = ((await ap.execute('Encrypt', { KeyId: id, Plaintext: new TextEncoder().encode('mrk') })) as { CiphertextBlob: Uint8Array }).CiphertextBlob;
+      const out = (await kms.execute('Decrypt', { CiphertextBlob: blob })) as { Plaintext: Uint8Array };
+      expect(new TextDecoder().decode(out.Plaintext)).toBe('mrk');
+    });
+
+    it('records written before Regions existed are read as the configured Region, with their history', async () => {
+      // A lone engine over the store writes as the one-Region version did: no Region prefix.
+      const legacy = new Engine({ store, protector: fx.protector, region: 'eu-central-1' });
+      const created = (await OPERATIONS.CreateKey(legacy, InputReader.from({ Description: 'legacy' }), {})) as { KeyMetadata: { KeyId: string } };
+      const id = created.KeyMetadata.KeyId;
+      const v1 = (
+        (await OPERATIONS.Encrypt(legacy, InputReader.from({ KeyId: id, Plaintext: new TextEncoder().encode('old') }), {})) as { CiphertextBlob: Uint8Array }
+      ).CiphertextBlob;
+      await OPERATIONS.RotateKeyOnDemand(legacy, InputReader.from({ KeyId: id }), {});
+      await OPERATIONS.CreateAlias(legacy, InputReader.from({ AliasName: 'alias/legacy', TargetKeyId: id }), {});
+      expect((await store.getKey(id))?.KeyId).toBe(id);
+
+      const kms = createKms({ store, protector: fx.protector, region: 'eu-central-1', onInternalError: () => undefined });
+      const md = (await kms.execute('DescribeKey', { KeyId: 'alias/legacy' })) as { KeyMetadata: { KeyId: string; Arn: string } };
+      expect(md.KeyMetadata.Arn).toBe(`arn:aws:kms:eu-central-1:111122223333:key/${id}`);
+      const out = (await kms.execute('Decrypt', { CiphertextBlob: v1 })) as { Plaintext: Uint8Array };
+      expect(new TextDecoder().decode(out.Plaintext)).toBe('old');
+      const rotations = (await kms.execute('ListKeyRotations', { KeyId: id })) as { Rotations: unknown[] };
+      expect(rotations.Rotations).toHaveLength(1);
+      // Moved, not copied: nothing is left under the old ids, and a second KMS finds nothing to move.
+      expect(await store.getKey(id)).toBeUndefined();
+      expect(await store.getAlias('alias/legacy')).toBeUndefined();
+      const again = createKms({ store, protector: fx.protector, region: 'eu-central-1', onInternalError: () => undefined });
+      expect(((await again.execute('ListKeys', {})) as { Keys: { KeyId: string }[] }).Keys.map((k) => k.KeyId)).toEqual([id]);
+      // Other Regions do not see it.
+      await expect(kms.inRegion('us-east-1').execute('DescribeKey', { KeyId: id })).rejects.toMatchObject({ code: 'NotFoundException' });
     });
   });
 }

@@ -547,7 +547,7 @@ describe('Aliases', () => {
     expect(err.name).toBe('AlreadyExistsException');
     expect(err.message).toBe(`An alias with the name ${aliasArn(name)} already exists`);
 
-    for (const bad of ['alias/aws/x', 'alias/aws/s3', 'no-prefix', 'alias/']) {
+    for (const bad of ['alias/aws/x', 'alias/aws/s3', 'alias/']) {
       err = await failure(kms.createAlias({ AliasName: bad, TargetKeyId: a.KeyId }));
       expect(err.name, bad).toBe('InvalidAliasNameException');
     }
@@ -577,6 +577,35 @@ describe('Aliases', () => {
     expect((await kms.describeKey({ KeyId: b.KeyId })).KeyMetadata!.KeyState).toBe('Enabled');
     await kms.createAlias({ AliasName: name, TargetKeyId: a.KeyId });
     expect((await kms.describeKey({ KeyId: name })).KeyMetadata!.KeyId).toBe(a.KeyId);
+  });
+
+  it('an AliasName without the alias/ prefix is a ValidationException in CreateAlias, UpdateAlias and DeleteAlias', async () => {
+    const md = await newKey('alias prefix');
+    const name = uniqueAlias('prefix');
+    await kms.createAlias({ AliasName: name, TargetKeyId: md.KeyId });
+    const message = 'Alias must start with the prefix "alias/". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html';
+    for (const bad of ['no-prefix', 'alias', 'Alias/x', 'ALIAS/x', name.slice('alias/'.length), `x${name}`]) {
+      for (const [op, call] of [
+        ['CreateAlias', () => kms.createAlias({ AliasName: bad, TargetKeyId: md.KeyId })],
+        ['UpdateAlias', () => kms.updateAlias({ AliasName: bad, TargetKeyId: md.KeyId })],
+        ['DeleteAlias', () => kms.deleteAlias({ AliasName: bad })],
+      ] as const) {
+        const err = await failure(call());
+        expect(err.name, `${op} ${bad}`).toBe('ValidationException');
+        expect(err.message, `${op} ${bad}`).toBe(message);
+        expect(err.$metadata?.httpStatusCode).toBe(400);
+      }
+    }
+    // Before the key is looked up: an unknown target does not change the answer.
+    expect((await failure(kms.createAlias({ AliasName: 'no-prefix', TargetKeyId: crypto.randomUUID() }))).message).toBe(message);
+    // Names with the prefix keep their errors.
+    expect((await failure(kms.updateAlias({ AliasName: 'alias/aws/x', TargetKeyId: md.KeyId }))).name).toBe('InvalidAliasNameException');
+    expect((await failure(kms.deleteAlias({ AliasName: 'alias/' }))).name).toBe('InvalidAliasNameException');
+    const spaced = await failure(kms.createAlias({ AliasName: 'no prefix', TargetKeyId: md.KeyId }));
+    expect(spaced.name).toBe('ValidationException');
+    expect(spaced.message).toContain("at 'aliasName' failed to satisfy constraint: Member must satisfy regular expression pattern");
+    // Nothing was created, changed or deleted.
+    expect((await listAllAliases(md.KeyId)).map((x) => x.AliasName)).toEqual([name]);
   });
 
   it('ListAliases pages with Limit/Marker and filters by KeyId', async () => {
@@ -694,11 +723,105 @@ describe('Tags', () => {
 
     let err = await failure(kms.tagResource({ KeyId: md!.KeyId, Tags: [{ TagKey: 'aws:reserved', TagValue: 'x' }] }));
     expect(err.name).toBe('TagException');
+    expect(err.message).toBe('Tags beginning with aws: are reserved');
     err = await failure(kms.tagResource({ KeyId: crypto.randomUUID(), Tags: [{ TagKey: 'a', TagValue: 'b' }] }));
     expect(err.name).toBe('NotFoundException');
     err = await failure(kms.listResourceTags({ KeyId: 'foo' }));
     expect(err.name).toBe('NotFoundException');
     expect(err.message).toBe('Invalid keyId foo');
+  });
+});
+
+describe('Tag rules', () => {
+  const tags = (n: number, prefix = 't') => Array.from({ length: n }, (_, i) => ({ TagKey: `${prefix}${i}`, TagValue: String(i) }));
+  const tagCount = async (KeyId: string | undefined) => (await kms.listResourceTags({ KeyId, Limit: 50 })).Tags!.length;
+
+  it('a key has at most 50 tags, counted after TagResource (replaced keys once): TagException "Too many tags"', async () => {
+    const md = await newKey('fifty tags');
+    await kms.tagResource({ KeyId: md.KeyId, Tags: tags(48) });
+    // 48 + 2 replaced + 2 new = 50: allowed.
+    await kms.tagResource({ KeyId: md.KeyId, Tags: [...tags(2), ...tags(2, 'new')] });
+    expect(await tagCount(md.KeyId)).toBe(50);
+    // Replacing a value at 50 is allowed; a 51st key is not.
+    await kms.tagResource({ KeyId: md.KeyId, Tags: [{ TagKey: 't0', TagValue: 'changed' }] });
+    let err = await failure(kms.tagResource({ KeyId: md.KeyId, Tags: [{ TagKey: 'one-more', TagValue: 'x' }] }));
+    expect(err.name).toBe('TagException');
+    expect(err.message).toBe('Too many tags');
+    expect(err.$metadata?.httpStatusCode).toBe(400);
+    expect(await tagCount(md.KeyId)).toBe(50);
+
+    // 51 in one request, on a key with none.
+    const fresh = await newKey('51 at once');
+    err = await failure(kms.tagResource({ KeyId: fresh.KeyId, Tags: tags(51) }));
+    expect(err.name).toBe('TagException');
+    expect(err.message).toBe('Too many tags');
+    expect(await tagCount(fresh.KeyId)).toBe(0);
+  });
+
+  it('CreateKey with more than 50 tags is a TagException "Too many tags"; 50 are allowed', async () => {
+    const err = await failure(kms.createKey({ Tags: tags(51) }));
+    expect(err.name).toBe('TagException');
+    expect(err.message).toBe('Too many tags');
+    const { KeyMetadata } = await kms.createKey({ Tags: tags(50) });
+    expect(await tagCount(KeyMetadata!.KeyId!)).toBe(50);
+  });
+
+  it('tag keys beginning with aws: in any case are reserved: TagException, in CreateKey and TagResource', async () => {
+    const md = await newKey('reserved tags');
+    for (const TagKey of ['aws:x', 'AWS:x', 'Aws:cost', 'aWs:', 'aws:']) {
+      for (const [op, call] of [
+        ['CreateKey', () => kms.createKey({ Tags: [{ TagKey, TagValue: 'v' }] })],
+        [
+          'TagResource',
+          () =>
+            kms.tagResource({
+              KeyId: md.KeyId,
+              Tags: [
+                { TagKey: 'ok', TagValue: 'v' },
+                { TagKey, TagValue: 'v' },
+              ],
+            }),
+        ],
+      ] as const) {
+        const err = await failure(call());
+        expect(err.name, `${op} ${TagKey}`).toBe('TagException');
+        expect(err.message, `${op} ${TagKey}`).toBe('Tags beginning with aws: are reserved');
+      }
+    }
+    expect(await tagCount(md.KeyId)).toBe(0);
+    // Only the prefix is reserved.
+    await kms.tagResource({
+      KeyId: md.KeyId,
+      Tags: [
+        { TagKey: 'aws', TagValue: 'v' },
+        { TagKey: 'my-aws:x', TagValue: 'v' },
+        { TagKey: 'awsx', TagValue: 'v' },
+      ],
+    });
+    expect(await tagCount(md.KeyId)).toBe(3);
+  });
+
+  it('over-long tag keys (> 128) and values (> 256) stay ValidationException', async () => {
+    const md = await newKey('long tags');
+    for (const [op, call] of [
+      ['CreateKey key', () => kms.createKey({ Tags: [{ TagKey: 'k'.repeat(129), TagValue: 'v' }] })],
+      ['TagResource key', () => kms.tagResource({ KeyId: md.KeyId, Tags: [{ TagKey: 'k'.repeat(129), TagValue: 'v' }] })],
+      ['CreateKey aws: key', () => kms.createKey({ Tags: [{ TagKey: `aws:${'k'.repeat(125)}`, TagValue: 'v' }] })],
+    ] as const) {
+      const err = await failure(call());
+      expect(err.name, op).toBe('ValidationException');
+      expect(err.message, op).toContain("at 'tags.member.tagKey' failed to satisfy constraint: Member must have length less than or equal to 128");
+    }
+    for (const [op, call] of [
+      ['CreateKey value', () => kms.createKey({ Tags: [{ TagKey: 'k', TagValue: 'v'.repeat(257) }] })],
+      ['TagResource value', () => kms.tagResource({ KeyId: md.KeyId, Tags: [{ TagKey: 'k', TagValue: 'v'.repeat(257) }] })],
+    ] as const) {
+      const err = await failure(call());
+      expect(err.name, op).toBe('ValidationException');
+      expect(err.message, op).toContain("at 'tags.member.tagValue' failed to satisfy constraint: Member must have length less than or equal to 256");
+    }
+    await kms.tagResource({ KeyId: md.KeyId, Tags: [{ TagKey: 'k'.repeat(128), TagValue: 'v'.repeat(256) }] });
+    expect(await tagCount(md.KeyId)).toBe(1);
   });
 });
 

@@ -7,11 +7,26 @@
  * Run: npx vitest run --project e2e test/fuzz/harness.test.ts
  */
 import { describe, expect, it } from 'vitest';
-import { aliasArn, Harness, snapshot, unexplainedChanges, unexplainedWrites } from './harness.js';
+import { aliasArn, Harness, physicalId, REPLICA_REGION, snapshot, unexplainedChanges, unexplainedWrites } from './harness.js';
 import { checkShape } from './model.js';
 
 const K1 = '11111111-1111-4111-8111-111111111111';
 const K3 = '33333333-3333-4333-8333-333333333333';
+const NO_KEY = '99999999-9999-4999-8999-999999999999';
+
+/** A version of no key, committed straight to the raw store (records there carry their Region's prefix). */
+const versionOfNoKey = (h: Harness) =>
+  h.recording.store
+    .getVersion(physicalId(K1), 1)
+    .then((v) => h.recording.store.commit([{ type: 'putVersion', version: { ...v!, KeyId: physicalId(NO_KEY) } }]));
+
+/** The seeded multi-Region primary (in the default Region; its replica is in REPLICA_REGION). */
+async function seededMrk(h: Harness): Promise<string> {
+  const id = h.world.keys.find((k) => k.startsWith('mrk-'));
+  if (!id) throw new Error('the harness seeded no multi-Region key');
+  expect(await h.recording.store.getKey(physicalId(id, REPLICA_REGION))).toBeDefined();
+  return id;
+}
 
 async function around(h: Harness, fn: () => Promise<unknown>, referenced: string[] = []) {
   const now = h.clock.now();
@@ -35,13 +50,8 @@ describe('fuzz harness: the store comparison', { retry: 0 }, () => {
       ['an alias', () => h.kms.execute('CreateAlias', { AliasName: 'alias/new', TargetKeyId: K1 })],
       ['a deleted alias', () => h.kms.execute('DeleteAlias', { AliasName: 'alias/fuzz-1b' })],
       ['a grant', () => h.kms.execute('CreateGrant', { KeyId: K1, GranteePrincipal: 'arn:aws:iam::111122223333:user/x', Operations: ['Decrypt'] })],
-      [
-        'a version of no key',
-        () =>
-          h.recording.store
-            .getVersion(K1, 1)
-            .then((v) => h.recording.store.commit([{ type: 'putVersion', version: { ...v!, KeyId: '99999999-9999-4999-8999-999999999999' } }])),
-      ],
+      ['a version of no key', () => versionOfNoKey(h)],
+      ['a change in another Region', () => h.kms.inRegion(REPLICA_REGION).execute('CreateKey', {})],
     ] as const) {
       const r = await around(h, fn);
       expect(r.changes.length + r.writes.length, what).toBeGreaterThan(0);
@@ -50,11 +60,7 @@ describe('fuzz harness: the store comparison', { retry: 0 }, () => {
 
   it('the version of a key that does not exist is invisible to the snapshot, and caught by the commit log', async () => {
     const h = await Harness.create();
-    const r = await around(h, () =>
-      h.recording.store
-        .getVersion(K1, 1)
-        .then((v) => h.recording.store.commit([{ type: 'putVersion', version: { ...v!, KeyId: '99999999-9999-4999-8999-999999999999' } }])),
-    );
+    const r = await around(h, () => versionOfNoKey(h));
     expect(r.changes).toEqual([]);
     expect(r.writes).toHaveLength(1);
   });
@@ -74,13 +80,54 @@ describe('fuzz harness: the store comparison', { retry: 0 }, () => {
     // K1 rotates every 90 days; K3 is pending deletion for 7.
     const early = await around(h, () => h.kms.runMaintenance());
     expect(early).toEqual({ changes: [], writes: [] });
+    expect(await h.recording.store.getKey(physicalId(K3))).toBeDefined();
     h.tick(91);
     const due = await around(h, () => h.kms.runMaintenance());
     expect(due).toEqual({ changes: [], writes: [] });
-    expect(await h.recording.store.getKey(K3)).toBeUndefined();
+    expect(await h.recording.store.getKey(physicalId(K3))).toBeUndefined();
     // Not due any more: a second rotation now is a change.
     const again = await around(h, () => h.kms.execute('RotateKeyOnDemand', { KeyId: K1 }));
     expect(again.changes.length).toBeGreaterThan(0);
+  });
+});
+
+describe('fuzz harness: multi-Region sets', { retry: 0 }, () => {
+  it("allows a primary's due rotation to reach its replica, and nothing else in the replica's Region", async () => {
+    const h = await Harness.create();
+    const mrk = await seededMrk(h);
+    const replica = physicalId(mrk, REPLICA_REGION);
+    const versionsBefore = (await h.recording.store.listVersions(replica, { after: 0, limit: 100 })).length;
+    h.tick(91);
+    // A read of the primary applies its due rotation, in its Region and in the replica's.
+    const due = await around(h, () => h.kms.execute('DescribeKey', { KeyId: mrk }));
+    expect(due).toEqual({ changes: [], writes: [] });
+    expect(await h.recording.store.listVersions(replica, { after: 0, limit: 100 })).toHaveLength(versionsBefore + 1);
+    // The replica changed on its own (its description): reported, in its Region.
+    const own = await around(h, () => h.kms.inRegion(REPLICA_REGION).execute('UpdateKeyDescription', { KeyId: mrk, Description: 'changed' }));
+    expect(own.changes).toEqual([expect.stringContaining(`key ${replica} changed: Description`)]);
+    expect(own.writes).toEqual([expect.stringContaining(replica)]);
+    // An on-demand rotation (not due) reaches the replica too: every change reported.
+    const onDemand = await around(h, () => h.kms.execute('RotateKeyOnDemand', { KeyId: mrk }));
+    expect(onDemand.changes).toEqual(
+      expect.arrayContaining([expect.stringContaining(`key ${physicalId(mrk)} changed`), expect.stringContaining(`key ${replica} changed`)]),
+    );
+  });
+
+  it('allows a due deletion of a replica to take it out of the set, and not before it is due', async () => {
+    const h = await Harness.create();
+    const mrk = await seededMrk(h);
+    const inReplica = h.kms.inRegion(REPLICA_REGION);
+    const scheduled = await around(h, () => inReplica.execute('ScheduleKeyDeletion', { KeyId: mrk, PendingWindowInDays: 7 }));
+    expect(scheduled.changes.length).toBeGreaterThan(0);
+    // Not due yet: the primary keeps the replica's Region.
+    const early = await around(h, () => inReplica.execute('DescribeKey', { KeyId: mrk }));
+    expect(early).toEqual({ changes: [], writes: [] });
+    h.tick(8);
+    const due = await around(h, () => inReplica.execute('DescribeKey', { KeyId: mrk }).catch(() => undefined));
+    expect(due).toEqual({ changes: [], writes: [] });
+    expect(await h.recording.store.getKey(physicalId(mrk, REPLICA_REGION))).toBeUndefined();
+    const primary = await h.recording.store.getKey(physicalId(mrk));
+    expect(primary?.MultiRegionConfiguration?.ReplicaRegions).toEqual([]);
   });
 });
 

@@ -18,8 +18,11 @@
  *     is caught by the commit log). What a call may legitimately write, however it ends, is
  *     modelled exactly (see `unexplainedChanges`): applying what is due on a key it touches (an
  *     automatic rotation whose date has passed, a deletion whose waiting period is over: the
- *     engine applies them on first use) and creating the AWS managed key of an `alias/aws/...`
- *     name the request names (AWS makes those on first use);
+ *     engine applies them on first use), their effects on the other keys of a multi-Region set
+ *     (a primary's due rotation reaches every replica; a deleted key leaves its set) and creating
+ *     the AWS managed key of an `alias/aws/...` name the request names (AWS makes those on first
+ *     use). The store compared is the raw one, every Region's keyspace (`~<region>/<id>`,
+ *     region-scope.ts): a call may change nothing in any Region;
  *  5. no call takes longer than CALL_BUDGET_MS (a freeze, such as a backtracking pattern, is a
  *     denial of service).
  */
@@ -32,6 +35,7 @@ import {
   createTestClock,
   isDeletionDue,
   isRotationDue,
+  regionPrefix,
   DAY_MS,
   type AliasRecord,
   type Identity,
@@ -48,7 +52,22 @@ import { type Ref, resolveRefs, toJsonText } from './values.js';
 export const ACCOUNT = '111122223333';
 export const REGION = 'us-east-1';
 export const keyArn = (id: string) => `arn:aws:kms:${REGION}:${ACCOUNT}:key/${id}`;
-export const aliasArn = (name: string) => `arn:aws:kms:${REGION}:${ACCOUNT}:${name}`;
+export const aliasArn = (name: string, region = REGION) => `arn:aws:kms:${region}:${ACCOUNT}:${name}`;
+/** The Region of the seeded multi-Region key's replica. */
+export const REPLICA_REGION = 'eu-west-1';
+
+/** The id under which the raw store keeps a Region's record (region-scope.ts): `~<region>/<id>`. */
+export const physicalId = (id: string, region = REGION) => regionPrefix(region) + id;
+
+/**
+ * A raw store id split into its Region keyspace and the id that Region's view shows (key ids,
+ * version key ids and alias names carry the prefix; an alias's TargetKeyId does not). An id
+ * without a prefix (a record written before Regions existed) is in no Region.
+ */
+export function splitPhysical(physical: string): { region: string | undefined; prefix: string; id: string } {
+  const m = /^~([^/]+)\//.exec(physical);
+  return m ? { region: m[1]!, prefix: m[0], id: physical.slice(m[0].length) } : { region: undefined, prefix: '', id: physical };
+}
 
 // ---------------------------------------------------------------------------------------------
 // Run configuration: a bounded run in `npm test`, a long one with EDGE_KMS_FUZZ_RUNS or FUZZ=long.
@@ -102,7 +121,8 @@ export const UNDECLARED_ERRORS: Record<string, readonly string[]> = {
   //   `arn:aws:kms::111122223333:key/<id>`) in the key-using operations whose model lists no InvalidArnException.
   // - UnsupportedOperationException for Recipient (attested enclaves) in Decrypt and GenerateDataKey,
   //   and for customer-key operations on an AWS managed key (`alias/aws/ebs`).
-  // - InvalidAliasNameException from DeleteAlias and UpdateAlias for a name without `alias/` or under `alias/aws/`.
+  // - InvalidAliasNameException from DeleteAlias and UpdateAlias for a name under `alias/aws/` or `alias/` alone
+  //   (a name without `alias/` is AWS's ValidationException, alias-rules.ts).
   // - InvalidGrantTokenException from DescribeKey (every operation checks GrantTokens, kms.ts execute).
   Encrypt: ['InvalidArnException'],
   Decrypt: ['InvalidArnException', 'UnsupportedOperationException'],
@@ -216,7 +236,7 @@ function materialOf(v: MaterialVersion): string {
   return `cryptokey #${n}`;
 }
 
-/** Every key record, every version of every key, every alias. */
+/** Every key record, every version of every key, every alias: of every Region, by raw store id. */
 export async function snapshot(store: KmsStore): Promise<Snapshot> {
   const keys = new Map<string, KeyRecord>();
   const versions = new Map<string, VersionSnapshot[]>();
@@ -272,31 +292,119 @@ function isDueRotation(kb: KeyRecord, ka: KeyRecord, vb: VersionSnapshot[], va: 
   return isDeepStrictEqual(ka, expected);
 }
 
+/** The key records of the other Regions' keys of `physical`'s multi-Region set, by raw store id, as `snap` holds them. */
+function setMembers(snap: Snapshot, physical: string, key: KeyRecord): [string, KeyRecord][] {
+  const set = key.MultiRegionConfiguration;
+  if (!set) return [];
+  const { region, id } = splitPhysical(physical);
+  const out: [string, KeyRecord][] = [];
+  for (const r of [set.PrimaryRegion, ...set.ReplicaRegions]) {
+    if (r === region) continue;
+    const other = snap.keys.get(physicalId(id, r));
+    if (other) out.push([physicalId(id, r), other]);
+  }
+  return out;
+}
+
+/** A replica whose primary was due for its automatic rotation (in `before`): the primary's raw id. */
+function duePrimaryOf(before: Snapshot, physical: string, key: KeyRecord, now: number): string | undefined {
+  const set = key.MultiRegionConfiguration;
+  if (set?.MultiRegionKeyType !== 'REPLICA') return undefined;
+  const primary = physicalId(splitPhysical(physical).id, set.PrimaryRegion);
+  const p = before.keys.get(primary);
+  return p && isRotationDue(p, now) ? primary : undefined;
+}
+
+/**
+ * A replica after its primary's due rotation: what the set shares is the primary's (rotation
+ * state, current version, the set), the rest its own, one revision on; one new version, the
+ * primary's new one.
+ */
+function isReplicaOfDueRotation(
+  kb: KeyRecord,
+  ka: KeyRecord,
+  vb: VersionSnapshot[],
+  va: VersionSnapshot[],
+  pa: KeyRecord | undefined,
+  pva: VersionSnapshot[],
+): boolean {
+  if (!pa) return false;
+  const pv = pva[pva.length - 1];
+  const nv = va[va.length - 1];
+  if (!pv || !nv || va.length !== vb.length + 1 || !isDeepStrictEqual(va.slice(0, -1), vb)) return false;
+  if (!isDeepStrictEqual({ ...nv, KeyId: '' }, { ...pv, KeyId: '' })) return false;
+  const expected: KeyRecord = {
+    ...kb,
+    KeySpec: pa.KeySpec,
+    KeyUsage: pa.KeyUsage,
+    Origin: pa.Origin,
+    CurrentVersion: pa.CurrentVersion,
+    CurrentKeyMaterialId: pa.CurrentKeyMaterialId,
+    Rotation: pa.Rotation,
+    OnDemandRotationCount: pa.OnDemandRotationCount,
+    MultiRegionConfiguration: { ...pa.MultiRegionConfiguration!, MultiRegionKeyType: 'REPLICA' },
+    Revision: kb.Revision + 1,
+  };
+  return isDeepStrictEqual(ka, expected);
+}
+
+/**
+ * A key of a multi-Region set after other keys of the set were deleted (their deletion due):
+ * their Regions leave the set, one revision on; a primary waiting for its replicas
+ * (PendingReplicaDeletion) whose last replica went starts its own waiting period now.
+ */
+function isLeftBySet(kb: KeyRecord, ka: KeyRecord, vb: VersionSnapshot[], va: VersionSnapshot[], goneRegions: ReadonlySet<string>, now: number): boolean {
+  const set = kb.MultiRegionConfiguration;
+  if (!set || goneRegions.size === 0 || !isDeepStrictEqual(va, vb)) return false;
+  const replicas = set.ReplicaRegions.filter((r) => !goneRegions.has(r));
+  let expected: KeyRecord = { ...kb, MultiRegionConfiguration: { ...set, ReplicaRegions: replicas }, Revision: kb.Revision + 1 };
+  if (expected.KeyState === 'PendingReplicaDeletion' && set.MultiRegionKeyType === 'PRIMARY' && replicas.length === 0) {
+    expected = { ...expected, KeyState: 'PendingDeletion', DeletionDate: now + (kb.PendingDeletionWindowInDays ?? 30) * DAY_MS };
+  }
+  return isDeepStrictEqual(ka, expected);
+}
+
 /**
  * What changed between two snapshots that a failed call (or a successful read) may not change.
  * Allowed, and only these:
  *  - a key whose deletion was due (`isDeletionDue` at `now`) is gone, with its versions and the
  *    aliases that pointed at it (the engine deletes due keys when it meets them, ListKeys included);
+ *    the other keys of its multi-Region set drop its Region (see isLeftBySet);
  *  - a key whose automatic rotation was due (`isRotationDue`) has exactly one new AUTOMATIC
- *    version made now, is current on it, and its rotation is re-anchored at now;
- *  - a new AWS managed key (KeyManager AWS, one CREATE version) with a new `alias/aws/...` alias,
- *    whose alias name (or alias ARN) is a string in the request: made on first reference, as AWS does.
+ *    version made now, is current on it, and its rotation is re-anchored at now; the replicas of
+ *    a multi-Region primary get that version and the primary's shared properties with it;
+ *  - a new AWS managed key (KeyManager AWS, one CREATE version) with a new `alias/aws/...` alias
+ *    of its Region, whose alias name (in the default Region) or alias ARN is a string in the
+ *    request: made on first reference, as AWS does.
+ * Keys and aliases are compared by raw store id, so every Region's keyspace counts.
  * The test clock does not move during a call, so `now` is the time every such write carries.
  */
 export function unexplainedChanges(before: Snapshot, after: Snapshot, now: number, referenced: ReadonlySet<string>): string[] {
   const out: string[] = [];
   const deleted = new Set<string>();
   for (const [id, kb] of before.keys) {
+    if (!after.keys.has(id) && isDeletionDue(kb, now)) deleted.add(id);
+  }
+  // The Regions that left each key's set: those of its set's keys deleted now.
+  const goneFrom = (id: string, kb: KeyRecord) =>
+    new Set(
+      setMembers(before, id, kb)
+        .filter(([m]) => deleted.has(m))
+        .map(([m]) => splitPhysical(m).region!),
+    );
+  for (const [id, kb] of before.keys) {
     const ka = after.keys.get(id);
     const vb = before.versions.get(id) ?? [];
     const va = after.versions.get(id) ?? [];
     if (!ka) {
-      if (isDeletionDue(kb, now)) deleted.add(id);
-      else out.push(`key ${id} was deleted`);
+      if (!deleted.has(id)) out.push(`key ${id} was deleted`);
       continue;
     }
     if (isDeepStrictEqual(ka, kb) && isDeepStrictEqual(va, vb)) continue;
     if (isRotationDue(kb, now) && isDueRotation(kb, ka, vb, va, now)) continue;
+    const primary = duePrimaryOf(before, id, kb, now);
+    if (primary && isReplicaOfDueRotation(kb, ka, vb, va, after.keys.get(primary), after.versions.get(primary) ?? [])) continue;
+    if (isLeftBySet(kb, ka, vb, va, goneFrom(id, kb), now)) continue;
     out.push(
       `key ${id} changed: ${fieldsThatDiffer(kb, ka) || 'record equal'}; versions ${vb.length} -> ${va.length}${isDeepStrictEqual(va.slice(0, vb.length), vb) ? '' : ' (old versions changed)'}`,
     );
@@ -305,16 +413,17 @@ export function unexplainedChanges(before: Snapshot, after: Snapshot, now: numbe
   for (const [id, ka] of after.keys) {
     if (before.keys.has(id)) continue;
     const va = after.versions.get(id) ?? [];
-    const aliases = [...after.aliases.values()].filter((a) => a.TargetKeyId === id && !before.aliases.has(a.AliasName));
-    const alias = aliases[0];
+    // An alias's TargetKeyId is the id its Region's view shows: a key of the same Region.
+    const aliases = [...after.aliases.values()].filter((a) => splitPhysical(a.AliasName).prefix + a.TargetKeyId === id && !before.aliases.has(a.AliasName));
+    const alias = aliases[0] && splitPhysical(aliases[0].AliasName);
     const ok =
       ka.KeyManager === 'AWS' &&
       va.length === 1 &&
       va[0]!.Version === 1 &&
       va[0]!.Origin === 'CREATE' &&
       aliases.length === 1 &&
-      alias?.AliasName.startsWith('alias/aws/') &&
-      (referenced.has(alias.AliasName) || referenced.has(aliasArn(alias.AliasName)));
+      alias?.id.startsWith('alias/aws/') &&
+      ((alias.region === REGION && referenced.has(alias.id)) || (alias.region !== undefined && referenced.has(aliasArn(alias.id, alias.region))));
     if (ok) newAwsKeys.add(id);
     else
       out.push(`key ${id} was created (KeyManager ${ka.KeyManager}, ${va.length} versions, aliases ${aliases.map((a) => a.AliasName).join(', ') || 'none'})`);
@@ -322,34 +431,47 @@ export function unexplainedChanges(before: Snapshot, after: Snapshot, now: numbe
   for (const [name, ab] of before.aliases) {
     const aa = after.aliases.get(name);
     if (!aa) {
-      if (!deleted.has(ab.TargetKeyId)) out.push(`alias ${name} was deleted`);
+      if (!deleted.has(splitPhysical(name).prefix + ab.TargetKeyId)) out.push(`alias ${name} was deleted`);
     } else if (!isDeepStrictEqual(aa, ab)) out.push(`alias ${name} changed: ${fieldsThatDiffer(ab, aa)}`);
   }
   for (const [name, aa] of after.aliases) {
-    if (!before.aliases.has(name) && !newAwsKeys.has(aa.TargetKeyId)) out.push(`alias ${name} was created`);
+    if (!before.aliases.has(name) && !newAwsKeys.has(splitPhysical(name).prefix + aa.TargetKeyId)) out.push(`alias ${name} was created`);
   }
   return out;
 }
 
-/** Committed writes that none of the allowed effects explains (see unexplainedChanges). */
+/** Committed writes that none of the allowed effects explains (see unexplainedChanges). Ids are raw store ids. */
 export function unexplainedWrites(commits: StoreWrite[][], before: Snapshot, now: number): string[] {
   const out: string[] = [];
+  const due = (id: string, f: (k: KeyRecord, now: number) => boolean) => {
+    const k = before.keys.get(id);
+    return k !== undefined && f(k, now);
+  };
+  // A replica whose primary's automatic rotation was due; a key of a set one of whose keys' deletion was due.
+  const replicaOfDue = (id: string) => {
+    const k = before.keys.get(id);
+    return k !== undefined && duePrimaryOf(before, id, k, now) !== undefined;
+  };
+  const inSetOfDueDeletion = (id: string) => {
+    const k = before.keys.get(id);
+    return k !== undefined && setMembers(before, id, k).some(([, m]) => isDeletionDue(m, now));
+  };
   for (const writes of commits) {
     const newAws = new Set(
       writes.filter((w) => w.type === 'putKey' && w.expectRevision === 0 && w.key.KeyManager === 'AWS').map((w) => (w as { key: KeyRecord }).key.KeyId),
     );
     for (const w of writes) {
-      const due = (id: string, f: (k: KeyRecord, now: number) => boolean) => {
-        const k = before.keys.get(id);
-        return k !== undefined && f(k, now);
-      };
       const ok =
-        (w.type === 'putKey' && (newAws.has(w.key.KeyId) || due(w.key.KeyId, isRotationDue))) ||
+        (w.type === 'putKey' && (newAws.has(w.key.KeyId) || due(w.key.KeyId, isRotationDue) || replicaOfDue(w.key.KeyId) || inSetOfDueDeletion(w.key.KeyId))) ||
         (w.type === 'putVersion' &&
-          ((w.version.Origin === 'AUTOMATIC' && due(w.version.KeyId, isRotationDue)) || (w.version.Version === 1 && newAws.has(w.version.KeyId)))) ||
-        (w.type === 'putAlias' && w.expectTarget === null && w.alias.AliasName.startsWith('alias/aws/') && newAws.has(w.alias.TargetKeyId)) ||
+          ((w.version.Origin === 'AUTOMATIC' && (due(w.version.KeyId, isRotationDue) || replicaOfDue(w.version.KeyId))) ||
+            (w.version.Version === 1 && newAws.has(w.version.KeyId)))) ||
+        (w.type === 'putAlias' &&
+          w.expectTarget === null &&
+          splitPhysical(w.alias.AliasName).id.startsWith('alias/aws/') &&
+          newAws.has(splitPhysical(w.alias.AliasName).prefix + w.alias.TargetKeyId)) ||
         (w.type === 'deleteKey' && due(w.keyId, isDeletionDue)) ||
-        (w.type === 'deleteAlias' && due(w.expectTarget, isDeletionDue));
+        (w.type === 'deleteAlias' && due(splitPhysical(w.aliasName).prefix + w.expectTarget, isDeletionDue));
       if (!ok)
         out.push(
           `committed ${w.type} ${preview(w.type === 'putKey' ? w.key.KeyId : w.type === 'putVersion' ? `${w.version.KeyId}/${w.version.Version}` : w.type === 'putAlias' ? w.alias.AliasName : w.type === 'deleteKey' ? w.keyId : w.aliasName, 80)}`,
@@ -390,7 +512,8 @@ function remember<T>(list: T[], v: T): void {
   if (list.length > CAP) list.splice(list.length >> 1, 1); // keep the seeded entries at the front
 }
 
-const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
+/** A key id in a string: a UUID, or a multi-Region key's `mrk-` id. */
+const UUID = /mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
 const b64url = (s: string) => Buffer.from(s, 'latin1').toString('base64').replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 
 function flipBit(bytes: Buffer, at: number): Buffer {
@@ -667,7 +790,8 @@ export class Harness {
 
   /**
    * Fresh KMS, seeded: enabled, disabled, pending-deletion and policy-restricted keys, an AWS
-   * managed key, aliases, tags, grants (to alice and to carol's role), a rotation, ciphertexts.
+   * managed key, a multi-Region primary with a replica, aliases, tags, grants (to alice and to
+   * carol's role), a rotation, ciphertexts.
    * `verify`: requests are SigV4-verified against IDENTITIES and act as the signer.
    */
   static async create(options: { verify?: boolean } = {}): Promise<Harness> {
@@ -715,6 +839,13 @@ export class Harness {
     remember(h.world.keys, aws.KeyMetadata.KeyId);
     h.noteAlias('alias/aws/ebs', aws.KeyMetadata.KeyId);
     await encrypt(aws.KeyMetadata.KeyId, { service: 'ebs' });
+    // A multi-Region primary with a replica in REPLICA_REGION, rotating every 90 days: its
+    // rotations (a due one too, on any call that meets it) reach the replica in the same commit.
+    const mrk = ((await kms.execute('CreateKey', { MultiRegion: true, Description: 'fuzz mrk' })) as { KeyMetadata: { KeyId: string } }).KeyMetadata.KeyId;
+    await kms.execute('ReplicateKey', { KeyId: mrk, ReplicaRegion: REPLICA_REGION });
+    await kms.execute('EnableKeyRotation', { KeyId: mrk, RotationPeriodInDays: 90 });
+    remember(h.world.keys, mrk);
+    await encrypt(mrk, { purpose: 'mrk' });
     const gdk = (await kms.execute('GenerateDataKey', { KeyId: k1, KeySpec: 'AES_256', EncryptionContext: { dk: '1' } })) as { CiphertextBlob: Uint8Array };
     remember(h.world.ciphertexts, { blob: Buffer.from(gdk.CiphertextBlob).toString('base64'), context: { dk: '1' }, keyId: k1 });
     for (const input of [

@@ -7,7 +7,7 @@
  * Run: npx vitest run --project e2e test/fuzz/regressions.test.ts
  */
 import { describe, expect, it } from 'vitest';
-import { ACCOUNT, Harness } from './harness.js';
+import { ACCOUNT, GRANTEE, Harness } from './harness.js';
 import { nested, Obj } from './values.js';
 
 type Json = Record<string, unknown>;
@@ -195,5 +195,25 @@ describe('fuzz regressions: context keys named like Object.prototype members (fo
       ]),
     );
     expect(without.body.__type).toBe('InvalidCiphertextException');
+  });
+});
+
+describe('fuzz regressions: multi-Region keys', { retry: 0 }, () => {
+  // Found by the fuzz once it seeded a multi-Region key: the grant token encodes the key id as
+  // 16 UUID bytes, and an `mrk-` id is no UUID. CreateGrant committed the grant, then failed with
+  // a TypeError (500 KMSInternalException), leaving a grant no caller was told of.
+  it('CreateGrant on a multi-Region key answers a grant id and a token that works, and only then stores the grant', async () => {
+    const h = await Harness.create();
+    const mrk = h.world.keys.find((k) => k.startsWith('mrk-'))!;
+    expect(mrk).toMatch(/^mrk-[0-9a-f]{32}$/);
+    const created = await answer(h, 'CreateGrant', { KeyId: mrk, GranteePrincipal: GRANTEE, Operations: ['Encrypt', 'Decrypt'] });
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    expect(created.body.GrantToken).toEqual(expect.any(String));
+    const listed = await answer(h, 'ListGrants', { KeyId: mrk });
+    expect((listed.body.Grants as Json[]).map((g) => g.GrantId)).toContain(created.body.GrantId);
+    const enc = await answer(h, 'Encrypt', { KeyId: mrk, Plaintext: 'AQID', GrantTokens: [created.body.GrantToken] });
+    expect(enc.status, JSON.stringify(enc.body)).toBe(200);
+    const retired = await answer(h, 'RetireGrant', { GrantToken: created.body.GrantToken });
+    expect(retired.status, JSON.stringify(retired.body)).toBe(200);
   });
 });

@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { defaultKeyPolicy } from '@edge-kms/core';
-import { ACCOUNT, DENY_CRYPTO_POLICY, GRANTEE, RETIRER } from './harness.js';
+import { ACCOUNT, DENY_CRYPTO_POLICY, GRANTEE, REGION, REPLICA_REGION, RETIRER } from './harness.js';
 import { inputMembers, MODEL, requiredMembers, shape } from './model.js';
 import { hostileBase64, hostileMap, hostileNumber, hostileString, Lazy, nested, Obj, Raw, Ref, type RefKind, wrongType } from './values.js';
 
@@ -39,6 +39,7 @@ export const IMPLEMENTED = [
   'ListRetirableGrants',
   'PutKeyPolicy',
   'ReEncrypt',
+  'ReplicateKey',
   'RetireGrant',
   'RevokeGrant',
   'RotateKeyOnDemand',
@@ -47,6 +48,7 @@ export const IMPLEMENTED = [
   'UntagResource',
   'UpdateAlias',
   'UpdateKeyDescription',
+  'UpdatePrimaryRegion',
 ] as const;
 export const UNIMPLEMENTED = Object.keys(MODEL.operations).filter((o) => !(IMPLEMENTED as readonly string[]).includes(o));
 
@@ -329,6 +331,14 @@ function byName(op: string, member: string, shapeName: string): fc.Arbitrary<unk
       return fc.oneof({ weight: 5, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) });
     case 'MultiRegion':
       return fc.oneof({ weight: 5, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) });
+    case 'ReplicaRegion':
+    case 'PrimaryRegion':
+      // Regions of the partition (the seeded replica's among them, and the request's own), then
+      // near-valid names: another partition, an unknown Region, wrong case, no number.
+      return fc.oneof(
+        { weight: 6, arbitrary: fc.constantFrom(REPLICA_REGION, 'us-west-2', 'ap-southeast-2', REGION) },
+        { weight: 1, arbitrary: fc.constantFrom('cn-north-1', 'us-gov-west-1', 'xx-nowhere-9', 'EU-WEST-1', 'eu-west', 'eu-west-1 ', '') },
+      );
     case 'Name':
       return shapeName === 'GrantNameType'
         ? fc.oneof({ weight: 6, arbitrary: fc.constantFrom('fuzz-grant', 'g1', 'g2') }, { weight: 1, arbitrary: fc.constantFrom('a b', 'x'.repeat(257), '') })
@@ -439,7 +449,6 @@ const RARE = new Set([
   'CustomKeyStoreId',
   'XksKeyId',
   'DryRunModifiers',
-  'MultiRegion',
   'Origin',
   'CustomerMasterKeySpec',
   'KeySpec',

@@ -4,7 +4,7 @@ import { kmsHandlers } from '@edge-kms/msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 
-const mock = kmsHandlers(); // one KMS per region, keys in memory
+const mock = kmsHandlers(); // every Region, each its own keyspace; keys in memory
 const server = setupServer(...mock);
 
 beforeAll(() => server.listen({ onUnhandledRequest: 'bypass' }));

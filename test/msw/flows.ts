@@ -40,7 +40,8 @@ export async function rotationFlow(kms: KMSClient): Promise<{ keyId: string }> {
   expect(firstMaterial).toMatch(/^[0-9a-f]{64}$/);
 
   const rotated = await kms.send(new RotateKeyOnDemandCommand({ KeyId: keyId }));
-  expect(rotated.KeyId).toBe(keyId);
+  // The key ARN, as AWS answers RotateKeyOnDemand.
+  expect(rotated.KeyId).toBe(KeyMetadata!.Arn);
 
   const second = await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: utf8('after rotation') }));
   const d2 = await kms.send(new DecryptCommand({ CiphertextBlob: second.CiphertextBlob }));
@@ -95,6 +96,8 @@ export async function automaticRotationFlow(kms: KMSClient, mock: KmsMock): Prom
   await kms.send(new EnableKeyRotationCommand({ KeyId: keyId, RotationPeriodInDays: 365 }));
   const enabledAt = mock.clock.now();
   const status = await kms.send(new GetKeyRotationStatusCommand({ KeyId: keyId }));
+  // The bare key id, as AWS answers GetKeyRotationStatus.
+  expect(status.KeyId).toBe(keyId);
   expect(status.KeyRotationEnabled).toBe(true);
   expect(status.NextRotationDate!.getTime()).toBe(enabledAt + 365 * DAY_MS);
   const old = await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: utf8('last year') }));

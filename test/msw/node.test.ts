@@ -1,9 +1,9 @@
 /**
  * @edge-kms/msw in Node (setupServer from msw/node): the AWS SDK for JavaScript v3 and
  * @edge-kms/client talk to https://kms.<region>.amazonaws.com as usual and get a real, stateful
- * edge-kms. Rotation and envelope flows, automatic rotation on the mock's clock, one KMS per
- * region, FIPS and custom endpoints, seeded keys, reset(), fault injection, and pass-through of
- * everything that is not KMS.
+ * edge-kms. Rotation and envelope flows, automatic rotation on the mock's clock, one KMS behind
+ * every region (each region its own keyspace), the regions served, FIPS and custom endpoints,
+ * seeded keys, reset(), fault injection, and pass-through of everything that is not KMS.
  * Run: npx vitest run test/msw/node.test.ts
  */
 import { once } from 'node:events';
@@ -95,7 +95,7 @@ describe('regions and endpoints', () => {
   const mock = kmsHandlers({ endpoints: ['https://kms.internal.example/', 'http://localhost:4566'] });
   beforeAll(() => use(mock));
 
-  it('each region is its own KMS: a key made via eu-west-1 is NotFound via us-east-1', async () => {
+  it('each region is its own keyspace: a key made via eu-west-1 is NotFound via us-east-1', async () => {
     const eu = sdk({ region: 'eu-west-1' });
     const us = sdk({ region: 'us-east-1' });
     const { KeyMetadata } = await eu.send(new CreateKeyCommand({}));
@@ -143,13 +143,45 @@ describe('regions and endpoints', () => {
     expect((await sdk().send(new DescribeKeyCommand({ KeyId: KeyMetadata!.KeyId }))).KeyMetadata!.Arn).toContain(':us-east-1:');
   });
 
-  it('`region` serves every endpoint as that one region', async () => {
-    const one = kmsHandlers({ region: 'eu-central-1' });
+  it('`region` is the default region (`mock.kms`, a request naming none); every AWS endpoint still acts in its own', async () => {
+    const one = kmsHandlers({ region: 'eu-central-1', endpoints: ['http://localhost:4566'] });
     use(one);
     try {
+      const kms = await one.kms;
+      expect(kms.region).toBe('eu-central-1');
+      const central = ((await kms.execute('CreateKey', {})).KeyMetadata as { KeyId: string; Arn: string }).KeyId;
+      // An unsigned request to a custom endpoint names no region: it acts in the default one.
+      const res = await fetch('http://localhost:4566/', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'TrentService.DescribeKey' },
+        body: JSON.stringify({ KeyId: central }),
+      });
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { KeyMetadata: { Arn: string } }).KeyMetadata.Arn).toBe(`arn:aws:kms:eu-central-1:111122223333:key/${central}`);
+      // An AWS endpoint acts in its own region, not in the default one.
       const { KeyMetadata } = await sdk({ region: 'ap-south-1' }).send(new CreateKeyCommand({}));
-      expect(KeyMetadata!.Arn).toContain(':eu-central-1:');
-      expect((await sdk({ region: 'sa-east-1' }).send(new DescribeKeyCommand({ KeyId: KeyMetadata!.KeyId }))).KeyMetadata!.KeyId).toBe(KeyMetadata!.KeyId);
+      expect(KeyMetadata!.Arn).toContain(':ap-south-1:');
+      await expect(sdk({ region: 'sa-east-1' }).send(new DescribeKeyCommand({ KeyId: KeyMetadata!.KeyId }))).rejects.toMatchObject({
+        name: 'NotFoundException',
+      });
+      await expect(sdk({ region: 'ap-south-1' }).send(new DescribeKeyCommand({ KeyId: central }))).rejects.toMatchObject({ name: 'NotFoundException' });
+    } finally {
+      use(mock);
+    }
+  });
+
+  it('`regions` restricts the regions served: an endpoint of another is refused as AWS refuses it', async () => {
+    const some = kmsHandlers({ regions: ['us-east-1', 'eu-west-1'] });
+    use(some);
+    try {
+      expect((await sdk({ region: 'eu-west-1' }).send(new CreateKeyCommand({}))).KeyMetadata!.Arn).toContain(':eu-west-1:');
+      await expect(sdk({ region: 'ap-south-1', maxAttempts: 1 }).send(new CreateKeyCommand({}))).rejects.toMatchObject({
+        name: 'InvalidSignatureException',
+        message: "Credential should be scoped to a valid region, not 'ap-south-1'.",
+      });
+      // Nothing was made anywhere by the refused request.
+      expect((await (await some.kmsFor('us-east-1')).execute('ListKeys', {})).Keys).toHaveLength(0);
+      expect((await (await some.kmsFor('eu-west-1')).execute('ListKeys', {})).Keys).toHaveLength(1);
     } finally {
       use(mock);
     }
@@ -219,15 +251,22 @@ describe('a persistent store (`store`), as after a page reload', () => {
     expect(text((await kms.send(new DecryptCommand({ CiphertextBlob: blob }))).Plaintext)).toBe('kept');
   });
 
-  it('serves one region, `region` or us-east-1, whichever endpoint is called first', async () => {
+  it('each endpoint acts in its own region of the store; a reload keeps every ARN', async () => {
     const store = createMemoryStore();
     use(kmsHandlers({ store }));
-    const { KeyMetadata } = await sdk({ region: 'eu-west-1' }).send(new CreateKeyCommand({}));
-    expect(KeyMetadata!.Arn).toContain(':us-east-1:');
-    const mock = kmsHandlers({ store, region: 'eu-west-1' });
+    const eu = sdk({ region: 'eu-west-1' });
+    const { KeyMetadata } = await eu.send(new CreateKeyCommand({}));
+    expect(KeyMetadata!.Arn).toBe(`arn:aws:kms:eu-west-1:111122223333:key/${KeyMetadata!.KeyId}`);
+    await expect(sdk().send(new DescribeKeyCommand({ KeyId: KeyMetadata!.KeyId }))).rejects.toMatchObject({ name: 'NotFoundException' });
+    // "Reload" with another default region: the key is where it was, under the same ARN.
+    const mock = kmsHandlers({ store, region: 'ap-south-1' });
     use(mock);
-    expect((await mock.kms).region).toBe('eu-west-1');
-    expect((await sdk({ region: 'ap-south-1' }).send(new CreateKeyCommand({}))).KeyMetadata!.Arn).toContain(':eu-west-1:');
+    expect((await mock.kms).region).toBe('ap-south-1');
+    expect((await eu.send(new DescribeKeyCommand({ KeyId: KeyMetadata!.KeyId }))).KeyMetadata!.Arn).toBe(KeyMetadata!.Arn);
+    await expect(sdk({ region: 'ap-south-1' }).send(new DescribeKeyCommand({ KeyId: KeyMetadata!.KeyId }))).rejects.toMatchObject({
+      name: 'NotFoundException',
+    });
+    expect((await sdk({ region: 'sa-east-1' }).send(new CreateKeyCommand({}))).KeyMetadata!.Arn).toContain(':sa-east-1:');
   });
 });
 
@@ -235,6 +274,7 @@ describe('reset() between tests restores only the seeded keys', () => {
   const mock = kmsHandlers({ seed: [SEED] });
   const kms = sdk();
   let blob: Uint8Array;
+  let euKeyId: string;
   beforeAll(() => use(mock));
   afterEach(() => mock.reset());
 
@@ -244,21 +284,28 @@ describe('reset() between tests restores only the seeded keys', () => {
     await kms.send(new RotateKeyOnDemandCommand({ KeyId: SEEDED_ID }));
     blob = (await kms.send(new EncryptCommand({ KeyId: SEEDED_ID, Plaintext: utf8('v1') }))).CiphertextBlob!;
     await kms.send(new RotateKeyOnDemandCommand({ KeyId: SEEDED_ID }));
-    await (await mock.kmsFor('eu-west-1')).execute('CreateKey', {});
+    euKeyId = ((await (await mock.kmsFor('eu-west-1')).execute('CreateKey', {})).KeyMetadata as { KeyId: string }).KeyId;
     mock.injectFault({ operation: 'ListKeys', error: 'KMSInternalException' });
     expect((await kms.send(new ListAliasesCommand({}))).Aliases!.map((a) => a.AliasName).sort()).toEqual(['alias/seeded', 'alias/temporary']);
   });
 
-  it('the next test sees the seeded key alone, with no rotations, no faults, in every region', async () => {
+  it('the next test sees the seeded key alone, with no rotations, no faults; what another region held is gone', async () => {
     const keys = await kms.send(new ListKeysCommand({}));
     expect(keys.Keys!.map((k) => k.KeyId)).toEqual([SEEDED_ID]);
     expect((await kms.send(new ListAliasesCommand({}))).Aliases!.map((a) => a.AliasName)).toEqual(['alias/seeded']);
     expect((await kms.send(new ListKeyRotationsCommand({ KeyId: SEEDED_ID }))).Rotations).toEqual([]);
+    // A ciphertext of the removed version 2 is gone with it.
+    await expect(kms.send(new DecryptCommand({ CiphertextBlob: blob }))).rejects.toMatchObject({ name: 'InvalidCiphertextException' });
+    // The key the last test made in eu-west-1 is gone too.
+    const eu = await mock.kmsFor('eu-west-1');
+    await expect(eu.execute('DescribeKey', { KeyId: euKeyId })).rejects.toMatchObject({ code: 'NotFoundException' });
+    expect(((await eu.execute('ListKeys', {})).Keys as { KeyId: string }[]).map((k) => k.KeyId)).not.toContain(euKeyId);
+  });
+
+  it('and the seeded key alone in another region too', async () => {
     expect((await (await mock.kmsFor('eu-west-1')).execute('ListKeys', {})).Keys).toEqual([
       { KeyId: SEEDED_ID, KeyArn: expect.stringContaining(':eu-west-1:') },
     ]);
-    // A ciphertext of the removed version 2 is gone with it.
-    await expect(kms.send(new DecryptCommand({ CiphertextBlob: blob }))).rejects.toMatchObject({ name: 'InvalidCiphertextException' });
   });
 });
 

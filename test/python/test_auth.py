@@ -44,8 +44,14 @@ SIGNATURE_MISMATCH = ('The request signature we calculated does not match the si
 
 @pytest.fixture(scope='module')
 def auth_server():
-    """A verifying server (identities configured) on the real clock."""
-    s = start_server(KMS_IDENTITIES=json.dumps([ALICE, BOB, CAROL]), KMS_TEST_MODE='0', KMS_MAINTENANCE_INTERVAL_MS='0')
+    """A verifying server (identities configured) on the real clock, serving only REGION and
+    ap-southeast-2 (every AWS Region is served unless KMS_REGIONS restricts the set)."""
+    s = start_server(
+        KMS_IDENTITIES=json.dumps([ALICE, BOB, CAROL]),
+        KMS_TEST_MODE='0',
+        KMS_MAINTENANCE_INTERVAL_MS='0',
+        KMS_REGIONS=f'{REGION},ap-southeast-2',
+    )
     yield s
     s.cleanup()
 
@@ -171,7 +177,7 @@ def test_boto3_unknown_access_key_is_unrecognized_client(auth_server):
     assert_error(err, 'UnrecognizedClientException', 400, 'The security token included in the request is invalid.')
 
 
-def test_boto3_credential_scope_for_another_region(auth_server):
+def test_boto3_credential_scope_for_a_region_outside_kms_regions(auth_server):
     err = error_of(client_as(auth_server, ALICE, region='eu-west-1').list_keys)
     assert_error(err, 'InvalidSignatureException', 400)
     assert "Credential should be scoped to a valid region, not 'eu-west-1'." in err.response['Error']['Message']

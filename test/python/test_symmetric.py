@@ -455,9 +455,17 @@ def test_alias_names_reserved_and_invalid(kms):
         with pytest.raises(ClientError) as ei:
             kms.create_alias(AliasName=name, TargetKeyId=md['KeyId'])
         assert error(ei)[0] == 'InvalidAliasNameException', name
+    prefix = ('ValidationException', 'Alias must start with the prefix "alias/". Please see '
+              'https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html')
     with pytest.raises(ClientError) as ei:
         kms.create_alias(AliasName='no-prefix', TargetKeyId=md['KeyId'])
-    assert error(ei)[0] == 'InvalidAliasNameException'
+    assert error(ei) == prefix
+    with pytest.raises(ClientError) as ei:
+        kms.update_alias(AliasName='no-prefix', TargetKeyId=md['KeyId'])
+    assert error(ei) == prefix
+    with pytest.raises(ClientError) as ei:
+        kms.delete_alias(AliasName='no-prefix')
+    assert error(ei) == prefix
     with pytest.raises(ClientError) as ei:
         kms.delete_alias(AliasName='alias/aws/s3')
     assert error(ei)[0] == 'InvalidAliasNameException'
@@ -501,7 +509,10 @@ def test_tags(kms):
     assert kms.list_resource_tags(KeyId=md['KeyId'])['Tags'] == [{'TagKey': 'owner', 'TagValue': 'me'}]
     with pytest.raises(ClientError) as ei:
         kms.tag_resource(KeyId=md['KeyId'], Tags=[{'TagKey': 'aws:reserved', 'TagValue': 'x'}])
-    assert error(ei)[0] == 'TagException'
+    assert error(ei) == ('TagException', 'Tags beginning with aws: are reserved')
+    with pytest.raises(ClientError) as ei:
+        new_key(kms, Tags=[{'TagKey': 'AWS:Reserved', 'TagValue': 'x'}])
+    assert error(ei) == ('TagException', 'Tags beginning with aws: are reserved')
     with pytest.raises(ClientError) as ei:
         kms.tag_resource(KeyId=str(uuid.uuid4()), Tags=[{'TagKey': 'a', 'TagValue': 'b'}])
     assert error(ei)[0] == 'NotFoundException'
@@ -597,5 +608,5 @@ def test_tag_limit(kms):
     assert len(kms.list_resource_tags(KeyId=md['KeyId'])['Tags']) == 50
     with pytest.raises(ClientError) as ei:
         kms.tag_resource(KeyId=md['KeyId'], Tags=[{'TagKey': 'one-too-many', 'TagValue': 'v'}])
-    assert error(ei)[0] == 'LimitExceededException'
+    assert error(ei) == ('TagException', 'Too many tags')
     kms.tag_resource(KeyId=md['KeyId'], Tags=[{'TagKey': 'k0', 'TagValue': 'replaced'}])  # replacing is fine

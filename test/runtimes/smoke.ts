@@ -136,7 +136,8 @@ export async function runSmoke(): Promise<{ passed: string[] }> {
   let secondMaterial = '';
   await step('RotateKeyOnDemand', async () => {
     const out = (await kms.execute('RotateKeyOnDemand', { KeyId: keyId })) as Out;
-    checkEqual(out.KeyId, keyId, 'RotateKeyOnDemand KeyId');
+    // The key ARN, as AWS answers RotateKeyOnDemand.
+    checkEqual(out.KeyId, `arn:aws:kms:us-east-1:111122223333:key/${keyId}`, 'RotateKeyOnDemand KeyId');
     const ids = await materialIds(kms, keyId);
     checkEqual(ids.length, 2, 'key material versions after one rotation');
     checkEqual(ids[0]!.id, firstMaterial, 'original key material id');
@@ -179,6 +180,8 @@ export async function runSmoke(): Promise<{ passed: string[] }> {
   await step('automatic rotation after a year (runMaintenance)', async () => {
     await kms.execute('EnableKeyRotation', { KeyId: keyId, RotationPeriodInDays: 365 });
     const status = (await kms.execute('GetKeyRotationStatus', { KeyId: keyId })) as Out;
+    // The bare key id, as AWS answers GetKeyRotationStatus.
+    checkEqual(status.KeyId, keyId, 'GetKeyRotationStatus KeyId');
     checkEqual(status.KeyRotationEnabled, true, 'KeyRotationEnabled');
     checkEqual(status.NextRotationDate?.getTime?.(), clock.now() + 365 * 86_400_000, 'NextRotationDate');
     const early = await kms.runMaintenance();

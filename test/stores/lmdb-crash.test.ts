@@ -7,11 +7,13 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createKms, createRootKeyProtector, fromBase64, fromUtf8 } from '@edge-kms/core';
+import { createKms, createRootKeyProtector, fromBase64, fromUtf8, scopeStore } from '@edge-kms/core';
 import { createLmdbStore } from '@edge-kms/node';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const child = new URL('./lmdb-child.ts', import.meta.url).pathname;
+/** The KMS's default Region: its records are stored under `~us-east-1/<id>`, read through its scoped view. */
+const REGION = 'us-east-1';
 const dirs: string[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
@@ -55,9 +57,10 @@ describe('LMDB store across processes', () => {
     await new Promise((r) => p.on('exit', r));
     const store = createLmdbStore({ path });
     const kms = createKms({ store, protector: await createRootKeyProtector(root) });
-    const key = (await store.getKey(keyId))!;
+    const regional = scopeStore(store, REGION);
+    const key = (await regional.getKey(keyId))!;
     // Consistent: every version up to the current one exists, none beyond it is current.
-    const versions = await store.listVersions(keyId, { after: 0, limit: 100_000 });
+    const versions = await regional.listVersions(keyId, { after: 0, limit: 100_000 });
     expect(versions.map((v) => v.Version).slice(0, key.CurrentVersion)).toEqual(Array.from({ length: key.CurrentVersion }, (_, i) => i + 1));
     expect(key.CurrentVersion).toBeGreaterThanOrEqual(41);
     for (const { i, ct } of lines) {
@@ -83,10 +86,11 @@ describe('LMDB store across processes', () => {
     expect(outputs[0]!.ok + outputs[1]!.ok).toBe(10);
     expect(outputs[0]!.limited + outputs[1]!.limited).toBe(40);
     const store = createLmdbStore({ path });
-    const key = (await store.getKey(keyId))!;
+    const regional = scopeStore(store, REGION);
+    const key = (await regional.getKey(keyId))!;
     expect(key.CurrentVersion).toBe(11);
     expect(key.OnDemandRotationCount).toBe(10);
-    expect(await store.listVersions(keyId, { after: 0, limit: 100 })).toHaveLength(11);
+    expect(await regional.listVersions(keyId, { after: 0, limit: 100 })).toHaveLength(11);
     await store.close?.();
   });
 });

@@ -28,7 +28,7 @@ export interface KeyMetadata {
   Enabled?: boolean;
   Description?: string;
   KeyUsage?: string;
-  KeyState?: 'Enabled' | 'Disabled' | 'PendingDeletion' | 'PendingImport' | 'Unavailable' | 'Creating' | 'Updating';
+  KeyState?: 'Enabled' | 'Disabled' | 'PendingDeletion' | 'PendingReplicaDeletion' | 'PendingImport' | 'Unavailable' | 'Creating' | 'Updating';
   DeletionDate?: Date;
   PendingDeletionWindowInDays?: number;
   Origin?: string;
@@ -37,7 +37,17 @@ export interface KeyMetadata {
   KeySpec?: string;
   EncryptionAlgorithms?: string[];
   MultiRegion?: boolean;
+  MultiRegionConfiguration?: {
+    MultiRegionKeyType?: 'PRIMARY' | 'REPLICA';
+    PrimaryKey?: MultiRegionKey;
+    ReplicaKeys?: MultiRegionKey[];
+  };
   CurrentKeyMaterialId?: string;
+}
+
+export interface MultiRegionKey {
+  Arn?: string;
+  Region?: string;
 }
 
 export interface Tag {
@@ -103,7 +113,7 @@ export interface KmsOperations {
   GenerateRandom: [{ NumberOfBytes: number }, { Plaintext: Uint8Array }];
   EnableKey: [KeyRef, object];
   DisableKey: [KeyRef, object];
-  ScheduleKeyDeletion: [KeyRef & { PendingWindowInDays?: number }, { KeyId: string; DeletionDate: Date; KeyState: string; PendingWindowInDays: number }];
+  ScheduleKeyDeletion: [KeyRef & { PendingWindowInDays?: number }, { KeyId: string; DeletionDate?: Date; KeyState: string; PendingWindowInDays: number }];
   CancelKeyDeletion: [KeyRef, { KeyId: string }];
   CreateAlias: [{ AliasName: string; TargetKeyId: string }, object];
   UpdateAlias: [{ AliasName: string; TargetKeyId: string }, object];
@@ -146,6 +156,11 @@ export interface KmsOperations {
   ListRetirableGrants: [Paged & { RetiringPrincipal: string }, Page & { Grants: Grant[] }];
   RetireGrant: [{ GrantToken?: string; KeyId?: string; GrantId?: string }, object];
   RevokeGrant: [KeyRef & { GrantId: string }, object];
+  ReplicateKey: [
+    KeyRef & { ReplicaRegion: string; Policy?: string; BypassPolicyLockoutSafetyCheck?: boolean; Description?: string; Tags?: Tag[] },
+    { ReplicaKeyMetadata: KeyMetadata; ReplicaPolicy: string; ReplicaTags: Tag[] },
+  ];
+  UpdatePrimaryRegion: [KeyRef & { PrimaryRegion: string }, object];
 }
 
 export type OperationName = keyof KmsOperations;

@@ -12,6 +12,7 @@ import {
   fromBase64,
   KmsError,
   parseIdentities,
+  parsePeers,
   parseRequestQuotas,
   systemClock,
   type Kms,
@@ -19,13 +20,19 @@ import {
   type RotationPolicyName,
   type TestClock,
 } from '@edge-kms/core';
+import { createPeerSigner } from '@edge-kms/hono';
 
 export interface KmsEnv {
   KMS_ROOT_KEY?: string;
   KMS_IDENTITIES?: string;
   KMS_ALLOW_OPEN?: string;
   KMS_ACCOUNT_ID?: string;
+  /** The default Region (requests that name none act in it); every Region is served unless KMS_REGIONS restricts. */
   KMS_REGION?: string;
+  /** Comma-separated: serve only these Regions. */
+  KMS_REGIONS?: string;
+  /** JSON list of peer deployments for multi-Region keys (a secret: it holds the link secrets). */
+  KMS_PEERS?: string;
   KMS_ROTATION_POLICY?: string;
   KMS_ON_DEMAND_ROTATION_LIMIT?: string;
   KMS_CORS_ORIGINS?: string;
@@ -58,6 +65,13 @@ export async function buildKms(env: KmsEnv, store: KmsStore): Promise<BuiltKms> 
     protector,
     accountId: env.KMS_ACCOUNT_ID || undefined,
     region: env.KMS_REGION || undefined,
+    regions: env.KMS_REGIONS
+      ? env.KMS_REGIONS.split(',')
+          .map((r) => r.trim())
+          .filter(Boolean)
+      : undefined,
+    peers: parsePeers(env.KMS_PEERS),
+    peerSigner: env.KMS_PEERS ? createPeerSigner() : undefined,
     clock: testClock ?? systemClock,
     rotationPolicy: (env.KMS_ROTATION_POLICY || undefined) as RotationPolicyName | undefined,
     onDemandRotationLimit: limit,

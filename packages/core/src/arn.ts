@@ -2,7 +2,7 @@
  * Key references: key id, key ARN, alias name, alias ARN. Parses them into what to look up, with
  * AWS's errors for the malformed ones.
  */
-import { isUuid } from './bytes.js';
+import { isKeyId } from './bytes.js';
 import { KmsError } from './errors.js';
 
 export type KeyRef =
@@ -32,7 +32,7 @@ export function parseKeyRef(scope: Scope, ref: string, allowAlias: boolean): Key
     const m = ARN_RE.exec(ref);
     if (!m) throw new KmsError('InvalidArnException', `Invalid arn ${ref}`);
     const [, partition, region, account, type, rest] = m as unknown as [string, string, string, string, string, string];
-    if (type === 'key' && !isUuid(rest) && !/^mrk-[0-9a-f]{32}$/.test(rest)) {
+    if (type === 'key' && !isKeyId(rest)) {
       throw new KmsError('InvalidArnException', `Invalid arn ${ref}`);
     }
     if (type === 'alias' && !allowAlias) throw new KmsError('NotFoundException', `Invalid keyId ${ref}`);
@@ -45,6 +45,6 @@ export function parseKeyRef(scope: Scope, ref: string, allowAlias: boolean): Key
     if (!allowAlias) throw new KmsError('NotFoundException', `Invalid keyId ${ref}`);
     return { kind: 'alias', aliasName: ref };
   }
-  if (isUuid(ref)) return { kind: 'key', keyId: ref };
+  if (isKeyId(ref)) return { kind: 'key', keyId: ref };
   throw new KmsError('NotFoundException', `Invalid keyId ${ref}`);
 }

@@ -171,3 +171,19 @@ export function isUuid(s: string): boolean {
 export function uuidToBytes(s: string): Uint8Array {
   return fromHex(s.replace(/-/g, ''))!;
 }
+
+const MRK_RE = /^mrk-[0-9a-f]{32}$/;
+
+/** A multi-Region key id: `mrk-` and 32 lowercase hexadecimal digits (16 bytes). */
+export function isMrkId(s: string): boolean {
+  return MRK_RE.test(s);
+}
+
+/** A key id of either kind: a UUID, or a multi-Region key's `mrk-` id. */
+export function isKeyId(s: string): boolean {
+  return UUID_RE.test(s) || MRK_RE.test(s);
+}
+
+export function randomMrkId(): string {
+  return `mrk-${toHex(publicRandomBytes(16))}`;
+}

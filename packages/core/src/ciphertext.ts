@@ -4,8 +4,8 @@
  *   offset size
  *   0      2    magic "EK" (0x45 0x4b)
  *   2      1    format version, 0x01
- *   3      1    key id kind, 0x01 = UUID
- *   4      16   key id (UUID bytes)
+ *   3      1    key id kind, 0x01 = UUID, 0x02 = multi-Region key (`mrk-` + 32 hex digits)
+ *   4      16   key id (the UUID's bytes, or the 16 bytes the mrk- id's hex digits spell)
  *   20     4    key material version, uint32 big-endian, 1-based
  *   24     12   AES-GCM IV
  *   36     n    AES-256-GCM ciphertext
@@ -15,13 +15,14 @@
  * the encryption context, so neither the header nor the context can be changed undetected. The
  * header names the key and the version, so Decrypt needs no KeyId and finds the material in O(1).
  */
-import { concat, isUuid, publicRandomBytes, utf8, uuidFromBytes, uuidToBytes } from './bytes.js';
+import { concat, fromHex, isMrkId, isUuid, publicRandomBytes, toHex, utf8, uuidFromBytes, uuidToBytes } from './bytes.js';
 import { webCryptoProvider, type CryptoProvider } from './crypto-provider.js';
 
 export const BLOB_MAGIC_0 = 0x45;
 export const BLOB_MAGIC_1 = 0x4b;
 export const BLOB_FORMAT_V1 = 0x01;
 export const KEY_ID_KIND_UUID = 0x01;
+export const KEY_ID_KIND_MRK = 0x02;
 export const HEADER_LENGTH = 36;
 export const IV_LENGTH = 12;
 export const TAG_LENGTH = 16;
@@ -39,12 +40,14 @@ export interface ParsedBlob {
 // Key id bytes by key id: encodeHeader runs on every Encrypt, and parsing a UUID is its main cost.
 const keyIdBytes = new Map<string, Uint8Array>();
 
-function uuidBytes(keyId: string): Uint8Array {
+function idBytes(keyId: string): Uint8Array {
   let b = keyIdBytes.get(keyId);
   if (!b) {
-    if (!isUuid(keyId)) throw new TypeError(`"keyId" expected a UUID, got ${keyId}`);
+    if (isUuid(keyId)) b = uuidToBytes(keyId);
+    else if (isMrkId(keyId)) b = fromHex(keyId.slice(4))!;
+    else throw new TypeError(`"keyId" expected a UUID or an mrk- id, got ${keyId}`);
     if (keyIdBytes.size >= 10_000) keyIdBytes.clear();
-    keyIdBytes.set(keyId, (b = uuidToBytes(keyId)));
+    keyIdBytes.set(keyId, b);
   }
   return b;
 }
@@ -57,13 +60,13 @@ export function encodeHeader(keyId: string, version: number, iv: Uint8Array): Ui
 
 /** Writes the 36-byte header at the start of `h`. */
 function writeHeader(h: Uint8Array, keyId: string, version: number, iv: Uint8Array): void {
-  const id = uuidBytes(keyId);
+  const id = idBytes(keyId);
   if (!Number.isInteger(version) || version < 1 || version > 0xffffffff) throw new RangeError(`"version" expected 1..2^32-1, got ${version}`);
   if (iv.length !== IV_LENGTH) throw new RangeError(`"iv" expected ${IV_LENGTH} bytes, got ${iv.length}`);
   h[0] = BLOB_MAGIC_0;
   h[1] = BLOB_MAGIC_1;
   h[2] = BLOB_FORMAT_V1;
-  h[3] = KEY_ID_KIND_UUID;
+  h[3] = keyId.charCodeAt(0) === 0x6d /* m: mrk- */ ? KEY_ID_KIND_MRK : KEY_ID_KIND_UUID;
   h.set(id, 4);
   h[20] = version >>> 24;
   h[21] = (version >>> 16) & 0xff;
@@ -75,10 +78,12 @@ function writeHeader(h: Uint8Array, keyId: string, version: number, iv: Uint8Arr
 /** Parses the framing only; authenticity is established by AES-GCM. Undefined if malformed. */
 export function parseBlob(blob: Uint8Array): ParsedBlob | undefined {
   if (blob.length < BLOB_OVERHEAD) return undefined;
-  if (blob[0] !== BLOB_MAGIC_0 || blob[1] !== BLOB_MAGIC_1 || blob[2] !== BLOB_FORMAT_V1 || blob[3] !== KEY_ID_KIND_UUID) return undefined;
+  const kind = blob[3];
+  if (blob[0] !== BLOB_MAGIC_0 || blob[1] !== BLOB_MAGIC_1 || blob[2] !== BLOB_FORMAT_V1 || (kind !== KEY_ID_KIND_UUID && kind !== KEY_ID_KIND_MRK))
+    return undefined;
   const version = new DataView(blob.buffer, blob.byteOffset, blob.byteLength).getUint32(20, false);
   if (version === 0) return undefined;
-  const keyId = uuidFromBytes(blob.subarray(4, 20));
+  const keyId = kind === KEY_ID_KIND_UUID ? uuidFromBytes(blob.subarray(4, 20)) : `mrk-${toHex(blob.subarray(4, 20))}`;
   return {
     keyId,
     version,

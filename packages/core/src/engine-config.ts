@@ -27,7 +27,15 @@ export const ROTATION_POLICIES: Record<RotationPolicyName, RotationPolicy> = {
 export interface KmsOptions {
   store?: KmsStore;
   accountId?: string;
+  /**
+   * The default Region: requests that name none (in-process calls, unsigned requests to a custom
+   * endpoint) act in it, and the records of a store written before Regions existed are moved
+   * into it. Default us-east-1.
+   */
   region?: string;
+  /** The Regions served (any AWS Region name when absent); a request for another is refused. */
+  regions?: readonly string[];
+  /** The ARN partition; by default the partition of each Region (aws, aws-cn, aws-us-gov, …). */
   partition?: string;
   clock?: Clock;
   protector?: MaterialProtector;

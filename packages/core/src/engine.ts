@@ -26,8 +26,9 @@ import { isAwsManagedAliasName, isDeletionDue, isRotationDue } from './key-sched
 import { createMaterialCache, currentOf, type MaterialCache, type OpenedMaterial } from './material-cache.js';
 import { familyOfKey } from './key-specs/index.js';
 import { makeDecoyKey, type DecoyKey } from './decoy-key.js';
+import { countSharedChange, deletionWrites, hasRemoteReplicas, needsDelivery, replicaWrites, type RegionalSet } from './multi-region.js';
 
-export type { DecoyKey };
+export type { DecoyKey, RegionalSet };
 
 export * from './engine-config.js';
 export * from './key-schedule.js';
@@ -44,6 +45,15 @@ export interface ResolveOptions {
   caller?: { accountId: string };
 }
 
+/** What mutateKey's `decide` answers. */
+export interface Decision<T> {
+  next?: KeyRecord;
+  writes?: StoreWrite[];
+  /** Writes in other Regions' keyspaces, committed with this Region's writes. */
+  across?: Map<string, StoreWrite[]>;
+  result: T;
+}
+
 export class Engine implements Scope {
   readonly store: KmsStore;
   readonly accountId: string;
@@ -58,7 +68,14 @@ export class Engine implements Scope {
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly material: MaterialCache;
 
-  constructor(options: KmsOptions = {}) {
+  /**
+   * The other Regions of the KMS this engine's Region belongs to (createKms makes one engine per
+   * Region): what multi-Region keys commit across. Absent for an engine made on its own.
+   */
+  readonly regional?: RegionalSet<Engine>;
+
+  constructor(options: KmsOptions = {}, regional?: RegionalSet<Engine>) {
+    this.regional = regional;
     this.store = options.store ?? createMemoryStore();
     this.accountId = options.accountId ?? DEFAULT_ACCOUNT_ID;
     this.region = options.region ?? DEFAULT_REGION;
@@ -197,6 +214,7 @@ export class Engine implements Scope {
       case 'Disabled':
         return new KmsError('DisabledException', `${arn} is disabled.`);
       case 'PendingDeletion':
+      case 'PendingReplicaDeletion':
         return new KmsError('KMSInvalidStateException', `${arn} is pending deletion.`);
       default:
         return new KmsError('KMSInvalidStateException', `${arn} is ${key.KeyState}.`);
@@ -205,7 +223,7 @@ export class Engine implements Scope {
 
   /** Pending deletion blocks most management operations. */
   requireNotPendingDeletion(key: KeyRecord): void {
-    if (key.KeyState === 'PendingDeletion') throw this.stateError(key);
+    if (key.KeyState === 'PendingDeletion' || key.KeyState === 'PendingReplicaDeletion') throw this.stateError(key);
   }
 
   requireCustomerManaged(key: KeyRecord, operation: string): void {
@@ -250,6 +268,10 @@ export class Engine implements Scope {
     this.material.forget(keyId);
   }
 
+  forgetAllMaterial(): void {
+    this.material.clear();
+  }
+
   private decoy?: Promise<DecoyKey>;
   private decoyReady?: DecoyKey;
   /**
@@ -292,22 +314,37 @@ export class Engine implements Scope {
 
   /**
    * Read, decide, commit, retrying on a conflicting concurrent commit. `decide` sees the current
-   * record and returns the next record, extra writes and the result, or throws a KmsError.
+   * record and returns the next record, extra writes, writes in other Regions (`across`, by
+   * Region: multi-Region key operations) and the result, or throws a KmsError.
    */
-  async mutateKey<T>(
-    keyId: string,
-    decide: (key: KeyRecord) => Promise<{ next?: KeyRecord; writes?: StoreWrite[]; result: T }> | { next?: KeyRecord; writes?: StoreWrite[]; result: T },
-  ): Promise<T> {
+  async mutateKey<T>(keyId: string, decide: (key: KeyRecord) => Promise<Decision<T>> | Decision<T>): Promise<T> {
     return this.withLock(`key:${keyId}`, () =>
       retryOnConflict(async () => {
         const key = await this.store.getKey(keyId);
         if (!key) throw this.notFound(keyId);
-        const { next, writes = [], result } = await decide(key);
+        const decided = await decide(key);
+        const { writes = [], across: elsewhere, result } = decided;
+        const next = decided.next && countSharedChange(key, decided.next);
         const all: StoreWrite[] = [];
         if (next) all.push({ type: 'putKey', key: { ...next, Revision: key.Revision + 1 }, expectRevision: key.Revision });
         all.push(...writes);
         if (all.length === 0) return result;
-        await this.store.commit(all);
+        // A multi-Region primary's shared properties and new versions reach every replica in the
+        // same commit: no Region encrypts with a version another lacks.
+        let across = next && this.regional ? await replicaWrites(this, key, next, writes) : undefined;
+        if (elsewhere) {
+          across ??= new Map();
+          for (const [region, w] of elsewhere) across.set(region, [...(across.get(region) ?? []), ...w]);
+        }
+        if (across && across.size > 0) {
+          if (!this.regional) throw new Error('writes in other Regions need a regional engine');
+          across.set(this.region, all);
+          await this.regional!.commit(across);
+        } else {
+          await this.store.commit(all);
+        }
+        // Replicas in other deployments are told after the commit, from the record (the outbox).
+        if (next && this.regional?.remote && needsDelivery(next)) this.regional.remote.kick(this, keyId);
         return result;
       }),
     );
@@ -329,8 +366,28 @@ export class Engine implements Scope {
           `The on-demand rotations limit has been reached for the given keyId. No more on-demand rotations can be performed for this key: ${this.keyArn(key.KeyId)}`,
         );
       }
+      if (key.PendingRotation) {
+        // A rotation is still reaching replicas in other deployments.
+        if (type === 'AUTOMATIC') return { result: undefined };
+        throw new KmsError(
+          'ConflictException',
+          `A rotation of ${this.keyArn(key.KeyId)} is in progress (it is reaching the key's replicas in other Regions). Try again when it completes.`,
+        );
+      }
       const versionNo = key.CurrentVersion + 1;
       const version = await this.newVersion(key, versionNo, type);
+      if (hasRemoteReplicas(key)) {
+        // Replicas in other deployments get the version first; it becomes current everywhere
+        // once every one of them has it (replication.ts). Until then the key encrypts with the
+        // last version every replica has.
+        const next: KeyRecord = {
+          ...key,
+          PendingRotation: { Version: versionNo, KeyMaterialId: version.KeyMaterialId, Type: type, StartDate: now },
+          OnDemandRotationCount: key.OnDemandRotationCount + (type === 'ON_DEMAND' ? 1 : 0),
+          Rotation: type === 'AUTOMATIC' ? { ...key.Rotation, AnchorDate: now } : key.Rotation,
+        };
+        return { next, writes: [{ type: 'putVersion', version }], result: next };
+      }
       const next: KeyRecord = {
         ...key,
         CurrentVersion: versionNo,
@@ -355,7 +412,15 @@ export class Engine implements Scope {
           if (!page.next) break;
           after = page.next;
         }
-        await this.store.commit(writes);
+        // A deleted multi-Region key leaves its set: the other keys of the set drop it, in the
+        // same commit (and a primary waiting for its replicas starts its own waiting period).
+        const across = this.regional && key.MultiRegionConfiguration ? await deletionWrites(this, key) : undefined;
+        if (across) {
+          across.set(this.region, writes);
+          await this.regional!.commit(across);
+        } else {
+          await this.store.commit(writes);
+        }
         this.forgetMaterial(keyId);
         return true;
       }),
@@ -375,6 +440,7 @@ export class Engine implements Scope {
     const version = await this.newVersion({ KeyId: keyId, KeySpec: fields.KeySpec }, 1, 'CREATE', raw);
     const key: KeyRecord = {
       ...fields,
+      ...(fields.MultiRegion ? { MultiRegionConfiguration: { MultiRegionKeyType: 'PRIMARY', PrimaryRegion: this.region, ReplicaRegions: [] } } : {}),
       KeyId: keyId,
       AccountId: this.accountId,
       Region: this.region,

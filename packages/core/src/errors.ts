@@ -6,6 +6,7 @@
 export type KmsErrorCode =
   | 'AccessDeniedException'
   | 'AlreadyExistsException'
+  | 'ConflictException'
   | 'DependencyTimeoutException'
   | 'DisabledException'
   | 'DryRunOperationException'

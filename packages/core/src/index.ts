@@ -2,7 +2,16 @@
  * @edge-kms/core: a WebCrypto-only KMS engine that speaks the AWS KMS (TrentService) protocol.
  * Every export is named here.
  */
-export { createKms, type Kms, type KmsOptions, type AuthenticationOptions, type HandleOptions, type MaintenanceReport, type SeedKeyOptions } from './kms.js';
+export {
+  createKms,
+  regionNotServed,
+  type Kms,
+  type KmsOptions,
+  type AuthenticationOptions,
+  type HandleOptions,
+  type MaintenanceReport,
+  type SeedKeyOptions,
+} from './kms.js';
 export {
   Engine,
   DEFAULT_ACCOUNT_ID,
@@ -21,6 +30,11 @@ export { KmsError, StoreConflictError, isKmsError, kmsError, INVALID_CIPHERTEXT_
 export { webCryptoProvider, type CryptoProvider } from './crypto-provider.js';
 export { createTestClock, systemClock, DAY_MS, type Clock, type TestClock } from './clock.js';
 export { createMemoryStore, deepFreeze } from './store/memory-store.js';
+export { scopeStore, regionPrefix, regionsIn, migrateLegacyRecords, type RegionStore } from './store/region-scope.js';
+export { isRegionName, partitionOf, requestRegion } from './regions.js';
+export { InputReader } from './validate.js';
+export { createReplication, parsePeers, PEER_PATH, type PeerOptions, type PeerSigner, type Replication } from './replication.js';
+export { isPrimary, isReplica, type RegionalSet } from './multi-region.js';
 export { commitWrites, applyWrites, type SyncView } from './store/apply.js';
 export {
   checkWrites,
@@ -53,6 +67,7 @@ export type {
   GrantRecord,
   GrantConstraints,
   GrantOperation,
+  MultiRegionSet,
 } from './model.js';
 export {
   parseBlob,

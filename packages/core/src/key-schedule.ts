@@ -12,10 +12,13 @@ export function nextRotationDate(key: KeyRecord): number | undefined {
   return r.AnchorDate + r.PeriodInDays * DAY_MS;
 }
 
-/** Automatic rotation is due: enabled, the date has passed, and the key is usable (AWS does not rotate disabled keys). */
+/**
+ * Automatic rotation is due: enabled, the date has passed, and the key is usable (AWS does not
+ * rotate disabled keys). Never for a multi-Region replica: its primary rotates, for the whole set.
+ */
 export function isRotationDue(key: KeyRecord, now: number): boolean {
   const next = nextRotationDate(key);
-  return next !== undefined && now >= next && key.KeyState === 'Enabled';
+  return next !== undefined && now >= next && key.KeyState === 'Enabled' && key.MultiRegionConfiguration?.MultiRegionKeyType !== 'REPLICA';
 }
 
 export function isDeletionDue(key: KeyRecord, now: number): boolean {

@@ -25,7 +25,15 @@ import {
 } from './protocol.js';
 import { InputReader } from './validate.js';
 import { symmetricFamily } from './key-specs/index.js';
-import { createRequestQuotas, type RequestQuotaOptions } from './quotas.js';
+import { createRequestQuotas, type RequestQuotaOptions, type RequestQuotas } from './quotas.js';
+import { createCryptoKeyProtector } from './material.js';
+import { isRegionName, partitionOf, requestRegion } from './regions.js';
+import { createMemoryStore } from './store/memory-store.js';
+import { migrateLegacyRecords, regionsIn, scopeStore } from './store/region-scope.js';
+import type { KmsStore, StoreWrite } from './store/types.js';
+import { DEFAULT_ACCOUNT_ID, DEFAULT_REGION } from './engine-config.js';
+import { createReplication, type PeerOptions, type PeerSigner, type Replication } from './replication.js';
+import type { RegionalSet } from './multi-region.js';
 
 /**
  * How requests to `handle` are authenticated.
@@ -44,6 +52,15 @@ export interface KmsOptions extends EngineOptions {
    * Only calls with a caller (over the wire) count.
    */
   requestQuotas?: boolean | RequestQuotaOptions;
+  /**
+   * Other deployments holding replicas of this deployment's multi-Region keys, or primaries of
+   * its replicas (replication.ts). Their Regions are not served here.
+   */
+  peers?: PeerOptions[];
+  /** The fetch the peer channel uses (tests); the global fetch by default. */
+  peerFetch?: typeof fetch;
+  /** Signs peer requests with SigV4; required with `peers` (`createPeerSigner` from @edge-kms/hono). */
+  peerSigner?: PeerSigner;
 }
 
 export type { HandleOptions };
@@ -55,8 +72,21 @@ export interface MaintenanceReport {
 
 export interface Kms extends ProtocolService {
   readonly accountId: string;
+  /** The default Region (see KmsOptions.region). */
   readonly region: string;
+  /** The Regions served, when restricted (KmsOptions.regions); every Region name otherwise. */
+  readonly regions: readonly string[] | undefined;
+  /** The default Region's engine. */
   readonly engine: Engine;
+  /** A Region's engine; throws AWS's error for a Region that is not served. */
+  engineFor(region: string): Engine;
+  /** The store every Region's keyspace lives in. */
+  readonly store: KmsStore;
+  /**
+   * This KMS acting in one Region: `execute`, `seedKey` and `engine` act there by default (the
+   * same keys, the same store; throws for a Region that is not served).
+   */
+  inRegion(region: string): Kms;
   /** How `handle` authenticates requests (see AuthenticationOptions). */
   readonly authenticationMode: AuthenticationOptions['mode'];
   /** The principal requests act as when no signature names one (`none` and `open` modes). */
@@ -80,6 +110,10 @@ export interface Kms extends ProtocolService {
   onInternalError(error: unknown): void;
   /** Removes every key, version and alias (test mode). */
   reset(): Promise<void>;
+  /** The peer endpoint (POST /_edge-kms-peer/v1), when peers are configured. */
+  readonly handlePeer?: (request: Request) => Promise<Response>;
+  /** Replication to peer deployments, when configured. */
+  readonly replication?: Replication;
   /**
    * Creates a symmetric customer managed key with given key material (and optionally a given key
    * id and alias), for reproducible tests and fixtures. The material is sealed like any other.
@@ -94,8 +128,86 @@ export interface SeedKeyOptions {
   AliasName?: string;
 }
 
+/** AWS's answer to a request for a Region the KMS does not serve. */
+export function regionNotServed(region: string): KmsError {
+  return new KmsError('InvalidSignatureException', `Credential should be scoped to a valid region, not '${region}'.`);
+}
+
 export function createKms(options: KmsOptions = {}): Kms {
-  const engine = new Engine(options);
+  const defaultRegion = options.region ?? DEFAULT_REGION;
+  if (!isRegionName(defaultRegion)) throw new TypeError(`"region" expected an AWS Region name, got ${defaultRegion}`);
+  const allowed = options.regions ? new Set(options.regions) : undefined;
+  for (const r of allowed ?? []) if (!isRegionName(r)) throw new TypeError(`"regions" expected AWS Region names, got ${r}`);
+  if (allowed && !allowed.has(defaultRegion)) throw new TypeError(`"regions" must include the default region ${defaultRegion}`);
+  const peerRegions = new Set((options.peers ?? []).flatMap((p) => p.regions));
+  const servesLocally = (region: string) => isRegionName(region) && (!allowed || allowed.has(region)) && !peerRegions.has(region);
+  const serves = servesLocally;
+  const store = options.store ?? createMemoryStore();
+  const protector = options.protector ?? createCryptoKeyProtector();
+  // One engine per Region, made on first use, each over its Region's keyspace of the one store.
+  const engines = new Map<string, Engine>();
+  const regional: RegionalSet<Engine> & { remote?: Replication } = {
+    engineFor: (region: string) => engineOf(region),
+    /** One commit over several Regions' writes: atomic where the store is. */
+    commit: (byRegion: Map<string, StoreWrite[]>) => {
+      const all: StoreWrite[] = [];
+      for (const [region, writes] of byRegion) all.push(...scopedOf(region).physical(writes));
+      return store.commit(all);
+    },
+    serves,
+  };
+  const scoped = new Map<string, ReturnType<typeof scopeStore>>();
+  function scopedOf(region: string) {
+    let s = scoped.get(region);
+    if (!s) scoped.set(region, (s = scopeStore(store, region)));
+    return s;
+  }
+  function engineOf(region: string): Engine {
+    let e = engines.get(region);
+    if (!e) {
+      e = new Engine({ ...options, region, partition: options.partition ?? partitionOf(region), store: scopedOf(region), protector }, regional);
+      engines.set(region, e);
+    }
+    return e;
+  }
+  function engineFor(region: string): Engine {
+    const e = engines.get(region);
+    if (e) return e;
+    if (!serves(region)) throw regionNotServed(region);
+    return engineOf(region);
+  }
+  if (options.peers?.length) {
+    if (peerRegions.has(defaultRegion)) throw new TypeError(`the default region ${defaultRegion} is served by a peer`);
+    if (!options.peerSigner) throw new TypeError('"peers" need a "peerSigner" (createPeerSigner from @edge-kms/hono)');
+    regional.remote = createReplication({
+      peers: options.peers,
+      accountId: options.accountId ?? DEFAULT_ACCOUNT_ID,
+      engineFor: engineOf,
+      servesLocally,
+      onError: (e) => defaultEngine.onInternalError(e),
+      fetch: options.peerFetch,
+      sign: options.peerSigner,
+    });
+  }
+  const defaultEngine = engineOf(defaultRegion);
+  const engine = defaultEngine;
+
+  // Records of a store written before Regions existed move into the default Region, once, before
+  // the first operation; until then every operation waits for it.
+  let migrated = false;
+  let migration: Promise<void> | undefined;
+  const ready = (): Promise<void> | undefined => {
+    if (migrated) return undefined;
+    return (migration ??= migrateLegacyRecords(store, defaultRegion).then(
+      () => {
+        migrated = true;
+      },
+      (e) => {
+        migration = undefined;
+        throw e;
+      },
+    ));
+  };
 
   const rootCaller: Caller = { accountId: engine.accountId, arn: `arn:${engine.partition}:iam::${engine.accountId}:root` };
   const auth = options.authentication ?? { mode: 'none' };
@@ -103,7 +215,7 @@ export function createKms(options: KmsOptions = {}): Kms {
     auth.mode === 'none'
       ? undefined
       : createSigV4Verifier({
-          region: engine.region,
+          region: serves,
           mode: auth.mode,
           // Clients sign with the real time: X-Amz-Date is checked against the system clock, not
           // the engine's clock (a test clock may be frozen or moved years ahead).
@@ -123,20 +235,35 @@ export function createKms(options: KmsOptions = {}): Kms {
 
   async function authenticate(request: RequestLike, body: Uint8Array, handleOptions: HandleOptions = {}): Promise<Caller> {
     const caller = verifier ? await verifier(request, body, handleOptions.requiredSignedHeaders) : rootCaller;
+    // The Region: the verified credential scope; without verification the one the shell knows
+    // (the MSW mock: the endpoint's host), else the one the request names.
+    const region = verifier ? caller.region : (handleOptions.region ?? requestRegion(request.url, request.headers.get('authorization')));
+    if (region !== undefined && !serves(region)) throw regionNotServed(region);
     return {
       ...caller,
+      region,
       sourceIp: handleOptions.sourceIp,
       secureTransport: request.url.startsWith('https:'),
     };
   }
 
-  const quotas = options.requestQuotas ? createRequestQuotas(engine.region, options.requestQuotas === true ? {} : options.requestQuotas) : undefined;
+  const quotaOptions = options.requestQuotas === true ? {} : options.requestQuotas || undefined;
+  const quotas = new Map<string, RequestQuotas>();
+  const quotasOf = (region: string) => {
+    let q = quotas.get(region);
+    if (!q) quotas.set(region, (q = createRequestQuotas(region, quotaOptions)));
+    return q;
+  };
 
   async function execute(operation: string, input?: unknown, context: OperationContext = {}): Promise<Output> {
     if (!isOperationName(operation)) {
       throw new KmsError('UnknownOperationException', `Unknown operation ${operation}`);
     }
-    if (quotas && context.caller) quotas.take(operation, context.caller);
+    const region = context.region ?? context.caller?.region;
+    const engine = region === undefined ? defaultEngine : engineFor(region);
+    if (quotaOptions && context.caller) quotasOf(engine.region).take(operation, context.caller);
+    const waiting = ready();
+    if (waiting) await waiting;
     try {
       const reader = InputReader.from(input);
       const tokens = reader.raw.GrantTokens;
@@ -151,6 +278,15 @@ export function createKms(options: KmsOptions = {}): Kms {
 
   async function runMaintenance(): Promise<MaintenanceReport> {
     const report: MaintenanceReport = { rotated: [], deleted: [] };
+    await ready();
+    const regions = await regionsIn(store);
+    for (const region of regions) await maintainRegion(engineOf(region), report);
+    // Whatever replicas in other deployments still lack (a peer that was down) is sent again.
+    if (regional.remote) await regional.remote.deliverAll(regions.map(engineOf));
+    return report;
+  }
+
+  async function maintainRegion(engine: Engine, report: MaintenanceReport): Promise<void> {
     for (let after: string | undefined; ; ) {
       const page = await engine.store.listKeys({ after, limit: 500 });
       const now = engine.now();
@@ -168,13 +304,15 @@ export function createKms(options: KmsOptions = {}): Kms {
       if (!page.next) break;
       after = page.next;
     }
-    return report;
   }
 
   const kms: Kms = {
     accountId: engine.accountId,
     region: engine.region,
+    regions: options.regions,
     engine,
+    engineFor,
+    store,
     authenticationMode: auth.mode,
     rootCaller,
     execute,
@@ -184,39 +322,65 @@ export function createKms(options: KmsOptions = {}): Kms {
     runMaintenance,
     now: () => engine.now(),
     onInternalError: (e) => engine.onInternalError(e),
-    reset: () => engine.store.clear(),
-    async seedKey(seed) {
-      // Seeded keys are symmetric encryption keys; their family says what material is valid.
-      const invalid =
-        seed.KeyMaterial instanceof Uint8Array ? symmetricFamily.checkMaterial('SYMMETRIC_DEFAULT', seed.KeyMaterial) : '"KeyMaterial" expected 32 bytes';
-      if (invalid) throw new KmsError('ValidationException', invalid);
-      if (seed.KeyId !== undefined && !isUuid(seed.KeyId)) throw new KmsError('ValidationException', `"KeyId" expected a UUID, got ${seed.KeyId}`);
-      if (seed.AliasName !== undefined && !/^alias\/[a-zA-Z0-9/_-]+$/.test(seed.AliasName)) {
-        throw new KmsError('InvalidAliasNameException', `Invalid alias name ${seed.AliasName}`);
-      }
-      const keyId = seed.KeyId ?? randomUuid();
-      const now = engine.now();
-      const key = await engine.createKey(
-        {
-          Description: seed.Description ?? '',
-          KeyUsage: 'ENCRYPT_DECRYPT',
-          KeySpec: 'SYMMETRIC_DEFAULT',
-          Origin: 'AWS_KMS',
-          KeyManager: 'CUSTOMER',
-          KeyState: 'Enabled',
-          MultiRegion: false,
-          Rotation: { Enabled: false },
-          Tags: [],
-          Policy: defaultKeyPolicy(engine.accountId, engine.partition),
-        },
-        seed.AliasName
-          ? [{ type: 'putAlias', alias: { AliasName: seed.AliasName, TargetKeyId: keyId, CreationDate: now, LastUpdatedDate: now }, expectTarget: null }]
-          : [],
-        keyId,
-        seed.KeyMaterial,
-      );
-      return { KeyMetadata: keyMetadata(engine, key) };
+    handlePeer: regional.remote && ((request) => regional.remote!.handle(request)),
+    replication: regional.remote,
+    async reset() {
+      await store.clear();
+      for (const e of engines.values()) e.forgetAllMaterial();
     },
+    inRegion(region) {
+      let view = views.get(region);
+      if (!view) {
+        const e = engineFor(region);
+        view = {
+          ...kms,
+          region,
+          engine: e,
+          execute: (operation, input, context = {}) => execute(operation, input, { region, ...context }),
+          handle: (request, o) => handleProtocolRequest(view!, request, { region, ...o }),
+          handleMessage: (message, o) => handleProtocolMessage(view!, message, { region, ...o }),
+          seedKey: (seed) => seedKeyIn(e, seed),
+        };
+        views.set(region, view);
+      }
+      return view;
+    },
+    seedKey: (seed) => seedKeyIn(defaultEngine, seed),
   };
+  const views = new Map<string, Kms>([[defaultRegion, kms]]);
+
+  async function seedKeyIn(engine: Engine, seed: SeedKeyOptions): Promise<Output> {
+    await ready();
+    // Seeded keys are symmetric encryption keys; their family says what material is valid.
+    const invalid =
+      seed.KeyMaterial instanceof Uint8Array ? symmetricFamily.checkMaterial('SYMMETRIC_DEFAULT', seed.KeyMaterial) : '"KeyMaterial" expected 32 bytes';
+    if (invalid) throw new KmsError('ValidationException', invalid);
+    if (seed.KeyId !== undefined && !isUuid(seed.KeyId)) throw new KmsError('ValidationException', `"KeyId" expected a UUID, got ${seed.KeyId}`);
+    if (seed.AliasName !== undefined && !/^alias\/[a-zA-Z0-9/_-]+$/.test(seed.AliasName)) {
+      throw new KmsError('InvalidAliasNameException', `Invalid alias name ${seed.AliasName}`);
+    }
+    const keyId = seed.KeyId ?? randomUuid();
+    const now = engine.now();
+    const key = await engine.createKey(
+      {
+        Description: seed.Description ?? '',
+        KeyUsage: 'ENCRYPT_DECRYPT',
+        KeySpec: 'SYMMETRIC_DEFAULT',
+        Origin: 'AWS_KMS',
+        KeyManager: 'CUSTOMER',
+        KeyState: 'Enabled',
+        MultiRegion: false,
+        Rotation: { Enabled: false },
+        Tags: [],
+        Policy: defaultKeyPolicy(engine.accountId, engine.partition),
+      },
+      seed.AliasName
+        ? [{ type: 'putAlias', alias: { AliasName: seed.AliasName, TargetKeyId: keyId, CreationDate: now, LastUpdatedDate: now }, expectTarget: null }]
+        : [],
+      keyId,
+      seed.KeyMaterial,
+    );
+    return { KeyMetadata: keyMetadata(engine, key) };
+  }
   return kms;
 }

@@ -21,6 +21,8 @@ export interface MaterialCache {
   ready(keyId: string, version: number): OpenedMaterial[] | undefined;
   /** Drops every version of a key (deleted keys). */
   forget(keyId: string): void;
+  /** Drops everything (test-mode reset). */
+  clear(): void;
 }
 
 export function createMaterialCache(store: KmsStore, protector: MaterialProtector, size: number): MaterialCache {
@@ -68,6 +70,10 @@ export function createMaterialCache(store: KmsStore, protector: MaterialProtecto
       return p;
     },
     ready: (keyId, version) => opened.get(`${keyId}/${version}`),
+    clear() {
+      opening.clear();
+      opened.clear();
+    },
     forget(keyId) {
       for (const id of [...opening.keys()]) {
         if (id.startsWith(`${keyId}/`)) {

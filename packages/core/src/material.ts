@@ -26,6 +26,12 @@ export interface MaterialProtector {
   seal(raw: Uint8Array, ctx: MaterialContext): Promise<StoredMaterial>;
   /** Returns the non-extractable CryptoKey of stored material. */
   open(stored: StoredMaterial, ctx: MaterialContext): Promise<CryptoKey>;
+  /**
+   * The raw bytes of stored material, for replication to a multi-Region key's replica in another
+   * deployment (wrapped again for transport at once; the caller wipes them). Only protectors that
+   * can read their own material have it: the root-key protector does, CryptoKeys do not.
+   */
+  exportRaw?(stored: StoredMaterial, ctx: MaterialContext): Promise<Uint8Array>;
 }
 
 /** Keeps material as non-extractable CryptoKeys. */
@@ -63,19 +69,23 @@ export async function createRootKeyProtector(rootKeyBytes: Uint8Array): Promise<
       return { kind: 'wrapped', alg: ROOT_WRAP_ALG, data: concat(iv, ct) };
     },
     async open(stored, ctx) {
-      if (stored.kind !== 'wrapped' || stored.alg !== ROOT_WRAP_ALG) throw new Error('unsupported stored material');
-      const raw = new Uint8Array(
-        await crypto.subtle.decrypt(
-          { name: 'AES-GCM', iv: stored.data.subarray(0, 12) as BufferSource, additionalData: wrapAad(ctx) as BufferSource },
-          root,
-          stored.data.subarray(12) as BufferSource,
-        ),
-      );
+      const raw = await unwrap(stored, ctx);
       try {
         return await (ctx.importKey ?? importAesKey)(raw);
       } finally {
         wipe(raw);
       }
     },
+    exportRaw: (stored, ctx) => unwrap(stored, ctx),
   };
+  async function unwrap(stored: StoredMaterial, ctx: MaterialContext): Promise<Uint8Array> {
+    if (stored.kind !== 'wrapped' || stored.alg !== ROOT_WRAP_ALG) throw new Error('unsupported stored material');
+    return new Uint8Array(
+      await crypto.subtle.decrypt(
+        { name: 'AES-GCM', iv: stored.data.subarray(0, 12) as BufferSource, additionalData: wrapAad(ctx) as BufferSource },
+        root,
+        stored.data.subarray(12) as BufferSource,
+      ),
+    );
+  }
 }

@@ -2,6 +2,7 @@
 import type { Engine } from './engine.js';
 import { familyOfKey } from './key-specs/index.js';
 import type { KeyRecord } from './model.js';
+import { multiRegionConfiguration } from './multi-region.js';
 
 export function keyMetadata(engine: Engine, key: KeyRecord): Record<string, unknown> {
   const md: Record<string, unknown> = {
@@ -19,6 +20,8 @@ export function keyMetadata(engine: Engine, key: KeyRecord): Record<string, unkn
     KeySpec: key.KeySpec,
     MultiRegion: key.MultiRegion,
   };
+  const multiRegion = multiRegionConfiguration(engine, key);
+  if (multiRegion) md.MultiRegionConfiguration = multiRegion;
   if (key.DeletionDate !== undefined) md.DeletionDate = new Date(key.DeletionDate);
   if (key.PendingDeletionWindowInDays !== undefined) md.PendingDeletionWindowInDays = key.PendingDeletionWindowInDays;
   // The *Algorithms fields and CurrentKeyMaterialId: what they are depends on the key's family.

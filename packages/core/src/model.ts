@@ -3,7 +3,7 @@
  * milliseconds inside the engine and stores; the protocol turns them into AWS's epoch seconds.
  */
 
-export type KeyState = 'Enabled' | 'Disabled' | 'PendingDeletion' | 'PendingImport' | 'Unavailable' | 'Creating' | 'Updating';
+export type KeyState = 'Enabled' | 'Disabled' | 'PendingDeletion' | 'PendingReplicaDeletion' | 'PendingImport' | 'Unavailable' | 'Creating' | 'Updating';
 
 export type KeySpec =
   | 'SYMMETRIC_DEFAULT'
@@ -80,10 +80,20 @@ export interface KeyRecord {
   DeletionDate?: number;
   PendingDeletionWindowInDays?: number;
   MultiRegion: boolean;
+  /**
+   * A multi-Region key's place in its set, the same on every key of the set (kept so by the
+   * commits that change the set): which Region holds the primary, and the Regions of the replicas.
+   */
+  MultiRegionConfiguration?: MultiRegionSet;
   /** Number of the current key material version (versions are numbered 1, 2, 3, …). */
   CurrentVersion: number;
   /** KeyMaterialId of the current version, written in the same commit that makes it current. */
   CurrentKeyMaterialId: string;
+  /**
+   * A rotation in progress: the version made but not yet current, because replicas in other
+   * deployments do not all have it yet (no Region encrypts with a version another lacks).
+   */
+  PendingRotation?: { Version: number; KeyMaterialId: string; Type: RotationType; StartDate: number };
   Rotation: RotationSettings;
   OnDemandRotationCount: number;
   Tags: Tag[];
@@ -92,6 +102,24 @@ export interface KeyRecord {
   Grants?: GrantRecord[];
   /** Optimistic-concurrency revision: 1 for a new key, incremented by every commit that changes it. */
   Revision: number;
+}
+
+export interface MultiRegionSet {
+  MultiRegionKeyType: 'PRIMARY' | 'REPLICA';
+  PrimaryRegion: string;
+  /** The replicas' Regions, in the order they were made. */
+  ReplicaRegions: string[];
+  /**
+   * A count of the changes to what the set shares, kept when replicas live in other deployments:
+   * on the primary, the count so far; on a replica, the last change it applied.
+   */
+  SharedSeq?: number;
+  /**
+   * On a primary: its replicas in other deployments (replication.ts), by Region, and what each
+   * acknowledged: every version up to `Version`, and shared change `Seq`. Local replicas are
+   * written in the primary's own commits and are not listed here.
+   */
+  Remote?: Record<string, { Version: number; Seq: number }>;
 }
 
 /** Key material as a store keeps it: wrapped bytes, or a non-extractable CryptoKey. */

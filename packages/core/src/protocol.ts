@@ -21,6 +21,11 @@ export interface HandleOptions {
    * (the operation). The test-mode endpoints pass `[]`: their signed path names what they do.
    */
   requiredSignedHeaders?: readonly string[];
+  /**
+   * The Region the request is for, when the shell knows it and nothing is verified (the MSW mock:
+   * the endpoint's host). A verifying KMS takes it from the SigV4 credential scope.
+   */
+  region?: string;
 }
 
 /** What the protocol needs of a KMS: authenticate a request, run an operation, log a fault. */

@@ -4,9 +4,22 @@
  * maintenance. Unknown errors become a bare KMSInternalException; internals are logged only.
  * Optionally GET /playground/* serves the playground page.
  */
-import { errorResponse, fromBase64, INTERNAL_MESSAGE, isKmsError, KmsError, toWire, type Kms, type ProtocolMessage, type TestClock } from '@edge-kms/core';
+import {
+  errorResponse,
+  fromBase64,
+  INTERNAL_MESSAGE,
+  isKmsError,
+  KmsError,
+  PEER_PATH,
+  toWire,
+  type Kms,
+  type ProtocolMessage,
+  type TestClock,
+} from '@edge-kms/core';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
+
+export { createPeerSigner } from './peer-signer.js';
 
 /** The headers AWS SDKs send from a browser, which a CORS preflight must allow. */
 export const CORS_ALLOW_HEADERS = [
@@ -148,6 +161,11 @@ export function createKmsApp<Bindings extends object = object>(options: KmsAppOp
   });
 
   app.get('/', (c) => c.json({ service: 'edge-kms', protocol: 'TrentService (AWS JSON 1.1)', accountId: kms.accountId, region: kms.region }));
+
+  // Peer deployments deliver multi-Region key material here (SigV4 under the link's derived
+  // credentials, verified by the core; see @edge-kms/core replication.ts).
+  const handlePeer = kms.handlePeer;
+  if (handlePeer) app.post(PEER_PATH, (c) => handlePeer(c.req.raw));
 
   const playground = options.playground;
   if (playground) {

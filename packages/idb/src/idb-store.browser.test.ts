@@ -44,7 +44,8 @@ describe('IndexedDB specifics', () => {
     await store.close?.();
     store = await createIdbStore({ name });
     kms = createKms({ store });
-    const v = await store.getVersion(KeyMetadata.KeyId, 1);
+    // Through the default Region's view of the store (its records are kept under `~us-east-1/<id>`).
+    const v = await kms.engine.store.getVersion(KeyMetadata.KeyId, 1);
     expect(v?.Material.kind).toBe('cryptokey');
     if (v?.Material.kind !== 'cryptokey') throw new Error('unreachable');
     expect(v.Material.key).toBeInstanceOf(CryptoKey);
@@ -97,7 +98,10 @@ describe('IndexedDB specifics', () => {
     const errors: unknown[] = [];
     const kms = createKms({ store, onInternalError: (e) => errors.push(e) });
     const { KeyMetadata } = (await kms.execute('CreateKey', {})) as { KeyMetadata: { KeyId: string } };
-    const before = await store.getKey(KeyMetadata.KeyId);
+    // Read through the default Region's view of the store (its records are kept under `~us-east-1/<id>`).
+    const regional = kms.engine.store;
+    const before = await regional.getKey(KeyMetadata.KeyId);
+    expect(before?.CurrentVersion).toBe(1);
     // The version is written first; fail the key record write that follows, as a full disk would.
     const original = IDBObjectStore.prototype.put;
     IDBObjectStore.prototype.put = function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['put']>) {
@@ -113,11 +117,12 @@ describe('IndexedDB specifics', () => {
       IDBObjectStore.prototype.put = original;
     }
     expect(errors).toHaveLength(1);
-    expect(await store.getKey(KeyMetadata.KeyId)).toEqual(before);
-    expect(await store.getVersion(KeyMetadata.KeyId, 2)).toBeUndefined();
+    expect(await regional.getKey(KeyMetadata.KeyId)).toEqual(before);
+    expect(await regional.getVersion(KeyMetadata.KeyId, 2)).toBeUndefined();
     // And the store still works.
     await kms.execute('RotateKeyOnDemand', { KeyId: KeyMetadata.KeyId });
-    expect((await store.getKey(KeyMetadata.KeyId))?.CurrentVersion).toBe(2);
+    expect((await regional.getKey(KeyMetadata.KeyId))?.CurrentVersion).toBe(2);
+    expect(await regional.getVersion(KeyMetadata.KeyId, 2)).toBeDefined();
     await store.close?.();
     await deleteIdbStore(name);
   });

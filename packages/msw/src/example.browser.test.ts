@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 
 // A real, stateful KMS behind https://kms.<region>.amazonaws.com, inside the page.
 const mock = kmsHandlers({
-  region: 'eu-west-1', // one KMS for every endpoint (default: one KMS per region called)
+  region: 'eu-west-1', // the default Region (custom endpoints, mock.kms); each AWS endpoint acts in its own
   store: createIdbStore({ name: 'kms-mock' }), // IndexedDB: keys survive page reloads (default: memory)
   seed: [{ KeyId: '6f6f4b1e-0c4d-4f7a-9d3e-2b1c0a9f8e7d', AliasName: 'alias/app', KeyMaterial: new Uint8Array(32).fill(7) }],
 });

@@ -1,10 +1,11 @@
 /**
- * kmsHandlers() without a network: the endpoint pattern, one KMS per region, the clock, and seeding
+ * kmsHandlers() without a network: the endpoint pattern, one KMS behind every Region (each Region
+ * its own keyspace), the Regions served, the clock, and seeding
  * (idempotent on a persistent store, also when two mocks seed one store at once, as two tabs on
  * one IndexedDB database do). The mock over HTTP is tested in test/msw/ and in Chromium in
  * mock.browser.test.ts.
  */
-import { createMemoryStore, DAY_MS, type Kms } from '@edge-kms/core';
+import { createMemoryStore, DAY_MS, scopeStore, type Kms } from '@edge-kms/core';
 import { describe, expect, it } from 'vitest';
 import { AWS_KMS_ENDPOINT, kmsHandlers } from './handlers.js';
 
@@ -42,19 +43,51 @@ describe('kmsHandlers', () => {
     expect(typeof mock.injectFault).toBe('function');
   });
 
-  it('one KMS per region, each seeded; `kms` is us-east-1', async () => {
+  it('one KMS behind every Region, each Region its own keyspace; `kms` acts in us-east-1, seeded', async () => {
     const mock = kmsHandlers({ seed: [SEED] });
     const [us, eu] = [await mock.kms, await mock.kmsFor('eu-west-1')];
     expect([us.region, eu.region]).toEqual(['us-east-1', 'eu-west-1']);
     expect(await mock.kmsFor('eu-west-1')).toBe(eu);
-    for (const kms of [us, eu]) expect((await kms.execute('DescribeKey', { KeyId: 'alias/unit' })).KeyMetadata).toMatchObject({ KeyId: SEED.KeyId });
+    expect(await mock.kmsFor('us-east-1')).toBe(us);
+    // One KMS, one store: the Regions are keyspaces of it.
+    expect(eu.store).toBe(us.store);
+    expect((await us.execute('DescribeKey', { KeyId: 'alias/unit' })).KeyMetadata).toMatchObject({ KeyId: SEED.KeyId });
+    const made = ((await eu.execute('CreateKey', {})).KeyMetadata as { KeyId: string; Arn: string }).KeyId;
+    expect((await eu.execute('DescribeKey', { KeyId: made })).KeyMetadata).toMatchObject({ Arn: `arn:aws:kms:eu-west-1:111122223333:key/${made}` });
+    await expect(us.execute('DescribeKey', { KeyId: made })).rejects.toMatchObject({ code: 'NotFoundException' });
   });
 
-  it('with `store`, one KMS in `region` (default us-east-1) whatever is asked first', async () => {
-    const mock = kmsHandlers({ store: createMemoryStore() });
-    expect((await mock.kmsFor('ap-south-1')).region).toBe('us-east-1');
-    expect(await mock.kms).toBe(await mock.kmsFor('ap-south-1'));
-    expect((await kmsHandlers({ store: createMemoryStore(), region: 'eu-north-1' }).kmsFor('us-east-1')).region).toBe('eu-north-1');
+  it('a seed is made in every Region asked for, not only the default one', async () => {
+    const mock = kmsHandlers({ seed: [SEED] });
+    const eu = await mock.kmsFor('eu-west-1');
+    expect((await eu.execute('DescribeKey', { KeyId: 'alias/unit' })).KeyMetadata).toMatchObject({
+      KeyId: SEED.KeyId,
+      Arn: `arn:aws:kms:eu-west-1:111122223333:key/${SEED.KeyId}`,
+    });
+  });
+
+  it('`regions` restricts the Regions served; another is refused as AWS refuses it', async () => {
+    const mock = kmsHandlers({ regions: ['us-east-1', 'eu-west-1'] });
+    expect((await mock.kmsFor('eu-west-1')).region).toBe('eu-west-1');
+    await expect(mock.kmsFor('ap-south-1')).rejects.toMatchObject({
+      code: 'InvalidSignatureException',
+      message: "Credential should be scoped to a valid region, not 'ap-south-1'.",
+    });
+  });
+
+  it('with `store`, every Region still its own keyspace of that store; `region` (default us-east-1) is the default', async () => {
+    const store = createMemoryStore();
+    const mock = kmsHandlers({ store });
+    const south = await mock.kmsFor('ap-south-1');
+    expect(south.region).toBe('ap-south-1');
+    expect((await mock.kms).region).toBe('us-east-1');
+    const keyId = ((await south.execute('CreateKey', {})).KeyMetadata as { KeyId: string }).KeyId;
+    expect(await scopeStore(store, 'ap-south-1').getKey(keyId)).toMatchObject({ KeyId: keyId });
+    expect(await scopeStore(store, 'us-east-1').getKey(keyId)).toBeUndefined();
+    // A new mock on the same store (a reload) finds the key in its Region, under the same ARN.
+    const again = await kmsHandlers({ store }).kmsFor('ap-south-1');
+    expect((await again.execute('DescribeKey', { KeyId: keyId })).KeyMetadata).toMatchObject({ Arn: `arn:aws:kms:ap-south-1:111122223333:key/${keyId}` });
+    expect((await kmsHandlers({ store: createMemoryStore(), region: 'eu-north-1' }).kms).region).toBe('eu-north-1');
   });
 
   it('advanceDays moves the clock and runs due rotations in every region', async () => {

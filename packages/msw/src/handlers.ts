@@ -15,6 +15,7 @@ import {
   errorResponse,
   isKmsError,
   KmsError,
+  requestRegion,
   type Kms,
   type KmsErrorCode,
   type KmsOptions,
@@ -42,12 +43,14 @@ export interface Fault {
 export interface KmsMockOptions {
   accountId?: string;
   /**
-   * Serve every endpoint as this one region. Without it (and without `store` or `kms`), each
-   * region gets its own KMS, named by the endpoint called (kms.eu-west-1.amazonaws.com ->
-   * eu-west-1), as in AWS; custom endpoints are us-east-1. With `store` or `kms` there is one
-   * KMS for every endpoint, in this region (default us-east-1).
+   * The default Region (us-east-1 by default): where custom endpoints act when the request's
+   * signature names no Region, and where in-process calls on `mock.kms` act. Every AWS endpoint
+   * acts in its own Region (kms.eu-west-1.amazonaws.com -> eu-west-1), each Region its own
+   * keyspace, as in AWS; multi-Region keys replicate between them.
    */
   region?: string;
+  /** Restrict the Regions served (every AWS Region by default); others are refused as AWS does. */
+  regions?: string[];
   /** Where keys live: memory by default; pass createIdbStore() from @edge-kms/idb to survive reloads. */
   store?: KmsStore | Promise<KmsStore>;
   /** The clock the KMS reads; a test clock by default, so tests can move time forward. */
@@ -69,9 +72,9 @@ export interface KmsMockOptions {
 }
 
 export interface KmsMock extends Array<RequestHandler> {
-  /** The edge-kms behind the handlers (the default region's; for in-process checks and seedKey). */
+  /** The edge-kms behind the handlers (acting in the default Region; for in-process checks and seedKey). */
   readonly kms: Promise<Kms>;
-  /** The edge-kms serving one region. */
+  /** The same edge-kms acting in one Region (`kms.inRegion(region)`). */
   kmsFor(region: string): Promise<Kms>;
   readonly clock: TestClock;
   /** Moves the clock forward and runs the rotations and deletions that became due. */
@@ -85,35 +88,28 @@ export interface KmsMock extends Array<RequestHandler> {
 
 export function kmsHandlers(options: KmsMockOptions = {}): KmsMock {
   const clock = options.clock ?? createTestClock(Date.now());
-  const single = options.kms !== undefined || options.store !== undefined || options.region !== undefined;
-  const instances = new Map<string, { kms: Promise<Kms>; seeded?: Promise<void> }>();
-
-  // One KMS for every endpoint: its region is fixed up front, never taken from whichever request
-  // happens to come first (that made ARNs depend on call order, and differ across a reload).
-  const singleRegion = options.region ?? 'us-east-1';
-
-  function instance(region: string) {
-    const name = single ? '' : region;
-    let i = instances.get(name);
-    if (!i) {
-      const kms = (async () => {
+  // One KMS behind every endpoint, each Region its own keyspace of its store.
+  // The seeded keys of each Region, made on the Region's first use (and again after reset()).
+  let instance: { kms: Promise<Kms>; seeded: Map<string, Promise<void>> } | undefined;
+  const getInstance = () =>
+    (instance ??= {
+      kms: (async () => {
         if (options.kms) return options.kms;
         const store = await (options.store ?? createMemoryStore());
         return createKms({
           store,
           clock,
           accountId: options.accountId,
-          region: single ? singleRegion : region,
+          region: options.region,
+          regions: options.regions,
           rotationPolicy: options.rotationPolicy,
           onDemandRotationLimit: options.onDemandRotationLimit,
           requestQuotas: options.requestQuotas,
           onInternalError: (e) => console.error('[edge-kms mock] internal error:', e),
         });
-      })();
-      instances.set(name, (i = { kms }));
-    }
-    return i;
-  }
+      })(),
+      seeded: new Map(),
+    });
 
   /**
    * Creates the seeded keys that are not there yet. A persistent store (IndexedDB across a page
@@ -145,21 +141,26 @@ export function kmsHandlers(options: KmsMockOptions = {}): KmsMock {
     }
   }
 
-  const ready = async (region = singleRegion): Promise<Kms> => {
-    const i = instance(region);
+  /** The KMS, acting in `region` (default: its default Region), with that Region's seeded keys made. */
+  const ready = async (region?: string): Promise<Kms> => {
+    const i = getInstance();
     const kms = await i.kms;
-    const seeding = (i.seeded ??= seed(kms));
+    const r = region ?? kms.region;
+    const view = kms.inRegion(r);
+    let seeding = i.seeded.get(r);
+    if (!seeding) i.seeded.set(r, (seeding = seed(view)));
     try {
       await seeding;
     } catch (e) {
       // Not cached: the next request tries again instead of failing forever.
-      if (i.seeded === seeding) i.seeded = undefined;
+      if (i.seeded.get(r) === seeding) i.seeded.delete(r);
       throw e;
     }
-    return kms;
+    return region === undefined ? kms : view;
   };
 
-  const regionOf = (url: string) => /^https:\/\/kms(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com/.exec(url)?.[1] ?? options.region ?? 'us-east-1';
+  /** The Region of an AWS endpoint's host; undefined for a custom endpoint. */
+  const regionOf = (url: string) => /^https:\/\/kms(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com/.exec(url)?.[1];
 
   const faults: (Fault & { left: number })[] = [];
 
@@ -181,8 +182,16 @@ export function kmsHandlers(options: KmsMockOptions = {}): KmsMock {
       const fault = takeFault(target.replace(/^TrentService\./, ''));
       if (fault?.delayMs) await delay(fault.delayMs);
       if (fault?.error) return errorResponse(new KmsError(fault.error as KmsErrorCode, fault.message ?? defaultFaultMessage(fault.error)));
-      const kms = await ready(regionOf(request.url));
-      return kms.handle(request);
+      // The Region: the AWS endpoint's, else the one the request's signature names, else the default.
+      const region = regionOf(request.url) ?? requestRegion(request.url, request.headers.get('authorization'));
+      let kms: Kms;
+      try {
+        kms = await ready(region);
+      } catch (e) {
+        if (isKmsError(e)) return errorResponse(e);
+        throw e;
+      }
+      return kms.handle(request, region === undefined ? {} : { region });
     },
   );
 
@@ -194,19 +203,17 @@ export function kmsHandlers(options: KmsMockOptions = {}): KmsMock {
     advanceDays: {
       value: async (days: number) => {
         clock.advance(days * DAY_MS);
-        if (instances.size === 0) await ready();
-        for (const i of instances.values()) await (await i.kms).runMaintenance();
+        await (await ready()).runMaintenance();
       },
     },
     reset: {
       value: async () => {
         faults.length = 0;
-        for (const i of instances.values()) {
-          const kms = await i.kms;
-          await kms.reset();
-          i.seeded = seed(kms);
-          await i.seeded;
-        }
+        const i = getInstance();
+        const kms = await i.kms;
+        await kms.reset();
+        i.seeded.clear();
+        await ready();
       },
     },
     injectFault: {

@@ -2,7 +2,13 @@
 /**
  * `npm start`: the edge-kms server on http://localhost:4599 with key history in .kms-data.
  * Environment:
- *   PORT (4599; 0 picks a free port), HOST (127.0.0.1), KMS_ACCOUNT_ID, KMS_REGION,
+ *   PORT (4599; 0 picks a free port), HOST (127.0.0.1), KMS_ACCOUNT_ID,
+ *   KMS_REGION (us-east-1: the default Region, for requests that name none; every AWS Region is
+ *     served, each its own keyspace, the Region taken from the SigV4 credential scope),
+ *   KMS_REGIONS (comma-separated: serve only these Regions, KMS_REGION among them),
+ *   KMS_PEERS (JSON list of {"url", "regions", "secret", "name"?}: other deployments that hold
+ *     replicas of this one's multi-Region keys or their primaries; "secret" is base64 of a 32-byte
+ *     link secret configured on both sides; the peers' Regions are not served here),
  *   KMS_DATA_DIR (.kms-data: kms.lmdb and kms.lmdb-lock, mode 0600, in a directory made 0700),
  *   KMS_ROOT_KEY (base64 of the 32-byte root key), or KMS_ROOT_KEY_FILE (a file holding that
  *     base64, outside the data directory; it must exist, the server never creates it; mode 0600
@@ -30,7 +36,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Identity, RotationPolicyName } from '@edge-kms/core';
 import { ServerConfigError, startServer } from './server.js';
-import { parseIdentities, parseRequestQuotas, type RequestQuotaOptions } from '@edge-kms/core';
+import { parseIdentities, parsePeers, parseRequestQuotas, type PeerOptions, type RequestQuotaOptions } from '@edge-kms/core';
 
 function intEnv(name: string): number | undefined {
   const v = process.env[name];
@@ -61,6 +67,14 @@ try {
   console.error((e as Error).message);
   process.exit(2);
 }
+function peers(): PeerOptions[] {
+  try {
+    return parsePeers(process.env.KMS_PEERS);
+  } catch (e) {
+    console.error((e as Error).message);
+    process.exit(2);
+  }
+}
 const cors = process.env.KMS_CORS_ORIGINS;
 const list = (v: string | undefined) =>
   v
@@ -82,6 +96,8 @@ const server = await startServer({
   dataDir: process.env.KMS_DATA_DIR ?? '.kms-data',
   accountId: process.env.KMS_ACCOUNT_ID ?? '111122223333',
   region: process.env.KMS_REGION ?? 'us-east-1',
+  regions: list(process.env.KMS_REGIONS),
+  peers: peers(),
   rootKey: process.env.KMS_ROOT_KEY || undefined,
   rootKeyFile: process.env.KMS_ROOT_KEY_FILE || undefined,
   testMode,

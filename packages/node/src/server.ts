@@ -22,14 +22,14 @@ import {
   type RotationPolicyName,
   type TestClock,
 } from '@edge-kms/core';
-import { createKmsApp } from '@edge-kms/hono';
+import { createKmsApp, createPeerSigner } from '@edge-kms/hono';
 import { getRequestListener, type HttpBindings } from '@hono/node-server';
 import { createServer as createHttpServer } from 'node:http';
 import { createKmsListener } from './fast-path.js';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { readIncoming } from './read-message.js';
 import { createNodeCryptoProvider } from './node-crypto.js';
-import type { Identity } from '@edge-kms/core';
+import type { Identity, PeerOptions } from '@edge-kms/core';
 import { createLmdbStore } from './lmdb-store.js';
 import { resolveRootKey, type RootKeySource } from './root-key.js';
 import { limitConnections } from './connection-limit.js';
@@ -40,7 +40,12 @@ export interface ServerOptions {
   hostname?: string;
   dataDir?: string;
   accountId?: string;
+  /** The default Region (requests that name none act in it). */
   region?: string;
+  /** Serve only these Regions (every AWS Region when absent). */
+  regions?: string[];
+  /** Peer deployments for multi-Region keys (KMS_PEERS). */
+  peers?: PeerOptions[];
   /** Base64 of the 32-byte root key (KMS_ROOT_KEY). */
   rootKey?: string;
   /** A file holding the base64 root key, outside the data directory (KMS_ROOT_KEY_FILE); must exist. */
@@ -138,18 +143,23 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   root.key.fill(0);
   const store = createLmdbStore({ path: resolve(dataDir, 'kms.lmdb') });
   const testClock = options.testMode ? createTestClock(Date.now()) : undefined;
-  const kms = createKms({
-    store,
-    protector,
-    accountId: options.accountId,
-    region: options.region,
-    clock: testClock ?? systemClock,
-    rotationPolicy: options.rotationPolicy,
-    onDemandRotationLimit: options.onDemandRotationLimit,
-    requestQuotas: options.requestQuotas,
-    authentication: open ? { mode: 'open' } : { mode: 'verify', identities: options.identities! },
-    crypto: createNodeCryptoProvider(),
-  });
+  const kms = configured(() =>
+    createKms({
+      store,
+      protector,
+      accountId: options.accountId,
+      region: options.region,
+      regions: options.regions,
+      peers: options.peers,
+      peerSigner: options.peers?.length ? createPeerSigner() : undefined,
+      clock: testClock ?? systemClock,
+      rotationPolicy: options.rotationPolicy,
+      onDemandRotationLimit: options.onDemandRotationLimit,
+      requestQuotas: options.requestQuotas,
+      authentication: open ? { mode: 'open' } : { mode: 'verify', identities: options.identities! },
+      crypto: createNodeCryptoProvider(),
+    }),
+  );
   const app = createKmsApp<HttpBindings>({
     kms,
     testMode: options.testMode,

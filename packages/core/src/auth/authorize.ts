@@ -14,6 +14,8 @@ import type { Caller } from './types.js';
 
 export interface OperationContext {
   caller?: Caller;
+  /** The Region to act in (in-process calls); else the caller's, else the KMS's default Region. */
+  region?: string;
 }
 
 export interface AccessRequest {

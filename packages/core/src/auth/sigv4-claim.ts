@@ -255,18 +255,20 @@ export function checkTime(claim: SignatureClaim, now: number, maxSkewMs: number)
 export interface Scope {
   accessKeyId: string;
   date: string;
+  /** The Region the credential is scoped to (one the KMS serves). */
+  region: string;
   /** date/region/service/aws4_request */
   scope: string;
 }
 
-export function checkCredential(claim: SignatureClaim, region: string, service: string): Scope {
+export function checkCredential(claim: SignatureClaim, acceptRegion: (region: string) => boolean, service: string): Scope {
   const parts = claim.credential.split('/');
   if (parts.length !== 5) {
     throw incomplete(`Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '${claim.credential}'`);
   }
   const [accessKeyId, date, scopeRegion, scopeService, terminator] = parts as [string, string, string, string, string];
   const errors: string[] = [];
-  if (scopeRegion !== region) errors.push(`Credential should be scoped to a valid region, not '${scopeRegion}'.`);
+  if (!acceptRegion(scopeRegion)) errors.push(`Credential should be scoped to a valid region, not '${scopeRegion}'.`);
   if (scopeService !== service) errors.push(`Credential should be scoped to correct service: '${service}'.`);
   if (terminator !== TERMINATOR) {
     errors.push(`Credential should be scoped with a valid terminator: '${TERMINATOR}', not '${terminator}'.`);
@@ -279,5 +281,5 @@ export function checkCredential(claim: SignatureClaim, region: string, service: 
   }
   if (errors.length) throw invalid(errors.join(' '));
   if (!accessKeyId) throw unrecognized();
-  return { accessKeyId, date, scope: parts.slice(1).join('/') };
+  return { accessKeyId, date, region: scopeRegion, scope: parts.slice(1).join('/') };
 }

@@ -32,7 +32,7 @@ const ALICE: Identity = {
   accountId: '111122223333',
   arn: 'arn:aws:iam::111122223333:user/alice',
 };
-const ALICE_CALLER = { accountId: ALICE.accountId, arn: ALICE.arn, accessKeyId: ALICE.accessKeyId };
+const ALICE_CALLER = { accountId: ALICE.accountId, arn: ALICE.arn, accessKeyId: ALICE.accessKeyId, region: REGION };
 const identities = new Map<string, Identity>([[ALICE.accessKeyId, ALICE]]);
 
 const MISMATCH =
@@ -745,10 +745,11 @@ describe('open mode', () => {
 
   it('accepts any well-formed signature, without checking the secret or the access key', async () => {
     const req = await signAws4fetch({ accessKeyId: 'AKIDANYONE', secretAccessKey: 'whatever' });
-    await expect(open()(req, utf8('a different body'))).resolves.toEqual({ ...openCaller, accessKeyId: 'AKIDANYONE' });
+    await expect(open()(req, utf8('a different body'))).resolves.toEqual({ ...openCaller, accessKeyId: 'AKIDANYONE', region: REGION });
     await expect(open({ openCaller: { ...openCaller, accessKeyId: 'AKIDFIXED' } })(req, BODY)).resolves.toEqual({
       ...openCaller,
       accessKeyId: 'AKIDFIXED',
+      region: REGION,
     });
     const q = await signAws4fetch({ signQuery: true, secretAccessKey: 'whatever' });
     await expect(open()(q, BODY)).resolves.toMatchObject(openCaller);
@@ -760,6 +761,7 @@ describe('open mode', () => {
       accountId: '111122223333',
       arn: 'arn:aws:iam::111122223333:root',
       accessKeyId: ALICE.accessKeyId,
+      region: REGION,
     });
   });
 

@@ -75,8 +75,11 @@ export {
 } from './sigv4-claim.js';
 
 export interface SigV4VerifierOptions {
-  /** The KMS's region; the credential scope must name it. */
-  region: string;
+  /**
+   * The Regions served: the credential scope must name one. A name, or a test of a name (the
+   * KMS's, which accepts every Region name unless `regions` restricts them).
+   */
+  region: string | ((region: string) => boolean);
   /** The signing name; default 'kms'. */
   service?: string;
   /**
@@ -168,7 +171,7 @@ interface SignedHeaderList {
 }
 
 export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifier {
-  const region = options.region;
+  const acceptRegion = typeof options.region === 'string' ? (r: string) => r === options.region : options.region;
   const service = options.service ?? 'kms';
   const mode = options.mode;
   const clock = options.clock ?? systemClock;
@@ -187,8 +190,8 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
   // Signing keys per (access key id, date, region, service), remembered with the secret they were
   // derived from: a rotated secret misses. Bounded, least recently used first out.
   const keys = new Map<string, CachedKey>();
-  function signingKey(accessKeyId: string, secret: string, date: string): CryptoKey | Promise<CryptoKey> {
-    const id = `${accessKeyId}\n${date}`;
+  function signingKey(accessKeyId: string, secret: string, date: string, region: string): CryptoKey | Promise<CryptoKey> {
+    const id = `${accessKeyId}\n${date}\n${region}`;
     const hit = keys.get(id);
     if (hit) {
       if (hit.secret === secret) {
@@ -221,7 +224,7 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
     const id = `${claim.credential} ${claim.amzDate.slice(0, 8)}`;
     let scope = scopes.get(id);
     if (!scope) {
-      scope = checkCredential(claim, region, service); // throws for a bad scope: not remembered
+      scope = checkCredential(claim, acceptRegion, service); // throws for a bad scope: not remembered
       if (scopes.size >= MEMO_SIZE) scopes.clear();
       scopes.set(id, scope);
     }
@@ -281,7 +284,7 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
 
     if (mode === 'open') {
       if (!HEX_SIGNATURE_RE.test(claim.signature)) throw mismatch();
-      return { ...openCaller, accessKeyId: openCaller.accessKeyId ?? scope.accessKeyId };
+      return { ...openCaller, accessKeyId: openCaller.accessKeyId ?? scope.accessKeyId, region: scope.region };
     }
 
     const found = lookup!(scope.accessKeyId);
@@ -319,12 +322,12 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
     const canonicalQueryString = query === NO_QUERY ? '' : canonicalQuery(query, claim.form === 'query' ? QUERY.signature : undefined);
     const prefix = `${request.method.toUpperCase()}\n${canonicalUri(pathname)}\n${canonicalQueryString}\n${canonicalHeaders}\n${claim.signedHeaders}`;
 
-    const cachedKey = signingKey(scope.accessKeyId, identity.secretAccessKey, scope.date);
+    const cachedKey = signingKey(scope.accessKeyId, identity.secretAccessKey, scope.date, scope.region);
     const key = cachedKey instanceof Promise ? await cachedKey : cachedKey;
     const hashed = provider.sha256Hex(`${prefix}\n${payloadHash}`);
     const stringToSign = `${SIGV4_ALGORITHM}\n${claim.amzDate}\n${scope.scope}\n${typeof hashed === 'string' ? hashed : await hashed}`;
     const mac = provider.hmacSha256Hex(key, stringToSign);
     if (!constantTimeEqualStrings(typeof mac === 'string' ? mac : await mac, claim.signature)) throw mismatch();
-    return { accountId: identity.accountId, arn: identity.arn, accessKeyId: identity.accessKeyId };
+    return { accountId: identity.accountId, arn: identity.arn, accessKeyId: identity.accessKeyId, region: scope.region };
   };
 }

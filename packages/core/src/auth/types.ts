@@ -20,6 +20,8 @@ export interface Caller {
   sourceIp?: string;
   /** The request came over TLS (aws:SecureTransport). */
   secureTransport?: boolean;
+  /** The Region the request is for (its SigV4 credential scope, or its endpoint). */
+  region?: string;
 }
 
 export type IdentityLookup = (accessKeyId: string) => Identity | undefined | Promise<Identity | undefined>;

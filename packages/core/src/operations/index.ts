@@ -26,6 +26,8 @@ import { enableKey } from './management/enable-key.js';
 import { listKeys } from './management/list-keys.js';
 import { scheduleKeyDeletion } from './management/schedule-key-deletion.js';
 import { updateKeyDescription } from './management/update-key-description.js';
+import { replicateKey } from './multi-region/replicate-key.js';
+import { updatePrimaryRegion } from './multi-region/update-primary-region.js';
 import { getKeyPolicy } from './policies/get-key-policy.js';
 import { listKeyPolicies } from './policies/list-key-policies.js';
 import { putKeyPolicy } from './policies/put-key-policy.js';
@@ -82,6 +84,9 @@ export const OPERATIONS = {
   GetKeyPolicy: getKeyPolicy,
   PutKeyPolicy: putKeyPolicy,
   ListKeyPolicies: listKeyPolicies,
+  // multi-Region keys
+  ReplicateKey: replicateKey,
+  UpdatePrimaryRegion: updatePrimaryRegion,
   // grants
   CreateGrant: createGrant,
   ListGrants: listGrants,

@@ -1,4 +1,7 @@
-/** What the alias operations share: the name rules (`alias/aws/` is reserved for AWS managed keys), valid targets, and the commit of one alias. */
+/**
+ * What the alias operations share: the name rules (a name without `alias/` is AWS's ValidationException;
+ * `alias/aws/` is reserved for AWS managed keys), valid targets, and the commit of one alias.
+ */
 import type { Engine } from '../../engine.js';
 import { KmsError } from '../../errors.js';
 import { retryOnConflict } from '../../store/retry.js';
@@ -11,8 +14,13 @@ export function readAliasName(input: InputReader): string {
   return input.string('AliasName', { required: true, min: 1, max: 256, pattern: ALIAS_PATTERN });
 }
 
+/** AWS's message for an AliasName without the `alias/` prefix (a ValidationException in CreateAlias, UpdateAlias and DeleteAlias). */
+export const ALIAS_PREFIX_MESSAGE =
+  'Alias must start with the prefix "alias/". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html';
+
 export function checkCustomerAliasName(engine: Engine, name: string): void {
-  if (!name.startsWith('alias/') || name.length === 'alias/'.length) {
+  if (!name.startsWith('alias/')) throw new KmsError('ValidationException', ALIAS_PREFIX_MESSAGE);
+  if (name.length === 'alias/'.length) {
     throw new KmsError('InvalidAliasNameException', `Alias must start with the prefix "alias/" followed by a name: ${name}`);
   }
   if (name.startsWith('alias/aws/') || name === 'alias/aws') {

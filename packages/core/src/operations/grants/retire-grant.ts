@@ -1,6 +1,6 @@
 /** RetireGrant: by token, or by key id and grant id; by the retiring principal, the grantee (with RetireGrant) or the issuer. */
 import { accessDenied, type OperationContext } from '../../auth/authorize.js';
-import { isUuid } from '../../bytes.js';
+import { isKeyId } from '../../bytes.js';
 import type { Engine } from '../../engine.js';
 import { KmsError } from '../../errors.js';
 import type { InputReader } from '../../validate.js';
@@ -28,7 +28,7 @@ export async function retireGrant(engine: Engine, input: InputReader, ctx: Opera
     keyId = (await engine.resolve(ref, { caller: ctx.caller })).KeyId;
     grantId = grantIdIn;
   }
-  if (!isUuid(keyId)) throw invalidToken();
+  if (!isKeyId(keyId)) throw invalidToken();
   await engine.loadKey(keyId);
   await removeGrant(engine, keyId, grantId, (g) => {
     if (!mayRetire(ctx.caller, g)) throw accessDenied(ctx.caller!, 'RetireGrant', engine.keyArn(keyId), false);

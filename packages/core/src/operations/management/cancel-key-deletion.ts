@@ -1,4 +1,4 @@
-/** CancelKeyDeletion: the key leaves PendingDeletion and returns Disabled, as in AWS. */
+/** CancelKeyDeletion: the key leaves PendingDeletion (or PendingReplicaDeletion) and returns Disabled, as in AWS. */
 import { authorize, type OperationContext } from '../../auth/authorize.js';
 import type { Engine } from '../../engine.js';
 import { KmsError } from '../../errors.js';
@@ -14,7 +14,7 @@ export async function cancelKeyDeletion(engine: Engine, input: InputReader, ctx:
   const { KeyId } = resolved;
   await engine.mutateKey(KeyId, (key) => {
     engine.requireCustomerManaged(key, 'CancelKeyDeletion');
-    if (key.KeyState !== 'PendingDeletion') {
+    if (key.KeyState !== 'PendingDeletion' && key.KeyState !== 'PendingReplicaDeletion') {
       throw new KmsError('KMSInvalidStateException', `${engine.keyArn(key.KeyId)} is not pending deletion.`);
     }
     const next: KeyRecord = { ...key, KeyState: 'Disabled' };

@@ -5,11 +5,11 @@ import { KmsError } from '../../errors.js';
 import { keyMetadata } from '../../metadata.js';
 import { KEY_SPECS, KEY_USAGES, ORIGINS } from '../../model.js';
 import type { InputReader } from '../../validate.js';
-import { checkTags, MAX_TAGS_PER_KEY } from '../tags/tag-rules.js';
+import { checkTags } from '../tags/tag-rules.js';
 import type { Output } from '../common.js';
 import { checkNewPolicy, readPolicy } from '../policies/policy-document.js';
 import { authorize, type OperationContext } from '../../auth/authorize.js';
-import { randomUuid } from '../../bytes.js';
+import { randomMrkId, randomUuid } from '../../bytes.js';
 import { familyOf } from '../../key-specs/index.js';
 
 const CMK_SPECS = KEY_SPECS.filter((s) => !s.startsWith('ML_DSA'));
@@ -50,12 +50,8 @@ export async function createKey(engine: Engine, input: InputReader, ctx: Operati
   if (customKeyStoreId !== undefined) {
     throw new KmsError('UnsupportedOperationException', 'Custom key stores are not supported by edge-kms.');
   }
-  if (multiRegion) {
-    throw new KmsError('UnsupportedOperationException', 'Multi-Region keys are not supported by this edge-kms release.');
-  }
-  if (tags.length > MAX_TAGS_PER_KEY) throw new KmsError('LimitExceededException', `A KMS key can have at most ${MAX_TAGS_PER_KEY} tags.`);
   checkTags(tags);
-  const keyId = randomUuid();
+  const keyId = multiRegion ? randomMrkId() : randomUuid();
   if (policy !== undefined) checkNewPolicy(engine, ctx, policy, keyId, bypass);
 
   const rotateByDefault = engine.rotationPolicy.enabledByDefault;
@@ -67,7 +63,7 @@ export async function createKey(engine: Engine, input: InputReader, ctx: Operati
       Origin: origin,
       KeyManager: 'CUSTOMER',
       KeyState: 'Enabled',
-      MultiRegion: false,
+      MultiRegion: multiRegion,
       Rotation: rotateByDefault ? { Enabled: true, PeriodInDays: DEFAULT_ROTATION_PERIOD_DAYS, AnchorDate: engine.now() } : { Enabled: false },
       Tags: tags,
       Policy: policy ?? defaultKeyPolicy(engine.accountId, engine.partition),

@@ -1,5 +1,5 @@
 /** ListKeys: Limit 1..1000 (default 100) with Marker paging, in key id order. */
-import { isUuid } from '../../bytes.js';
+import { isKeyId } from '../../bytes.js';
 import { authorize, type OperationContext } from '../../auth/authorize.js';
 import type { Engine } from '../../engine.js';
 import { isDeletionDue } from '../../engine.js';
@@ -11,7 +11,7 @@ export async function listKeys(engine: Engine, input: InputReader, ctx: Operatio
   const marker = readMarker(input);
   input.done();
   authorize(engine, ctx, { action: 'ListKeys' });
-  const after = decodeMarker(marker, isUuid);
+  const after = decodeMarker(marker, isKeyId);
   const page = await engine.store.listKeys({ after, limit });
   const now = engine.now();
   const keys = [];

@@ -1,4 +1,7 @@
-/** RotateKeyOnDemand: a new current version now; capped per key; NextRotationDate unchanged. */
+/**
+ * RotateKeyOnDemand: a new current version now; capped per key; NextRotationDate unchanged. On a
+ * multi-Region primary the version reaches every replica in the same commit. Answers the key ARN.
+ */
 import { authorize, type OperationContext } from '../../auth/authorize.js';
 import type { Engine } from '../../engine.js';
 import type { InputReader } from '../../validate.js';
@@ -12,5 +15,5 @@ export async function rotateKeyOnDemand(engine: Engine, input: InputReader, ctx:
   authorize(engine, ctx, { action: 'RotateKeyOnDemand', key: resolved });
   const { KeyId } = resolved;
   await engine.rotate(KeyId, 'ON_DEMAND', (key) => requireConfigurableRotation(engine, key, 'RotateKeyOnDemand'));
-  return { KeyId };
+  return { KeyId: engine.keyArn(KeyId) };
 }

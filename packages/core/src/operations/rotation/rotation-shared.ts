@@ -3,6 +3,7 @@ import type { Engine } from '../../engine.js';
 import { familyOf } from '../../key-specs/index.js';
 import { KmsError } from '../../errors.js';
 import type { KeyRecord } from '../../model.js';
+import { refuseOnReplica } from '../../multi-region.js';
 
 export function supportsRotation(key: KeyRecord): boolean {
   return familyOf(key.KeySpec)?.rotatable(key) ?? false;
@@ -17,6 +18,8 @@ export function requireConfigurableRotation(engine: Engine, key: KeyRecord, oper
       `${arn} is an AWS managed key. Its rotation is managed by the platform (every year) and ${operation} is not supported on it.`,
     );
   }
+  // A multi-Region key's rotation is one of the properties its set shares: the primary's.
+  refuseOnReplica(engine, key, operation);
   if (!supportsRotation(key)) {
     throw new KmsError(
       'UnsupportedOperationException',

@@ -1,4 +1,4 @@
-/** TagResource: adds or replaces tags (at most 50 a key). */
+/** TagResource: adds or replaces tags (at most 50 a key, counted after the call: TagException "Too many tags"). */
 import { authorize, type OperationContext } from '../../auth/authorize.js';
 import type { Engine } from '../../engine.js';
 import type { InputReader } from '../../validate.js';

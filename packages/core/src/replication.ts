@@ -1,0 +1,614 @@
+/**
+ * Multi-Region keys across deployments. A deployment serves its own Regions; each other
+ * deployment it shares keys with is a peer: a URL, the Regions the peer serves, and a 32-byte
+ * link secret both sides are configured with (KMS_PEERS). A primary whose replica lives in a
+ * peer's Region pushes to that peer everything the replica lacks:
+ *
+ * - the key material versions, each unwrapped from this deployment's root key and wrapped again
+ *   for transport under a key derived from the link secret (AES-256-GCM, bound to the account,
+ *   key id, version and material id); the replica opens it and seals it under its own root key;
+ * - the properties the set shares (current version, rotation settings, the set itself), as a
+ *   numbered change (SharedSeq) that the replica applies once, in order.
+ *
+ * The outbox is the primary's own record: `MultiRegionConfiguration.Remote` holds, per remote
+ * Region, the last version and change the replica acknowledged, committed with the record, so
+ * whatever a replica lacks is known after any restart and is sent again (by the next commit, and
+ * by every maintenance run) until it is acknowledged; the replica applies each version and change
+ * once (idempotent) and in order (version n only after n-1). A rotation of such a primary makes
+ * the new version pending: the key keeps encrypting with the last version every replica has
+ * (GetKeyRotationStatus shows OnDemandRotationStartDate) until every replica acknowledged the
+ * new one, then it becomes current everywhere.
+ *
+ * Peers authenticate with SigV4 (service `edge-kms-peer`, signed by the shell's PeerSigner,
+ * aws4fetch in @edge-kms/hono's `createPeerSigner`; verified by our verifier) under an access key id and secret derived from the link secret (HKDF-SHA-256), at
+ * POST /_edge-kms-peer/v1. A peer may only speak for its own Regions' primaries, in this
+ * deployment's account.
+ */
+import { createSigV4Verifier } from './auth/sigv4.js';
+import type { Identity } from './auth/types.js';
+import { concat, fromBase64, isKeyId, publicRandomBytes, toBase64, toHex, utf8, wipe } from './bytes.js';
+import { systemClock } from './clock.js';
+import { DAY_MS } from './clock.js';
+import { isKmsError, KmsError, StoreConflictError } from './errors.js';
+import type { Engine } from './engine.js';
+import { familyOfKey } from './key-specs/index.js';
+import type { KeyRecord, MaterialVersion, MultiRegionSet, RotationSettings, Tag } from './model.js';
+import { hasRemoteReplicas, isPrimary, isReplica, needsDelivery } from './multi-region.js';
+import { errorResponse } from './protocol.js';
+import { retryOnConflict } from './store/retry.js';
+import type { StoreWrite } from './store/types.js';
+
+export const PEER_PATH = '/_edge-kms-peer/v1';
+const PEER_SERVICE = 'edge-kms-peer';
+const PEER_TIMEOUT_MS = 10_000;
+
+/** One peer deployment, as configured (KMS_PEERS). */
+export interface PeerOptions {
+  /** A name for logs (default: the URL). */
+  name?: string;
+  /** The peer's base URL, e.g. http://10.0.0.2:4599. */
+  url: string;
+  /** The Regions the peer serves (this deployment does not serve them). */
+  regions: string[];
+  /** Base64 of the 32-byte link secret, the same on both sides. */
+  secret: string;
+}
+
+interface Link {
+  name: string;
+  url: string;
+  regions: Set<string>;
+  accessKeyId: string;
+  signingSecret: string;
+  wrapKey: CryptoKey;
+}
+
+/** The shared properties a primary sends, and a replica applies. */
+interface SharedPayload {
+  KeySpec: KeyRecord['KeySpec'];
+  KeyUsage: KeyRecord['KeyUsage'];
+  Origin: KeyRecord['Origin'];
+  KeyManager: KeyRecord['KeyManager'];
+  CurrentVersion: number;
+  CurrentKeyMaterialId: string;
+  Rotation: RotationSettings;
+  OnDemandRotationCount: number;
+  PendingRotation?: KeyRecord['PendingRotation'];
+  PrimaryRegion: string;
+  ReplicaRegions: string[];
+}
+
+interface WireVersion {
+  Version: number;
+  KeyMaterialId: string;
+  CreationDate: number;
+  Origin: MaterialVersion['Origin'];
+  Wrapped: string;
+}
+
+interface PeerMessage {
+  v: 1;
+  type: 'replicate' | 'deliver';
+  account: string;
+  keyId: string;
+  primaryRegion: string;
+  replicaRegion: string;
+  seq: number;
+  key: SharedPayload;
+  versions: WireVersion[];
+  own?: { Description: string; Policy: string; Tags: Tag[]; CreationDate: number };
+}
+
+type PeerReply = { ok: true; version: number; seq: number } | { gone: true };
+
+export interface Replication {
+  isRemote(region: string): boolean;
+  kick(engine: Engine, keyId: string): void;
+  /** Makes a replica in a peer's Region: sends the key, its shared properties and every version. */
+  replicate(engine: Engine, primary: KeyRecord, region: string, own: NonNullable<PeerMessage['own']>): Promise<{ version: number; seq: number }>;
+  /** Delivers what every primary's remote replicas lack (maintenance). Returns the keys delivered to. */
+  deliverAll(engines: Engine[]): Promise<number>;
+  /** Waits for the deliveries in flight (tests, shutdown). */
+  idle(): Promise<void>;
+  /** The peer endpoint: POST /_edge-kms-peer/v1. */
+  handle(request: Request): Promise<Response>;
+}
+
+/**
+ * Signs a peer request with SigV4 (the core has no dependencies: the shells pass aws4fetch's
+ * signer, `createPeerSigner` from @edge-kms/hono).
+ */
+export type PeerSigner = (
+  url: string,
+  init: { method: 'POST'; headers: Record<string, string>; body: string },
+  credentials: { accessKeyId: string; secretAccessKey: string; service: string; region: string },
+) => Promise<Request>;
+
+export interface ReplicationOptions {
+  peers: PeerOptions[];
+  accountId: string;
+  /** A Region's engine (this deployment's). */
+  engineFor(region: string): Engine;
+  /** This deployment serves the Region. */
+  servesLocally(region: string): boolean;
+  onError(error: unknown): void;
+  sign: PeerSigner;
+  fetch?: typeof fetch;
+}
+
+/** Parses KMS_PEERS (a JSON list of PeerOptions); throws TypeError with what is wrong. */
+export function parsePeers(text: string | undefined): PeerOptions[] {
+  if (!text) return [];
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new TypeError('KMS_PEERS must be a JSON list of {"url", "regions", "secret"}');
+  }
+  if (!Array.isArray(raw)) throw new TypeError('KMS_PEERS must be a JSON list of {"url", "regions", "secret"}');
+  return raw.map((p, i) => {
+    const o = p as Record<string, unknown>;
+    if (!o || typeof o.url !== 'string' || !Array.isArray(o.regions) || typeof o.secret !== 'string') {
+      throw new TypeError(`KMS_PEERS[${i}] must have "url" (string), "regions" (list of Region names) and "secret" (base64 of 32 bytes)`);
+    }
+    if (fromBase64(o.secret.trim())?.length !== 32) throw new TypeError(`KMS_PEERS[${i}]: "secret" must be base64 of 32 random bytes`);
+    if (!/^https?:\/\//.test(o.url)) throw new TypeError(`KMS_PEERS[${i}]: "url" must be an http(s) URL`);
+    return { name: typeof o.name === 'string' ? o.name : undefined, url: o.url, regions: o.regions as string[], secret: o.secret };
+  });
+}
+
+async function hkdf(secret: Uint8Array, info: string, usage: 'bits'): Promise<Uint8Array>;
+async function hkdf(secret: Uint8Array, info: string, usage: 'aes'): Promise<CryptoKey>;
+async function hkdf(secret: Uint8Array, info: string, usage: 'bits' | 'aes'): Promise<Uint8Array | CryptoKey> {
+  const base = await crypto.subtle.importKey('raw', secret as BufferSource, 'HKDF', false, ['deriveBits', 'deriveKey']);
+  const params = { name: 'HKDF', hash: 'SHA-256', salt: utf8('edge-kms peer link v1') as BufferSource, info: utf8(info) as BufferSource };
+  if (usage === 'aes') return crypto.subtle.deriveKey(params, base, { name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
+  return new Uint8Array(await crypto.subtle.deriveBits(params, base, 256));
+}
+
+async function deriveLink(peer: PeerOptions): Promise<Link> {
+  const secret = fromBase64(peer.secret.trim());
+  if (secret?.length !== 32) throw new TypeError(`peer ${peer.name ?? peer.url}: "secret" must be base64 of 32 random bytes`);
+  try {
+    const id = await hkdf(secret, 'access key id', 'bits');
+    const signing = await hkdf(secret, 'sigv4 secret', 'bits');
+    return {
+      name: peer.name ?? peer.url,
+      url: peer.url.replace(/\/+$/, ''),
+      regions: new Set(peer.regions),
+      accessKeyId: `EKPEER${toHex(id.subarray(0, 7)).toUpperCase()}`,
+      signingSecret: toBase64(signing),
+      wrapKey: await hkdf(secret, 'material transport', 'aes'),
+    };
+  } finally {
+    wipe(secret);
+  }
+}
+
+const transportAad = (account: string, keyId: string, version: number, keyMaterialId: string) =>
+  utf8(`edge-kms/peer/material/v1\u0000${account}\u0000${keyId}\u0000${version}\u0000${keyMaterialId}`);
+
+function shared(key: KeyRecord): SharedPayload {
+  const set = key.MultiRegionConfiguration!;
+  const out: SharedPayload = {
+    KeySpec: key.KeySpec,
+    KeyUsage: key.KeyUsage,
+    Origin: key.Origin,
+    KeyManager: key.KeyManager,
+    CurrentVersion: key.CurrentVersion,
+    CurrentKeyMaterialId: key.CurrentKeyMaterialId,
+    Rotation: key.Rotation,
+    OnDemandRotationCount: key.OnDemandRotationCount,
+    PrimaryRegion: set.PrimaryRegion,
+    ReplicaRegions: set.ReplicaRegions,
+  };
+  if (key.PendingRotation) out.PendingRotation = key.PendingRotation;
+  return out;
+}
+
+const bad = (message: string) => new KmsError('ValidationException', message);
+
+export function createReplication(options: ReplicationOptions): Replication {
+  const remoteRegions = new Map<string, PeerOptions>();
+  for (const p of options.peers) {
+    for (const r of p.regions) {
+      if (options.servesLocally(r)) throw new TypeError(`peer ${p.name ?? p.url} serves ${r}, which this deployment serves too`);
+      if (remoteRegions.has(r)) throw new TypeError(`two peers serve ${r}`);
+      remoteRegions.set(r, p);
+    }
+  }
+  const links = Promise.all(options.peers.map(deriveLink));
+  links.catch(() => undefined);
+  const linkFor = async (region: string) => (await links).find((l) => l.regions.has(region));
+  const doFetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
+
+  async function send(link: Link, fromRegion: string, message: PeerMessage): Promise<PeerReply> {
+    const signed = await options.sign(
+      `${link.url}${PEER_PATH}`,
+      { method: 'POST', headers: { 'content-type': 'application/json', 'x-amz-target': `EdgeKmsPeer.${message.type}` }, body: JSON.stringify(message) },
+      { accessKeyId: link.accessKeyId, secretAccessKey: link.signingSecret, service: PEER_SERVICE, region: fromRegion },
+    );
+    const res = await doFetch(signed, { signal: AbortSignal.timeout(PEER_TIMEOUT_MS) });
+    const text = await res.text();
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      throw new Error(`peer ${link.name}: HTTP ${res.status}, not JSON`);
+    }
+    if (!res.ok) {
+      const code = typeof body.__type === 'string' ? body.__type : 'KMSInternalException';
+      throw new KmsError(code as 'KMSInternalException', `peer ${link.name}: ${typeof body.message === 'string' ? body.message : `HTTP ${res.status}`}`);
+    }
+    if (body.gone === true) return { gone: true };
+    if (body.ok === true && typeof body.version === 'number' && typeof body.seq === 'number') return { ok: true, version: body.version, seq: body.seq };
+    throw new Error(`peer ${link.name}: an answer that is not a peer reply`);
+  }
+
+  /** Versions after..last of a key, unwrapped from the root key and wrapped for the link. */
+  async function versionsFor(engine: Engine, key: KeyRecord, link: Link, after: number, last: number): Promise<WireVersion[]> {
+    const exportRaw = engine.protector.exportRaw;
+    if (!exportRaw)
+      throw new KmsError(
+        'UnsupportedOperationException',
+        'This deployment keeps key material where it cannot be replicated to another deployment (no root key).',
+      );
+    const out: WireVersion[] = [];
+    for (let from = after; from < last; ) {
+      const page = await engine.store.listVersions(key.KeyId, { after: from, limit: Math.min(100, last - from) });
+      if (page.length === 0) break;
+      for (const v of page) {
+        const raw = await exportRaw(v.Material, { keyId: key.KeyId, version: v.Version, keyMaterialId: v.KeyMaterialId });
+        try {
+          const iv = publicRandomBytes(12);
+          const aad = transportAad(key.AccountId, key.KeyId, v.Version, v.KeyMaterialId);
+          const ct = new Uint8Array(
+            await crypto.subtle.encrypt({ name: 'AES-GCM', iv: iv as BufferSource, additionalData: aad as BufferSource }, link.wrapKey, raw as BufferSource),
+          );
+          out.push({ Version: v.Version, KeyMaterialId: v.KeyMaterialId, CreationDate: v.CreationDate, Origin: v.Origin, Wrapped: toBase64(concat(iv, ct)) });
+        } finally {
+          wipe(raw);
+        }
+      }
+      from = page[page.length - 1]!.Version;
+    }
+    return out;
+  }
+
+  // Deliveries run one at a time per key; a kick while one runs runs it once more after.
+  const running = new Map<string, Promise<void>>();
+  const again = new Set<string>();
+
+  function kick(engine: Engine, keyId: string): void {
+    const id = `${engine.region}/${keyId}`;
+    if (running.has(id)) {
+      again.add(id);
+      return;
+    }
+    const run = (async () => {
+      try {
+        do {
+          again.delete(id);
+          await deliver(engine, keyId);
+        } while (again.has(id));
+      } catch (e) {
+        // A peer that is down is retried by the next commit and by every maintenance run.
+        if (!isKmsError(e)) options.onError(e);
+      } finally {
+        running.delete(id);
+      }
+    })();
+    running.set(id, run);
+  }
+
+  async function deliver(engine: Engine, keyId: string): Promise<void> {
+    const key = await engine.store.getKey(keyId);
+    if (!key || !hasRemoteReplicas(key)) return;
+    const set = key.MultiRegionConfiguration!;
+    const last = key.PendingRotation?.Version ?? key.CurrentVersion;
+    const seq = set.SharedSeq ?? 0;
+    const probe = key.KeyState === 'PendingReplicaDeletion';
+    const replies = new Map<string, PeerReply>();
+    let failure: unknown;
+    for (const [region, ack] of Object.entries(set.Remote!)) {
+      if (!probe && ack.Version >= last && ack.Seq >= seq) continue;
+      const link = await linkFor(region);
+      if (!link) continue;
+      try {
+        const versions = ack.Version < last ? await versionsFor(engine, key, link, ack.Version, last) : [];
+        replies.set(
+          region,
+          await send(link, engine.region, {
+            v: 1,
+            type: 'deliver',
+            account: key.AccountId,
+            keyId,
+            primaryRegion: engine.region,
+            replicaRegion: region,
+            seq,
+            key: shared(key),
+            versions,
+          }),
+        );
+      } catch (e) {
+        failure ??= isKmsError(e)
+          ? e
+          : new Error(
+              `edge-kms replication: ${region} (peer ${link.name}) did not acknowledge; sent again at the next commit or maintenance run: ${(e as Error).message}`,
+            );
+      }
+    }
+    if (replies.size > 0) await recordReplies(engine, keyId, replies);
+    if (failure) throw failure;
+  }
+
+  /** Commits what the replicas acknowledged; a rotation every replica now has becomes current. */
+  async function recordReplies(engine: Engine, keyId: string, replies: Map<string, PeerReply>): Promise<void> {
+    await engine.mutateKey(keyId, (key) => {
+      if (!hasRemoteReplicas(key)) return { result: undefined };
+      const set = key.MultiRegionConfiguration!;
+      const remote = { ...set.Remote! };
+      let replicas = set.ReplicaRegions;
+      for (const [region, reply] of replies) {
+        if (!(region in remote)) continue;
+        if ('gone' in reply) {
+          delete remote[region];
+          replicas = replicas.filter((r) => r !== region);
+        } else {
+          remote[region] = { Version: Math.max(remote[region]!.Version, reply.version), Seq: Math.max(remote[region]!.Seq, reply.seq) };
+        }
+      }
+      let next: KeyRecord = { ...key, MultiRegionConfiguration: { ...set, Remote: remote, ReplicaRegions: replicas } };
+      const pending = key.PendingRotation;
+      if (pending && Object.values(remote).every((a) => a.Version >= pending.Version)) {
+        next = { ...next, CurrentVersion: pending.Version, CurrentKeyMaterialId: pending.KeyMaterialId };
+        delete next.PendingRotation;
+      }
+      if (next.KeyState === 'PendingReplicaDeletion' && replicas.length === 0) {
+        next = { ...next, KeyState: 'PendingDeletion', DeletionDate: engine.now() + (next.PendingDeletionWindowInDays ?? 30) * DAY_MS };
+      }
+      if (JSON.stringify(next) === JSON.stringify(key)) return { result: undefined };
+      return { next, result: undefined };
+    });
+  }
+
+  // ------------------------------------------------------------------ the receiving side
+
+  const verifier = createSigV4Verifier({
+    mode: 'verify',
+    service: PEER_SERVICE,
+    region: (r) => remoteRegions.has(r),
+    clock: systemClock,
+    lookup: async (accessKeyId): Promise<Identity | undefined> => {
+      const link = (await links).find((l) => l.accessKeyId === accessKeyId);
+      return (
+        link && { accessKeyId, secretAccessKey: link.signingSecret, accountId: options.accountId, arn: `arn:aws:iam::${options.accountId}:role/edge-kms-peer` }
+      );
+    },
+  });
+
+  async function receive(message: PeerMessage): Promise<PeerReply> {
+    const engine = options.engineFor(message.replicaRegion);
+    const importKey = (raw: Uint8Array) => familyOfKey(message.key).importMaterial(message.key.KeySpec, raw);
+    const link = (await linkFor(message.primaryRegion))!;
+    return retryOnConflict(async () => {
+      const rec = await engine.store.getKey(message.keyId);
+      const ours = rec !== undefined && isReplica(rec) && rec.MultiRegionConfiguration!.PrimaryRegion === message.primaryRegion;
+      if (message.type === 'deliver' && !ours) return { gone: true } as const;
+      if (message.type === 'replicate' && rec && !ours) {
+        throw new KmsError('AlreadyExistsException', `Replica key ${engine.keyArn(message.keyId)} already exists.`);
+      }
+      // The versions: each once, in order (n only after n-1).
+      let highest = rec ? await highestContiguous(engine, rec.KeyId, rec.CurrentVersion) : 0;
+      const writes: StoreWrite[] = [];
+      for (const v of [...message.versions].sort((a, b) => a.Version - b.Version)) {
+        if (v.Version <= highest) continue;
+        if (v.Version !== highest + 1) break;
+        writes.push({ type: 'putVersion', version: await openForStore(engine, link, message, v, importKey) });
+        highest = v.Version;
+      }
+      // The shared properties: a newer change, once the versions it names are here.
+      const applied = rec?.MultiRegionConfiguration?.SharedSeq ?? -1;
+      const k = message.key;
+      const covered = Math.max(k.CurrentVersion, k.PendingRotation?.Version ?? 0) <= highest;
+      let next: KeyRecord | undefined;
+      if (message.seq > applied && covered) {
+        const set: MultiRegionSet = { MultiRegionKeyType: 'REPLICA', PrimaryRegion: k.PrimaryRegion, ReplicaRegions: k.ReplicaRegions, SharedSeq: message.seq };
+        const base: KeyRecord = rec ?? {
+          KeyId: message.keyId,
+          AccountId: options.accountId,
+          Region: message.replicaRegion,
+          CreationDate: message.own?.CreationDate ?? engine.now(),
+          Description: message.own?.Description ?? '',
+          KeySpec: k.KeySpec,
+          KeyUsage: k.KeyUsage,
+          Origin: k.Origin,
+          KeyManager: k.KeyManager,
+          KeyState: k.Origin === 'EXTERNAL' ? 'PendingImport' : 'Enabled',
+          MultiRegion: true,
+          CurrentVersion: k.CurrentVersion,
+          CurrentKeyMaterialId: k.CurrentKeyMaterialId,
+          Rotation: k.Rotation,
+          OnDemandRotationCount: k.OnDemandRotationCount,
+          Tags: message.own?.Tags ?? [],
+          Policy: message.own?.Policy ?? '',
+          Revision: 0,
+        };
+        next = {
+          ...base,
+          KeySpec: k.KeySpec,
+          KeyUsage: k.KeyUsage,
+          Origin: k.Origin,
+          KeyManager: k.KeyManager,
+          CurrentVersion: k.CurrentVersion,
+          CurrentKeyMaterialId: k.CurrentKeyMaterialId,
+          Rotation: k.Rotation,
+          OnDemandRotationCount: k.OnDemandRotationCount,
+          MultiRegionConfiguration: set,
+          Revision: base.Revision + 1,
+        };
+        if (k.PendingRotation) next.PendingRotation = k.PendingRotation;
+        else delete next.PendingRotation;
+      } else if (!rec) {
+        throw bad('A new replica needs every version up to the current one.');
+      }
+      const all: StoreWrite[] = next ? [{ type: 'putKey', key: next, expectRevision: rec?.Revision ?? 0 }, ...writes] : writes;
+      if (all.length > 0) await engine.store.commit(all);
+      return { ok: true, version: highest, seq: next?.MultiRegionConfiguration?.SharedSeq ?? applied } as const;
+    });
+  }
+
+  async function highestContiguous(engine: Engine, keyId: string, from: number): Promise<number> {
+    let highest = from;
+    for (;;) {
+      const page = await engine.store.listVersions(keyId, { after: highest, limit: 100 });
+      for (const v of page) {
+        if (v.Version !== highest + 1) return highest;
+        highest = v.Version;
+      }
+      if (page.length < 100) return highest;
+    }
+  }
+
+  async function openForStore(
+    engine: Engine,
+    link: Link,
+    m: PeerMessage,
+    v: WireVersion,
+    importKey: (raw: Uint8Array) => Promise<CryptoKey>,
+  ): Promise<MaterialVersion> {
+    const data = fromBase64(v.Wrapped);
+    if (!data || data.length < 12 + 16) throw bad('A wrapped key material version is malformed.');
+    let raw: Uint8Array;
+    try {
+      raw = new Uint8Array(
+        await crypto.subtle.decrypt(
+          {
+            name: 'AES-GCM',
+            iv: data.subarray(0, 12) as BufferSource,
+            additionalData: transportAad(m.account, m.keyId, v.Version, v.KeyMaterialId) as BufferSource,
+          },
+          link.wrapKey,
+          data.subarray(12) as BufferSource,
+        ),
+      );
+    } catch {
+      throw bad('A wrapped key material version did not open under the link key.');
+    }
+    try {
+      const material = await engine.protector.seal(raw, { keyId: m.keyId, version: v.Version, keyMaterialId: v.KeyMaterialId, importKey });
+      return { KeyId: m.keyId, Version: v.Version, KeyMaterialId: v.KeyMaterialId, CreationDate: v.CreationDate, Origin: v.Origin, Material: material };
+    } finally {
+      wipe(raw);
+    }
+  }
+
+  function checkMessage(m: unknown, link: Link): PeerMessage {
+    const o = m as PeerMessage;
+    if (!o || o.v !== 1 || (o.type !== 'replicate' && o.type !== 'deliver')) throw bad('Not a peer message of version 1.');
+    if (o.account !== options.accountId)
+      throw new KmsError('AccessDeniedException', `This deployment serves account ${options.accountId}, not ${String(o.account)}.`);
+    if (typeof o.keyId !== 'string' || !isKeyId(o.keyId) || !o.keyId.startsWith('mrk-')) throw bad('"keyId" must be a multi-Region key id.');
+    if (typeof o.primaryRegion !== 'string' || !link.regions.has(o.primaryRegion)) {
+      throw new KmsError('AccessDeniedException', `Peer ${link.name} does not serve ${String(o.primaryRegion)}.`);
+    }
+    if (typeof o.replicaRegion !== 'string' || !options.servesLocally(o.replicaRegion)) throw bad(`This deployment does not serve ${String(o.replicaRegion)}.`);
+    if (!Number.isInteger(o.seq) || o.seq < 0 || !o.key || typeof o.key !== 'object' || !Array.isArray(o.versions))
+      throw bad('A peer message lacks "seq", "key" or "versions".');
+    for (const v of o.versions) {
+      if (
+        !v ||
+        !Number.isInteger(v.Version) ||
+        v.Version < 1 ||
+        typeof v.KeyMaterialId !== 'string' ||
+        !/^[0-9a-f]{64}$/.test(v.KeyMaterialId) ||
+        typeof v.Wrapped !== 'string'
+      ) {
+        throw bad('A key material version in a peer message is malformed.');
+      }
+    }
+    const k = o.key;
+    if (
+      !Number.isInteger(k.CurrentVersion) ||
+      k.CurrentVersion < 1 ||
+      typeof k.PrimaryRegion !== 'string' ||
+      !Array.isArray(k.ReplicaRegions) ||
+      !familyOfKey(k)
+    ) {
+      throw bad('The shared properties in a peer message are malformed.');
+    }
+    return o;
+  }
+
+  return {
+    isRemote: (region) => remoteRegions.has(region),
+    kick,
+    async replicate(engine, primary, region, own) {
+      const link = await linkFor(region);
+      if (!link) throw new KmsError('UnsupportedOperationException', `ReplicaRegion ${region} is not a Region this KMS serves.`);
+      const last = primary.PendingRotation?.Version ?? primary.CurrentVersion;
+      const set = primary.MultiRegionConfiguration!;
+      const seq = set.SharedSeq ?? 0;
+      const view: KeyRecord = { ...primary, MultiRegionConfiguration: { ...set, ReplicaRegions: [...set.ReplicaRegions, region] } };
+      const reply = await send(link, engine.region, {
+        v: 1,
+        type: 'replicate',
+        account: primary.AccountId,
+        keyId: primary.KeyId,
+        primaryRegion: engine.region,
+        replicaRegion: region,
+        seq,
+        key: shared(view),
+        versions: await versionsFor(engine, primary, link, 0, last),
+        own,
+      });
+      if ('gone' in reply) throw new KmsError('KMSInternalException', `peer ${link.name} refused the replica`);
+      return { version: reply.version, seq: reply.seq };
+    },
+    async deliverAll(engines) {
+      let count = 0;
+      for (const engine of engines) {
+        for (let after: string | undefined; ; ) {
+          const page = await engine.store.listKeys({ after, limit: 500 });
+          for (const key of page.items) {
+            if (isPrimary(key) && hasRemoteReplicas(key) && (needsDelivery(key) || key.KeyState === 'PendingReplicaDeletion')) {
+              try {
+                await deliver(engine, key.KeyId);
+                count++;
+              } catch (e) {
+                if (!isKmsError(e) && !(e instanceof StoreConflictError)) options.onError(e);
+              }
+            }
+          }
+          if (!page.next) break;
+          after = page.next;
+        }
+      }
+      return count;
+    },
+    async idle() {
+      while (running.size > 0) await Promise.allSettled([...running.values()]);
+    },
+    async handle(request) {
+      try {
+        if (request.method !== 'POST') throw new KmsError('UnknownOperationException', 'The peer endpoint expects POST.');
+        const body = new Uint8Array(await request.arrayBuffer());
+        if (body.length > 8 << 20) throw new KmsError('SerializationException', 'A peer message exceeds 8 MiB.');
+        const caller = await verifier({ method: request.method, url: request.url, headers: request.headers }, body);
+        const link = (await links).find((l) => l.accessKeyId === caller.accessKeyId)!;
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
+        } catch {
+          throw new KmsError('SerializationException', 'The request body is not valid JSON.');
+        }
+        const reply = await receive(checkMessage(parsed, link));
+        return new Response(JSON.stringify(reply), { headers: { 'content-type': 'application/json' } });
+      } catch (e) {
+        if (isKmsError(e)) return errorResponse(e);
+        options.onError(e);
+        return errorResponse(new KmsError('KMSInternalException', 'An internal error occurred.'));
+      }
+    },
+  };
+}
