@@ -22,7 +22,7 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'es2022',
     reportCompressedSize: false,
-    // One bundle of ~550 kB (the whole KMS, MSW and the client run in the page): fine for a playground.
+    // One bundle of ~600 kB (the whole KMS, MSW and the client run in the page): fine for a playground.
     chunkSizeWarningLimit: 1000,
   },
   // Pre-bundled when the dev server starts, so the first page load does not discover them and reload.

@@ -48,7 +48,7 @@ export class App {
 
   /** Reads every key again, then re-renders. */
   async refresh(): Promise<void> {
-    this.keys = await loadKeys(this.backend.kms);
+    this.keys = await loadKeys(this.backend);
     if (!this.selected) this.selectedKeyId = this.keys[0]?.meta.KeyId;
     this.render();
   }

@@ -5,6 +5,10 @@
  * Or any TrentService URL (`?endpoint=…`, e.g. `/` for the `npm start` server that serves this
  * page). Either way the page talks to it through @edge-kms/client, which signs with SigV4 like
  * any AWS SDK: the mock sees exactly the requests AWS would.
+ *
+ * Every AWS Region is served from the same KMS, each its own keyspace: a client signs for one
+ * Region (its SigV4 credential scope, and in the mock its kms.<region>.amazonaws.com host), so
+ * the page keeps one client per Region it reads (`kmsIn`), the page's own Region first.
  */
 import { createKmsClient, type KmsClient, type RecordStore } from '@edge-kms/client';
 import { createTestClock } from '@edge-kms/core';
@@ -13,6 +17,8 @@ import { kmsHandlers } from '@edge-kms/msw';
 import { setupWorker } from 'msw/browser';
 
 export const REGION = 'us-east-1';
+/** The Regions the page offers to replicate a multi-Region key to (any AWS Region would do). */
+export const REPLICA_REGIONS = ['eu-west-1', 'ap-southeast-2', 'us-west-2', 'eu-central-1', 'ap-northeast-1', 'sa-east-1'];
 /** The on-demand rotation quota shown in the page (AWS's original one, edge-kms's default). */
 export const ON_DEMAND_LIMIT = 10;
 
@@ -32,7 +38,12 @@ export interface Backend {
   mode: 'mock' | 'remote';
   /** The TrentService URL requests go to. */
   endpoint: string;
+  /** The page's Region: where it creates and lists keys. */
+  region: string;
+  /** A client for the page's Region. */
   kms: KmsClient;
+  /** A client that signs for `region` (the same endpoint in remote mode; kms.<region>.amazonaws.com in the mock). */
+  kmsIn(region: string): KmsClient;
   /** Where namespace records live (IndexedDB, one database per endpoint). */
   records: RecordStore;
   /** Only in mock mode. */
@@ -70,10 +81,20 @@ export async function connect(): Promise<Backend> {
   return endpoint ? connectRemote(endpoint) : connectMock();
 }
 
+/** One client per Region, made on first use. */
+function regionalClients(make: (region: string) => KmsClient): (region: string) => KmsClient {
+  const clients = new Map<string, KmsClient>();
+  return (region) => {
+    let client = clients.get(region);
+    if (!client) clients.set(region, (client = make(region)));
+    return client;
+  };
+}
+
 async function connectRemote(endpoint: string): Promise<Backend> {
-  const kms = createKmsClient({ endpoint, region: REGION, credentials: async () => loadCredentials() });
+  const kmsIn = regionalClients((region) => createKmsClient({ endpoint, region, credentials: async () => loadCredentials() }));
   const records = await createIdbRecordStore({ name: `edge-kms-playground-namespaces ${endpoint}` });
-  return { mode: 'remote', endpoint, kms, records };
+  return { mode: 'remote', endpoint, region: REGION, kms: kmsIn(REGION), kmsIn, records };
 }
 
 async function connectMock(): Promise<Backend> {
@@ -87,11 +108,14 @@ async function connectMock(): Promise<Backend> {
     quiet: true,
   });
   const records = await createIdbRecordStore({ name: 'edge-kms-playground-namespaces' });
-  const kms = createKmsClient({ region: REGION, credentials: { accessKeyId: 'playground', secretAccessKey: 'playground' } });
+  // The default endpoint, https://kms.<region>.amazonaws.com/: the service worker answers every Region's.
+  const kmsIn = regionalClients((region) => createKmsClient({ region, credentials: { accessKeyId: 'playground', secretAccessKey: 'playground' } }));
   return {
     mode: 'mock',
     endpoint: `https://kms.${REGION}.amazonaws.com/`,
-    kms,
+    region: REGION,
+    kms: kmsIn(REGION),
+    kmsIn,
     records,
     mock: {
       now: () => clock.now(),

@@ -105,7 +105,7 @@ export function cryptoPanel(app: App): HTMLElement {
         async () => {
           const out = await decrypt(kms, s.ciphertext);
           const key = app.key(out.keyId);
-          const versions = key?.versions ?? (key ? await loadVersions(kms, key.meta) : []);
+          const versions = key?.versions ?? (key ? await loadVersions(kms, key.meta.KeyId, key.meta.CreationDate) : []);
           const v = versions.find((x) => x.keyMaterialId === out.keyMaterialId);
           const where = v
             ? `key material v${v.n} of ${versions.length}${v.current ? ' (current)' : ' (not current: from before a rotation)'}`

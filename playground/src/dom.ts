@@ -58,10 +58,11 @@ export function formatSeconds(s: number): string {
   return `${Math.round(s / 60)} min`;
 }
 
-/** The first characters of a key id, enough to tell keys apart. */
+/** The first characters of a key id, enough to tell keys apart (after the `mrk-` of a multi-Region key). */
 export const shortId = (id: string): string => {
   const bare = id.slice(id.lastIndexOf('/') + 1);
-  return bare.length > 13 ? `${bare.slice(0, 8)}…` : bare;
+  const prefix = bare.startsWith('mrk-') ? 4 : 0;
+  return bare.length > prefix + 13 ? `${bare.slice(0, prefix + 8)}…` : bare;
 };
 
 /** A readable message for anything thrown: AWS errors carry their exception name. */

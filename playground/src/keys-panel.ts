@@ -1,4 +1,7 @@
-/** The key list: create a key, and every key with its state, spec and rotation at a glance. */
+/**
+ * The key list: create a key (single-Region, or multi-Region: an `mrk-` key that can be replicated
+ * to other Regions), and every key of the page's Region with its state, spec and rotation at a glance.
+ */
 import type { App } from './app.js';
 import { ON_DEMAND_LIMIT } from './backend.js';
 import { formatDate, h, mount, shortId } from './dom.js';
@@ -6,14 +9,19 @@ import { keyLabel, type KeyView } from './keys.js';
 
 export function keysPanel(app: App): HTMLElement {
   const description = h('input', { id: 'new-key-description', type: 'text', placeholder: 'Description (optional)', 'aria-label': 'New key description' });
+  const multiRegion = h('input', { id: 'new-key-multi-region', type: 'checkbox' });
   const create = h('button', { id: 'create-key', type: 'submit', class: 'primary' }, 'Create key');
   const onSubmit = (e: Event) => {
     e.preventDefault();
     void app.run(create, async () => {
-      const { KeyMetadata } = await app.backend.kms.createKey({ Description: description.value.trim() || undefined });
+      const { KeyMetadata } = await app.backend.kms.createKey({
+        Description: description.value.trim() || undefined,
+        MultiRegion: multiRegion.checked || undefined,
+      });
       app.selectedKeyId = KeyMetadata.KeyId;
       description.value = '';
-      return `Created key ${KeyMetadata.KeyId}.`;
+      multiRegion.checked = false;
+      return `Created ${KeyMetadata.MultiRegion ? `multi-Region key ${KeyMetadata.KeyId} in ${app.backend.region}` : `key ${KeyMetadata.KeyId}`}.`;
     });
   };
 
@@ -39,7 +47,13 @@ export function keysPanel(app: App): HTMLElement {
     'section',
     { class: 'panel', id: 'keys-panel', 'aria-labelledby': 'keys-title' },
     h('h2', { id: 'keys-title' }, 'Keys'),
-    h('form', { class: 'row', onsubmit: onSubmit }, description, create),
+    h(
+      'form',
+      { class: 'row', onsubmit: onSubmit },
+      description,
+      h('label', { class: 'inline', title: 'An mrk- key whose key material and rotations its replicas in other Regions share' }, multiRegion, 'Multi-Region'),
+      create,
+    ),
     h('div', { class: 'table-wrap' }, table),
     empty,
   );
@@ -58,6 +72,9 @@ function row(app: App, k: KeyView): HTMLTableRowElement {
       h('div', { class: 'key-name' }, keyLabel(k)),
       h('code', { class: 'key-id', title: m.Arn ?? m.KeyId }, shortId(m.KeyId)),
       m.KeyManager === 'AWS' ? h('span', { class: 'tag' }, 'AWS managed') : null,
+      k.regions
+        ? h('span', { class: 'tag multi-region', title: k.regions.map((r) => r.region).join(', ') }, `Multi-Region · ${regionCount(k.regions.length)}`)
+        : null,
     ),
     h('td', null, stateBadge(m.KeyState ?? 'Unknown')),
     h('td', { class: 'spec' }, m.KeySpec ?? '—'),
@@ -74,6 +91,12 @@ function row(app: App, k: KeyView): HTMLTableRowElement {
   return tr;
 }
 
+const regionCount = (n: number) => `${n} Region${n === 1 ? '' : 's'}`;
+
 export function stateBadge(state: string): HTMLElement {
-  return h('span', { class: `badge state-${state.toLowerCase()}` }, state === 'PendingDeletion' ? 'Pending deletion' : state);
+  return h(
+    'span',
+    { class: `badge state-${state.toLowerCase()}` },
+    state === 'PendingDeletion' ? 'Pending deletion' : state === 'PendingReplicaDeletion' ? 'Pending replica deletion' : state,
+  );
 }

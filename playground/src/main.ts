@@ -1,6 +1,7 @@
 /**
- * The edge-kms playground: keys and their rotation history, envelope encryption of text and
- * files, and an encrypted namespace whose key can be changed, against an edge-kms running in this
+ * The edge-kms playground: keys and their rotation history (for a multi-Region key, one timeline
+ * per Region), envelope encryption of text and files, and an encrypted namespace whose key can be
+ * changed, against an edge-kms running in this
  * tab (MSW + IndexedDB, the default) or any TrentService URL (`?endpoint=/` for the `npm start`
  * server that serves this page).
  */

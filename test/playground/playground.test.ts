@@ -5,19 +5,25 @@
  *    encrypt a file, rotate, decrypt the old ciphertext under its older KeyMaterialId, watch an
  *    automatic rotation on the test clock, see an AWS error, fill a namespace and change its key
  *    to completion under the lock, reload and find everything still there;
+ *  - in the same mode, a multi-Region key: create an mrk- key, replicate it to two Regions, rotate
+ *    the primary, and find the new version (the same KeyMaterialIds) in every Region's timeline,
+ *    each read by the page from its own Region (a client signing for it);
  *  - from the real `npm start` server (its build, at /playground/), in remote mode against that
- *    server at the same origin: create a key there.
- * Screenshots go to test/artifacts/playground.png (in-browser) and playground-remote.png.
+ *    server at the same origin: create a key there, and a multi-Region key replicated to a
+ *    Region that the server keeps apart by the SigV4 credential scope.
+ * Screenshots go to test/artifacts/playground.png (in-browser), playground-multi-region.png and
+ * playground-remote.png.
  * Run: npx vitest run test/playground
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { KMS } from '@aws-sdk/client-kms';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM, CHROMIUM_ARGS } from '../../vite.config.js';
-import { REPO_ROOT, spawnKmsServer, type KmsServer } from '../helpers/server.js';
+import { DUMMY_CREDENTIALS, REPO_ROOT, spawnKmsServer, type KmsServer } from '../helpers/server.js';
 
 const ARTIFACTS = join(REPO_ROOT, 'test/artifacts');
 
@@ -73,6 +79,30 @@ async function act(page: Page, selector: string): Promise<void> {
   const button = page.locator(selector);
   await button.click();
   await page.waitForFunction((s) => !document.querySelector(s)?.hasAttribute('aria-busy'), selector, { timeout: 30_000 });
+}
+
+/** Each Region column of the selected multi-Region key: its Region, role and KeyMaterialIds (oldest first). */
+async function regionTimelines(page: Page): Promise<{ region: string; role: string; ids: string[]; current: string | null }[]> {
+  return page.$$eval('#region-timelines .region', (columns) =>
+    columns.map((c) => ({
+      region: (c as HTMLElement).dataset.region ?? '',
+      role: (c as HTMLElement).dataset.role ?? '',
+      ids: [...c.querySelectorAll<HTMLElement>('.version[data-key-material-id]')].map((v) => v.dataset.keyMaterialId ?? ''),
+      current: c.querySelector<HTMLElement>('.version.current')?.dataset.version ?? null,
+    })),
+  );
+}
+
+/** The KMS calls the page makes: where each went, which operation, and the Region its SigV4 credential scope names. */
+function recordKmsCalls(page: Page): { host: string; operation: string; scope: string }[] {
+  const calls: { host: string; operation: string; scope: string }[] = [];
+  page.on('request', (r) => {
+    const target = r.headers()['x-amz-target'];
+    if (r.method() !== 'POST' || !target) return;
+    const scope = /Credential=[^/]+\/\d{8}\/([a-z0-9-]+)\/kms\//.exec(r.headers().authorization ?? '')?.[1] ?? '';
+    calls.push({ host: new URL(r.url()).host, operation: target.replace('TrentService.', ''), scope });
+  });
+  return calls;
 }
 
 describe('playground', () => {
@@ -178,6 +208,83 @@ describe('playground', () => {
     await close();
   }, 60_000);
 
+  it('in the browser: a multi-Region key, replicated to two Regions; rotating the primary adds the version in each', async () => {
+    const { page, errors, close } = await openPage(devUrl, 'mock');
+    const calls = recordKmsCalls(page);
+
+    // Create a multi-Region key: an mrk- key, its primary in the page's Region.
+    await page.fill('#new-key-description', 'global');
+    await page.check('#new-key-multi-region');
+    await act(page, '#create-key');
+    expect(await lastMessage(page)).toMatch(/^Created multi-Region key mrk-[0-9a-f]{32} in us-east-1\.$/);
+    const row = keyRow(page, 'global');
+    const keyId = (await row.getAttribute('data-key-id'))!;
+    expect(keyId).toMatch(/^mrk-[0-9a-f]{32}$/);
+    expect(await text(page, '#keys-table tbody tr:has-text("global") .tag.multi-region')).toBe('Multi-Region · 1 Region');
+    await page.waitForSelector('#region-timelines .region[data-region="us-east-1"][data-role="PRIMARY"]');
+    expect(await page.isVisible('#timeline')).toBe(false);
+    const [original] = (await regionTimelines(page))[0]!.ids;
+    expect(original).toMatch(/^[0-9a-f]{64}$/);
+
+    const primaryArn = await text(page, '#key-detail .arn');
+    expect(primaryArn).toMatch(new RegExp(`^arn:aws:kms:us-east-1:\\d{12}:key/${keyId}$`));
+
+    // Replicate it to two Regions (ReplicateKey in the primary's Region).
+    for (const region of ['eu-west-1', 'ap-southeast-2']) {
+      await page.selectOption('#replica-region', region);
+      await act(page, '#replicate-key');
+      expect(await lastMessage(page)).toBe(`Replicated to ${region}: ${primaryArn.replace(':us-east-1:', `:${region}:`)}.`);
+    }
+    // The Regions it is in are no longer offered.
+    expect(await page.$$eval('#replica-region option', (o) => o.map((x) => (x as HTMLOptionElement).value))).not.toContain('eu-west-1');
+    expect(await text(page, '#keys-table tbody tr:has-text("global") .tag.multi-region')).toBe('Multi-Region · 3 Regions');
+    expect(await page.textContent('#key-detail .summary')).toContain('primary in us-east-1; replicas in eu-west-1, ap-southeast-2');
+    // Each replica has the whole history: here, the original material.
+    expect(await regionTimelines(page)).toEqual([
+      { region: 'us-east-1', role: 'PRIMARY', ids: [original], current: '1' },
+      { region: 'eu-west-1', role: 'REPLICA', ids: [original], current: '1' },
+      { region: 'ap-southeast-2', role: 'REPLICA', ids: [original], current: '1' },
+    ]);
+
+    // Rotate the primary: every Region is read again, and the new version is current in each.
+    calls.length = 0;
+    await act(page, '#rotate-now');
+    expect(await lastMessage(page)).toBe('Rotated: new key material is current in us-east-1 and its 2 replicas.');
+    for (const region of ['us-east-1', 'eu-west-1', 'ap-southeast-2']) {
+      await page.waitForSelector(`#region-timelines .region[data-region="${region}"] .version.current[data-version="2"]`);
+      expect(await text(page, `#region-timelines .region[data-region="${region}"] .version[data-version="2"] .badge`)).toBe('ON_DEMAND');
+    }
+    const after = await regionTimelines(page);
+    const rotated = after[0]!.ids[1]!;
+    expect(rotated).toMatch(/^[0-9a-f]{64}$/);
+    expect(rotated).not.toBe(original);
+    expect(after).toEqual([
+      { region: 'us-east-1', role: 'PRIMARY', ids: [original, rotated], current: '2' },
+      { region: 'eu-west-1', role: 'REPLICA', ids: [original, rotated], current: '2' },
+      { region: 'ap-southeast-2', role: 'REPLICA', ids: [original, rotated], current: '2' },
+    ]);
+    expect(await page.getAttribute('#history-note', 'data-in-sync')).toBe('true');
+    // Each Region's timeline came from that Region: its own endpoint, signed for it.
+    for (const region of ['eu-west-1', 'ap-southeast-2']) {
+      expect(calls).toContainEqual({ host: `kms.${region}.amazonaws.com`, operation: 'ListKeyRotations', scope: region });
+      expect(calls).toContainEqual({ host: `kms.${region}.amazonaws.com`, operation: 'DescribeKey', scope: region });
+    }
+    expect(calls).toContainEqual({ host: 'kms.us-east-1.amazonaws.com', operation: 'RotateKeyOnDemand', scope: 'us-east-1' });
+    expect(calls.filter((c) => c.operation === 'RotateKeyOnDemand')).toHaveLength(1);
+
+    await page.screenshot({ path: join(ARTIFACTS, 'playground-multi-region.png'), fullPage: true });
+
+    // The replicas are in IndexedDB too: a reload finds every Region's history.
+    await page.reload();
+    await page.waitForSelector('body[data-ready="mock"]');
+    await page.click('#keys-table tbody tr:has-text("global")');
+    await page.waitForSelector('#region-timelines .region[data-region="ap-southeast-2"] .version.current[data-version="2"]');
+    expect(await regionTimelines(page)).toEqual(after);
+
+    expect(errors).toEqual([]);
+    await close();
+  }, 60_000);
+
   it('served by `npm start` at /playground/, remote mode against that server', async () => {
     let server: KmsServer | undefined;
     try {
@@ -203,6 +310,29 @@ describe('playground', () => {
       // The key is in the server's KMS, not in the page.
       const { KeyMetadata } = await server.client().describeKey({ KeyId: keyId! });
       expect(KeyMetadata?.Description).toBe('made on the server');
+
+      // A multi-Region key replicated from the page: one endpoint, the Region from the signature.
+      await page.fill('#new-key-description', 'global on the server');
+      await page.check('#new-key-multi-region');
+      await act(page, '#create-key');
+      const mrk = (await keyRow(page, 'global on the server').getAttribute('data-key-id'))!;
+      expect(mrk).toMatch(/^mrk-/);
+      await page.selectOption('#replica-region', 'eu-west-1');
+      await act(page, '#replicate-key');
+      await act(page, '#rotate-now');
+      await page.waitForSelector('#region-timelines .region[data-region="eu-west-1"] .version.current[data-version="2"]');
+      const shown = await regionTimelines(page);
+      expect(shown.map((r) => [r.region, r.role, r.ids.length])).toEqual([
+        ['us-east-1', 'PRIMARY', 2],
+        ['eu-west-1', 'REPLICA', 2],
+      ]);
+      expect(shown[1]!.ids).toEqual(shown[0]!.ids);
+      // The server has the replica in eu-west-1, with the versions the page shows.
+      const inEu = new KMS({ endpoint: server.url, region: 'eu-west-1', credentials: DUMMY_CREDENTIALS, maxAttempts: 1 });
+      const replica = await inEu.describeKey({ KeyId: mrk });
+      expect(replica.KeyMetadata?.MultiRegionConfiguration?.MultiRegionKeyType).toBe('REPLICA');
+      const rotations = await inEu.listKeyRotations({ KeyId: mrk, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' });
+      expect(rotations.Rotations?.map((r) => r.KeyMaterialId)).toEqual(shown[0]!.ids);
       expect(errors).toEqual([]);
       await close();
     } finally {
