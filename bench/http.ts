@@ -115,9 +115,10 @@ async function startNodeServer(name: string, script: string, env: Record<string,
   return { url, stop: () => stopChild(started.child, started.exited) };
 }
 
-export function startEdgeKms(verify: boolean): Promise<Child> {
+/** The Node server on a fresh data dir; `extraEnv` adds to (or overrides) its environment. */
+export function startEdgeKms(verify: boolean, extraEnv: Record<string, string> = {}): Promise<Child> {
   const dataDir = mkdtempSync(join(tmpdir(), 'edge-kms-bench-'));
-  const env: Record<string, string> = { KMS_DATA_DIR: dataDir, HOST: '127.0.0.1' };
+  const env: Record<string, string> = { KMS_DATA_DIR: dataDir, HOST: '127.0.0.1', ...extraEnv };
   if (verify) env.KMS_IDENTITIES = JSON.stringify([{ ...BENCH_CREDENTIALS, accountId: '111122223333', arn: 'arn:aws:iam::111122223333:root' }]);
   return startNodeServer('edge-kms', 'packages/node/src/cli.ts', env).then((c) => ({
     url: c.url,
@@ -128,7 +129,7 @@ export function startEdgeKms(verify: boolean): Promise<Child> {
   }));
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);

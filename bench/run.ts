@@ -11,6 +11,9 @@
  *      browser bundle size, namespace key change rate (envelope.ts)
  *   7. Decrypt failure timing: a ciphertext naming an unknown key against a forged one of a key
  *      that exists, in process and over HTTP (oracle.ts)
+ *   8. Multi-Region keys: a rotation current in every replica when it returns (one deployment),
+ *      the time a rotation takes to reach a replica in a peer deployment (two servers on loopback),
+ *      Encrypt in a replica's Region vs the primary's (multiregion.ts)
  * Installs wrk with apt-get if it is missing, needs moto_server on PATH, and waits (up to a minute)
  * for other processes to leave the CPU mostly idle. `npm run bench -- --only=inprocess,rotation`
  * runs some sections and prints them without touching results.md (for working on the bench).
@@ -28,6 +31,7 @@ import { runEdgeBench } from './edge.js';
 import { runBrowserBench } from './browser.js';
 import { runEnvelopeBench } from './envelope.js';
 import { runOracleBench } from './oracle.js';
+import { runMultiRegionBench } from './multiregion.js';
 
 const RESULTS = fileURLToPath(new URL('./results.md', import.meta.url));
 
@@ -104,7 +108,7 @@ function firstLine(cmd: string, args: string[]): string {
   return `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n')[0]!.trim();
 }
 
-const SECTIONS = ['http', 'inprocess', 'rotation', 'edge', 'browser', 'envelope', 'oracle'] as const;
+const SECTIONS = ['http', 'inprocess', 'rotation', 'edge', 'browser', 'envelope', 'oracle', 'multiregion'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const onlyArg = process.argv.find((a) => a.startsWith('--only='));
@@ -112,7 +116,7 @@ const only = onlyArg ? (onlyArg.slice('--only='.length).split(',') as Section[])
 for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`unknown section ${s}; expected ${SECTIONS.join(', ')}`);
 
 const notes: string[] = [];
-if (only.includes('http') || only.includes('edge')) {
+if (only.includes('http') || only.includes('edge') || only.includes('multiregion')) {
   const wrkNote = ensureWrk();
   if (wrkNote) notes.push(wrkNote);
 }
@@ -165,6 +169,12 @@ if (only.includes('oracle')) {
   log('section 7: Decrypt failure timing');
   const r = await runOracleBench();
   parts.push('## 7. Decrypt failure timing: unknown key vs forged ciphertext', '', r.markdown, '');
+  goals.push(...r.goals);
+}
+if (only.includes('multiregion')) {
+  log('section 8: multi-Region keys');
+  const r = await runMultiRegionBench();
+  parts.push('## 8. Multi-Region keys', '', r.markdown, '');
   goals.push(...r.goals);
 }
 const seconds = (Date.now() - started.getTime()) / 1000;

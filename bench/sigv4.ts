@@ -19,10 +19,18 @@ const sha256Hex = (data: string) => createHash('sha256').update(data).digest('he
 const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data).digest();
 
 /**
- * The headers of a signed POST of `body` to `url` (path "/") for `X-Amz-Target: target`. `host`
- * is included because it is signed; clients that set it themselves (fetch) send the same value.
+ * The headers of a signed POST of `body` to `url` (path "/") for `X-Amz-Target: target`, scoped to
+ * `region` (the Region the request acts in). `host` is included because it is signed; clients
+ * that set it themselves (fetch) send the same value.
  */
-export function signedHeaders(url: string, target: string, body: string, creds: Credentials = BENCH_CREDENTIALS, now = new Date()): Record<string, string> {
+export function signedHeaders(
+  url: string,
+  target: string,
+  body: string,
+  creds: Credentials = BENCH_CREDENTIALS,
+  now = new Date(),
+  region = BENCH_REGION,
+): Record<string, string> {
   const host = new URL(url).host;
   const amzDate = now
     .toISOString()
@@ -37,10 +45,10 @@ export function signedHeaders(url: string, target: string, body: string, creds: 
   };
   const names = Object.keys(headers).sort();
   const canonicalRequest = ['POST', '/', '', ...names.map((n) => `${n}:${headers[n]}`), '', names.join(';'), sha256Hex(body)].join('\n');
-  const scope = `${date}/${BENCH_REGION}/kms/aws4_request`;
+  const scope = `${date}/${region}/kms/aws4_request`;
   const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256Hex(canonicalRequest)].join('\n');
   let key = hmac(`AWS4${creds.secretAccessKey}`, date);
-  for (const part of [BENCH_REGION, 'kms', 'aws4_request']) key = hmac(key, part);
+  for (const part of [region, 'kms', 'aws4_request']) key = hmac(key, part);
   const signature = createHmac('sha256', key).update(stringToSign).digest('hex');
   headers.authorization = `AWS4-HMAC-SHA256 Credential=${creds.accessKeyId}/${scope}, SignedHeaders=${names.join(';')}, Signature=${signature}`;
   return headers;
