@@ -31,7 +31,7 @@ import { systemClock } from './clock.js';
 import { DAY_MS } from './clock.js';
 import { isKmsError, KmsError, StoreConflictError } from './errors.js';
 import type { Engine } from './engine.js';
-import { familyOfKey } from './key-specs/index.js';
+import { familyOf, familyOfKey } from './key-specs/index.js';
 import type { KeyRecord, MaterialVersion, MultiRegionSet, RotationSettings, Tag } from './model.js';
 import { hasRemoteReplicas, isPrimary, isReplica, needsDelivery } from './multi-region.js';
 import { errorResponse } from './protocol.js';
@@ -533,7 +533,7 @@ export function createReplication(options: ReplicationOptions): Replication {
       k.CurrentVersion < 1 ||
       typeof k.PrimaryRegion !== 'string' ||
       !Array.isArray(k.ReplicaRegions) ||
-      !familyOfKey(k)
+      !familyOf(k.KeySpec)
     ) {
       throw bad('The shared properties in a peer message are malformed.');
     }
