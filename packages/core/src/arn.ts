@@ -11,7 +11,7 @@ export type KeyRef =
   /** A well-formed reference to another account or region: it can only be "not found". */
   | { kind: 'foreign'; ref: string };
 
-const ARN_RE = /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b):kms:([a-z0-9-]+):(\d{12}):(key|alias)\/(.+)$/;
+const ARN_RE = /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-eusc):kms:([a-z0-9-]+):(\d{12}):(key|alias)\/(.+)$/;
 
 export interface Scope {
   partition: string;

@@ -418,6 +418,13 @@ export class Engine implements Scope {
         if (across) {
           across.set(this.region, writes);
           await this.regional!.commit(across);
+          // A primary in another Region of this deployment whose set changed tells its remote replicas.
+          for (const [region, w] of across) {
+            for (const write of w) {
+              if (write.type === 'putKey' && this.regional?.remote && needsDelivery(write.key))
+                this.regional.remote.kick(this.regional.engineFor(region), keyId);
+            }
+          }
         } else {
           await this.store.commit(writes);
         }

@@ -31,7 +31,7 @@ export { webCryptoProvider, type CryptoProvider } from './crypto-provider.js';
 export { createTestClock, systemClock, DAY_MS, type Clock, type TestClock } from './clock.js';
 export { createMemoryStore, deepFreeze } from './store/memory-store.js';
 export { scopeStore, regionPrefix, regionsIn, migrateLegacyRecords, type RegionStore } from './store/region-scope.js';
-export { isRegionName, partitionOf, requestRegion } from './regions.js';
+export { AWS_REGIONS, isAwsRegion, isRegionName, partitionOf, requestRegion } from './regions.js';
 export { InputReader } from './validate.js';
 export { createReplication, parsePeers, PEER_PATH, type PeerOptions, type PeerSigner, type Replication } from './replication.js';
 export { isPrimary, isReplica, type RegionalSet } from './multi-region.js';

@@ -18,7 +18,14 @@ export function nextRotationDate(key: KeyRecord): number | undefined {
  */
 export function isRotationDue(key: KeyRecord, now: number): boolean {
   const next = nextRotationDate(key);
-  return next !== undefined && now >= next && key.KeyState === 'Enabled' && key.MultiRegionConfiguration?.MultiRegionKeyType !== 'REPLICA';
+  // Nor while a rotation is still reaching replicas in other deployments (it re-anchored the date).
+  return (
+    next !== undefined &&
+    now >= next &&
+    key.KeyState === 'Enabled' &&
+    key.MultiRegionConfiguration?.MultiRegionKeyType !== 'REPLICA' &&
+    key.PendingRotation === undefined
+  );
 }
 
 export function isDeletionDue(key: KeyRecord, now: number): boolean {

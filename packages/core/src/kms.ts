@@ -27,13 +27,13 @@ import { InputReader } from './validate.js';
 import { symmetricFamily } from './key-specs/index.js';
 import { createRequestQuotas, type RequestQuotaOptions, type RequestQuotas } from './quotas.js';
 import { createCryptoKeyProtector } from './material.js';
-import { isRegionName, partitionOf, requestRegion } from './regions.js';
+import { isAwsRegion, isRegionName, partitionOf, requestRegion } from './regions.js';
 import { createMemoryStore } from './store/memory-store.js';
 import { migrateLegacyRecords, regionsIn, scopeStore } from './store/region-scope.js';
 import type { KmsStore, StoreWrite } from './store/types.js';
 import { DEFAULT_ACCOUNT_ID, DEFAULT_REGION } from './engine-config.js';
 import { createReplication, type PeerOptions, type PeerSigner, type Replication } from './replication.js';
-import type { RegionalSet } from './multi-region.js';
+import { detachRemoteReplicas, hasRemoteReplicas, type RegionalSet } from './multi-region.js';
 
 /**
  * How requests to `handle` are authenticated.
@@ -140,7 +140,9 @@ export function createKms(options: KmsOptions = {}): Kms {
   for (const r of allowed ?? []) if (!isRegionName(r)) throw new TypeError(`"regions" expected AWS Region names, got ${r}`);
   if (allowed && !allowed.has(defaultRegion)) throw new TypeError(`"regions" must include the default region ${defaultRegion}`);
   const peerRegions = new Set((options.peers ?? []).flatMap((p) => p.regions));
-  const servesLocally = (region: string) => isRegionName(region) && (!allowed || allowed.has(region)) && !peerRegions.has(region);
+  // Without `regions`, the AWS Regions AWS has (a name each client could mean): a mistyped or
+  // invented Region name is refused rather than made into a new, empty keyspace.
+  const servesLocally = (region: string) => (allowed ? allowed.has(region) : region === defaultRegion || isAwsRegion(region)) && !peerRegions.has(region);
   const serves = servesLocally;
   const store = options.store ?? createMemoryStore();
   const protector = options.protector ?? createCryptoKeyProtector();
@@ -171,8 +173,7 @@ export function createKms(options: KmsOptions = {}): Kms {
     return e;
   }
   function engineFor(region: string): Engine {
-    const e = engines.get(region);
-    if (e) return e;
+    // Checked first: an engine made for a peer's Region (to build its ARNs) is not served here.
     if (!serves(region)) throw regionNotServed(region);
     return engineOf(region);
   }
@@ -198,7 +199,7 @@ export function createKms(options: KmsOptions = {}): Kms {
   let migration: Promise<void> | undefined;
   const ready = (): Promise<void> | undefined => {
     if (migrated) return undefined;
-    return (migration ??= migrateLegacyRecords(store, defaultRegion).then(
+    return (migration ??= migrateLegacyRecords(store, defaultRegion, isRegionName).then(
       () => {
         migrated = true;
       },
@@ -296,6 +297,12 @@ export function createKms(options: KmsOptions = {}): Kms {
             if (await engine.deleteIfDue(key.KeyId)) report.deleted.push(key.KeyId);
           } else if (isRotationDue(key, now)) {
             if (await engine.rotate(key.KeyId, 'AUTOMATIC')) report.rotated.push(key.KeyId);
+          } else if (hasRemoteReplicas(key) && !regional.remote) {
+            // Replicas in other deployments, and no peers configured any more: they leave the set
+            // (each keeps what it has; this primary keeps every version), and a pending rotation
+            // completes.
+            engine.onInternalError(new Error(`edge-kms: KMS_PEERS is empty; ${key.KeyId}'s replicas in other deployments leave its set`));
+            await engine.mutateKey(key.KeyId, (k) => ({ next: detachRemoteReplicas(k), result: undefined }));
           }
         } catch (e) {
           engine.onInternalError(e);
@@ -336,7 +343,8 @@ export function createKms(options: KmsOptions = {}): Kms {
           ...kms,
           region,
           engine: e,
-          execute: (operation, input, context = {}) => execute(operation, input, { region, ...context }),
+          // The Region a verified request is signed for wins; else this view's.
+          execute: (operation, input, context = {}) => execute(operation, input, { ...context, region: context.region ?? context.caller?.region ?? region }),
           handle: (request, o) => handleProtocolRequest(view!, request, { region, ...o }),
           handleMessage: (message, o) => handleProtocolMessage(view!, message, { region, ...o }),
           seedKey: (seed) => seedKeyIn(e, seed),

@@ -112,7 +112,22 @@ export function hasRemoteReplicas(key: KeyRecord): boolean {
 export function countSharedChange(before: KeyRecord, next: KeyRecord): KeyRecord {
   if (!hasRemoteReplicas(next) || !sharedChanged(before, next)) return next;
   const set = next.MultiRegionConfiguration!;
-  return { ...next, MultiRegionConfiguration: { ...set, SharedSeq: (before.MultiRegionConfiguration?.SharedSeq ?? 0) + 1 } };
+  return { ...next, MultiRegionConfiguration: { ...set, SharedSeq: Math.max(set.SharedSeq ?? 0, (before.MultiRegionConfiguration?.SharedSeq ?? 0) + 1) } };
+}
+
+/** A primary without its replicas in other deployments (no peer serves them any more). */
+export function detachRemoteReplicas(key: KeyRecord): KeyRecord {
+  const set = key.MultiRegionConfiguration;
+  if (!set?.Remote) return key;
+  const gone = new Set(Object.keys(set.Remote));
+  const { Remote: _r, ...rest } = set;
+  const next: KeyRecord = { ...key, MultiRegionConfiguration: { ...rest, ReplicaRegions: set.ReplicaRegions.filter((r) => !gone.has(r)) } };
+  if (next.PendingRotation) {
+    next.CurrentVersion = next.PendingRotation.Version;
+    next.CurrentKeyMaterialId = next.PendingRotation.KeyMaterialId;
+    delete next.PendingRotation;
+  }
+  return next;
 }
 
 /** The primary has something to deliver to a replica in another deployment. */
@@ -164,6 +179,8 @@ export async function deletionWrites(engine: RegionEngine, deleted: KeyRecord): 
       const days = next.PendingDeletionWindowInDays ?? 30;
       next = { ...next, KeyState: 'PendingDeletion', DeletionDate: engine.now() + days * DAY_MS };
     }
+    // The set changed: a primary with replicas in other deployments tells them (engine.deleteIfDue kicks).
+    if (isPrimary(other)) next = countSharedChange(other, next);
     byRegion.set(region, [{ type: 'putKey', key: next, expectRevision: other.Revision }]);
   }
   return byRegion.size > 0 ? byRegion : undefined;

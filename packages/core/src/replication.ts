@@ -26,13 +26,14 @@
  */
 import { createSigV4Verifier } from './auth/sigv4.js';
 import type { Identity } from './auth/types.js';
-import { concat, fromBase64, isKeyId, publicRandomBytes, toBase64, toHex, utf8, wipe } from './bytes.js';
+import { concat, fromBase64, isMrkId, publicRandomBytes, toBase64, toHex, utf8, wipe } from './bytes.js';
 import { systemClock } from './clock.js';
 import { DAY_MS } from './clock.js';
 import { isKmsError, KmsError, StoreConflictError } from './errors.js';
 import type { Engine } from './engine.js';
 import { familyOf, familyOfKey } from './key-specs/index.js';
-import type { KeyRecord, MaterialVersion, MultiRegionSet, RotationSettings, Tag } from './model.js';
+import { ORIGINS, type KeyRecord, type MaterialVersion, type MultiRegionSet, type RotationSettings, type Tag } from './model.js';
+import { isRegionName } from './regions.js';
 import { hasRemoteReplicas, isPrimary, isReplica, needsDelivery } from './multi-region.js';
 import { errorResponse } from './protocol.js';
 import { retryOnConflict } from './store/retry.js';
@@ -41,6 +42,12 @@ import type { StoreWrite } from './store/types.js';
 export const PEER_PATH = '/_edge-kms-peer/v1';
 const PEER_SERVICE = 'edge-kms-peer';
 const PEER_TIMEOUT_MS = 10_000;
+/** Versions sent in one message (a message stays well under the 1 MiB request limit). */
+const MAX_VERSIONS_PER_MESSAGE = 500;
+/** A peer message's largest body (the protocol's request limit). */
+const MAX_PEER_MESSAGE_BYTES = 1 << 20;
+const MATERIAL_ID_RE = /^[0-9a-f]{64}$/;
+const isVersionNumber = (n: unknown): n is number => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= 0xffffffff;
 
 /** One peer deployment, as configured (KMS_PEERS). */
 export interface PeerOptions {
@@ -99,13 +106,18 @@ interface PeerMessage {
   own?: { Description: string; Policy: string; Tags: Tag[]; CreationDate: number };
 }
 
-type PeerReply = { ok: true; version: number; seq: number } | { gone: true };
+type PeerReply = { ok: true; version: number; seq: number; created?: boolean } | { gone: true };
 
 export interface Replication {
   isRemote(region: string): boolean;
   kick(engine: Engine, keyId: string): void;
   /** Makes a replica in a peer's Region: sends the key, its shared properties and every version. */
-  replicate(engine: Engine, primary: KeyRecord, region: string, own: NonNullable<PeerMessage['own']>): Promise<{ version: number; seq: number }>;
+  replicate(
+    engine: Engine,
+    primary: KeyRecord,
+    region: string,
+    own: NonNullable<PeerMessage['own']>,
+  ): Promise<{ version: number; seq: number; created: boolean }>;
   /** Delivers what every primary's remote replicas lack (maintenance). Returns the keys delivered to. */
   deliverAll(engines: Engine[]): Promise<number>;
   /** Waits for the deliveries in flight (tests, shutdown). */
@@ -209,6 +221,9 @@ function shared(key: KeyRecord): SharedPayload {
 const bad = (message: string) => new KmsError('ValidationException', message);
 
 export function createReplication(options: ReplicationOptions): Replication {
+  if (new Set(options.peers.map((p) => p.secret.trim())).size !== options.peers.length) {
+    throw new TypeError('KMS_PEERS: every peer needs its own link secret');
+  }
   const remoteRegions = new Map<string, PeerOptions>();
   for (const p of options.peers) {
     for (const r of p.regions) {
@@ -228,8 +243,17 @@ export function createReplication(options: ReplicationOptions): Replication {
       { method: 'POST', headers: { 'content-type': 'application/json', 'x-amz-target': `EdgeKmsPeer.${message.type}` }, body: JSON.stringify(message) },
       { accessKeyId: link.accessKeyId, secretAccessKey: link.signingSecret, service: PEER_SERVICE, region: fromRegion },
     );
-    const res = await doFetch(signed, { signal: AbortSignal.timeout(PEER_TIMEOUT_MS) });
-    const text = await res.text();
+    let res: Response;
+    let text: string;
+    try {
+      res = await doFetch(signed, { signal: AbortSignal.timeout(PEER_TIMEOUT_MS) });
+      text = await res.text();
+    } catch (e) {
+      throw new KmsError(
+        'DependencyTimeoutException',
+        `The deployment serving ${message.replicaRegion} (peer ${link.name}) did not answer (${(e as Error).message}); try again.`,
+      );
+    }
     let body: Record<string, unknown>;
     try {
       body = JSON.parse(text) as Record<string, unknown>;
@@ -241,7 +265,9 @@ export function createReplication(options: ReplicationOptions): Replication {
       throw new KmsError(code as 'KMSInternalException', `peer ${link.name}: ${typeof body.message === 'string' ? body.message : `HTTP ${res.status}`}`);
     }
     if (body.gone === true) return { gone: true };
-    if (body.ok === true && typeof body.version === 'number' && typeof body.seq === 'number') return { ok: true, version: body.version, seq: body.seq };
+    if (body.ok === true && Number.isInteger(body.version) && Number.isInteger(body.seq)) {
+      return { ok: true, version: body.version as number, seq: body.seq as number, created: body.created === true };
+    }
     throw new Error(`peer ${link.name}: an answer that is not a peer reply`);
   }
 
@@ -254,6 +280,8 @@ export function createReplication(options: ReplicationOptions): Replication {
         'This deployment keeps key material where it cannot be replicated to another deployment (no root key).',
       );
     const out: WireVersion[] = [];
+    // At most MAX_VERSIONS_PER_MESSAGE a message; the rest go in the next delivery.
+    last = Math.min(last, after + MAX_VERSIONS_PER_MESSAGE);
     for (let from = after; from < last; ) {
       const page = await engine.store.listVersions(key.KeyId, { after: from, limit: Math.min(100, last - from) });
       if (page.length === 0) break;
@@ -292,8 +320,9 @@ export function createReplication(options: ReplicationOptions): Replication {
           await deliver(engine, keyId);
         } while (again.has(id));
       } catch (e) {
-        // A peer that is down is retried by the next commit and by every maintenance run.
-        if (!isKmsError(e)) options.onError(e);
+        // A peer that is down is retried by the next commit and by every maintenance run; the
+        // operator hears of it (a rotation stays pending meanwhile).
+        options.onError(e);
       } finally {
         running.delete(id);
       }
@@ -308,34 +337,37 @@ export function createReplication(options: ReplicationOptions): Replication {
     const last = key.PendingRotation?.Version ?? key.CurrentVersion;
     const seq = set.SharedSeq ?? 0;
     const probe = key.KeyState === 'PendingReplicaDeletion';
-    const replies = new Map<string, PeerReply>();
+    const replies = new Map<string, { reply: PeerReply; ack: { Version: number; Seq: number } }>();
     let failure: unknown;
     for (const [region, ack] of Object.entries(set.Remote!)) {
       if (!probe && ack.Version >= last && ack.Seq >= seq) continue;
       const link = await linkFor(region);
-      if (!link) continue;
+      if (!link) {
+        // No configured peer serves the Region any more (removed from KMS_PEERS): its replica
+        // leaves the set, so that the key's rotations do not wait for it forever. The replica
+        // keeps what it has; the primary keeps every version, so nothing it encrypted is lost.
+        options.onError(new Error(`edge-kms replication: no peer in KMS_PEERS serves ${region}; ${keyId}'s replica there leaves its set`));
+        replies.set(region, { reply: { gone: true }, ack });
+        continue;
+      }
       try {
         const versions = ack.Version < last ? await versionsFor(engine, key, link, ack.Version, last) : [];
-        replies.set(
-          region,
-          await send(link, engine.region, {
-            v: 1,
-            type: 'deliver',
-            account: key.AccountId,
-            keyId,
-            primaryRegion: engine.region,
-            replicaRegion: region,
-            seq,
-            key: shared(key),
-            versions,
-          }),
-        );
+        const reply = await send(link, engine.region, {
+          v: 1,
+          type: 'deliver',
+          account: key.AccountId,
+          keyId,
+          primaryRegion: engine.region,
+          replicaRegion: region,
+          seq,
+          key: shared(key),
+          versions,
+        });
+        replies.set(region, { reply, ack });
       } catch (e) {
-        failure ??= isKmsError(e)
-          ? e
-          : new Error(
-              `edge-kms replication: ${region} (peer ${link.name}) did not acknowledge; sent again at the next commit or maintenance run: ${(e as Error).message}`,
-            );
+        failure ??= new Error(
+          `edge-kms replication: ${region} (peer ${link.name}) did not acknowledge ${keyId}; sent again at the next commit or maintenance run: ${isKmsError(e) ? `${e.code}: ` : ''}${(e as Error).message}`,
+        );
       }
     }
     if (replies.size > 0) await recordReplies(engine, keyId, replies);
@@ -343,22 +375,37 @@ export function createReplication(options: ReplicationOptions): Replication {
   }
 
   /** Commits what the replicas acknowledged; a rotation every replica now has becomes current. */
-  async function recordReplies(engine: Engine, keyId: string, replies: Map<string, PeerReply>): Promise<void> {
+  async function recordReplies(
+    engine: Engine,
+    keyId: string,
+    replies: Map<string, { reply: PeerReply; ack: { Version: number; Seq: number } }>,
+  ): Promise<void> {
     await engine.mutateKey(keyId, (key) => {
       if (!hasRemoteReplicas(key)) return { result: undefined };
       const set = key.MultiRegionConfiguration!;
       const remote = { ...set.Remote! };
+      const last = key.PendingRotation?.Version ?? key.CurrentVersion;
+      const seqNow = set.SharedSeq ?? 0;
+      let seq = seqNow;
       let replicas = set.ReplicaRegions;
-      for (const [region, reply] of replies) {
-        if (!(region in remote)) continue;
+      for (const [region, { reply, ack }] of replies) {
+        const cur = remote[region];
+        if (!cur) continue;
         if ('gone' in reply) {
+          // Only if nothing changed the entry since this delivery began (a ReplicateKey may have
+          // made the replica again in between).
+          if (cur.Version !== ack.Version || cur.Seq !== ack.Seq) continue;
           delete remote[region];
           replicas = replicas.filter((r) => r !== region);
         } else {
-          remote[region] = { Version: Math.max(remote[region]!.Version, reply.version), Seq: Math.max(remote[region]!.Seq, reply.seq) };
+          // A replica never acknowledges more than the primary has: what it says is bounded by
+          // this record. A replica ahead of the primary's count (a primary restored from a backup,
+          // a stray message) is brought back by a newer count than the one it holds.
+          remote[region] = { Version: Math.max(cur.Version, Math.min(reply.version, last)), Seq: Math.max(cur.Seq, Math.min(reply.seq, seqNow)) };
+          if (reply.seq > seqNow) seq = Math.max(seq, reply.seq + 1);
         }
       }
-      let next: KeyRecord = { ...key, MultiRegionConfiguration: { ...set, Remote: remote, ReplicaRegions: replicas } };
+      let next: KeyRecord = { ...key, MultiRegionConfiguration: { ...set, Remote: remote, ReplicaRegions: replicas, SharedSeq: seq } };
       const pending = key.PendingRotation;
       if (pending && Object.values(remote).every((a) => a.Version >= pending.Version)) {
         next = { ...next, CurrentVersion: pending.Version, CurrentKeyMaterialId: pending.KeyMaterialId };
@@ -401,16 +448,24 @@ export function createReplication(options: ReplicationOptions): Replication {
       // The versions: each once, in order (n only after n-1).
       let highest = rec ? await highestContiguous(engine, rec.KeyId, rec.CurrentVersion) : 0;
       const writes: StoreWrite[] = [];
+      const ids = new Map<number, string>();
       for (const v of [...message.versions].sort((a, b) => a.Version - b.Version)) {
         if (v.Version <= highest) continue;
         if (v.Version !== highest + 1) break;
         writes.push({ type: 'putVersion', version: await openForStore(engine, link, message, v, importKey) });
+        ids.set(v.Version, v.KeyMaterialId);
         highest = v.Version;
       }
-      // The shared properties: a newer change, once the versions it names are here.
+      // The shared properties: a newer change, once the versions it names are here, and only
+      // when the material ids it names are those versions' (a change never points a replica at
+      // material it does not hold).
       const applied = rec?.MultiRegionConfiguration?.SharedSeq ?? -1;
       const k = message.key;
-      const covered = Math.max(k.CurrentVersion, k.PendingRotation?.Version ?? 0) <= highest;
+      const materialOf = async (version: number) => ids.get(version) ?? (await engine.store.getVersion(message.keyId, version))?.KeyMaterialId;
+      const covered =
+        Math.max(k.CurrentVersion, k.PendingRotation?.Version ?? 0) <= highest &&
+        (await materialOf(k.CurrentVersion)) === k.CurrentKeyMaterialId &&
+        (k.PendingRotation === undefined || (await materialOf(k.PendingRotation.Version)) === k.PendingRotation.KeyMaterialId);
       let next: KeyRecord | undefined;
       if (message.seq > applied && covered) {
         const set: MultiRegionSet = { MultiRegionKeyType: 'REPLICA', PrimaryRegion: k.PrimaryRegion, ReplicaRegions: k.ReplicaRegions, SharedSeq: message.seq };
@@ -454,7 +509,12 @@ export function createReplication(options: ReplicationOptions): Replication {
       }
       const all: StoreWrite[] = next ? [{ type: 'putKey', key: next, expectRevision: rec?.Revision ?? 0 }, ...writes] : writes;
       if (all.length > 0) await engine.store.commit(all);
-      return { ok: true, version: highest, seq: next?.MultiRegionConfiguration?.SharedSeq ?? applied } as const;
+      return {
+        ok: true,
+        version: highest,
+        seq: next?.MultiRegionConfiguration?.SharedSeq ?? applied,
+        created: rec === undefined && next !== undefined,
+      } as const;
     });
   }
 
@@ -496,6 +556,8 @@ export function createReplication(options: ReplicationOptions): Replication {
       throw bad('A wrapped key material version did not open under the link key.');
     }
     try {
+      const invalid = familyOfKey(m.key).checkMaterial(m.key.KeySpec, raw);
+      if (invalid) throw bad(`A key material version in a peer message is not valid material for ${m.key.KeySpec}.`);
       const material = await engine.protector.seal(raw, { keyId: m.keyId, version: v.Version, keyMaterialId: v.KeyMaterialId, importKey });
       return { KeyId: m.keyId, Version: v.Version, KeyMaterialId: v.KeyMaterialId, CreationDate: v.CreationDate, Origin: v.Origin, Material: material };
     } finally {
@@ -505,37 +567,80 @@ export function createReplication(options: ReplicationOptions): Replication {
 
   function checkMessage(m: unknown, link: Link): PeerMessage {
     const o = m as PeerMessage;
-    if (!o || o.v !== 1 || (o.type !== 'replicate' && o.type !== 'deliver')) throw bad('Not a peer message of version 1.');
-    if (o.account !== options.accountId)
+    if (!o || typeof o !== 'object' || o.v !== 1 || (o.type !== 'replicate' && o.type !== 'deliver')) throw bad('Not a peer message of version 1.');
+    if (o.account !== options.accountId) {
       throw new KmsError('AccessDeniedException', `This deployment serves account ${options.accountId}, not ${String(o.account)}.`);
-    if (typeof o.keyId !== 'string' || !isKeyId(o.keyId) || !o.keyId.startsWith('mrk-')) throw bad('"keyId" must be a multi-Region key id.');
+    }
+    if (typeof o.keyId !== 'string' || !isMrkId(o.keyId)) throw bad('"keyId" must be a multi-Region key id.');
     if (typeof o.primaryRegion !== 'string' || !link.regions.has(o.primaryRegion)) {
       throw new KmsError('AccessDeniedException', `Peer ${link.name} does not serve ${String(o.primaryRegion)}.`);
     }
     if (typeof o.replicaRegion !== 'string' || !options.servesLocally(o.replicaRegion)) throw bad(`This deployment does not serve ${String(o.replicaRegion)}.`);
-    if (!Number.isInteger(o.seq) || o.seq < 0 || !o.key || typeof o.key !== 'object' || !Array.isArray(o.versions))
-      throw bad('A peer message lacks "seq", "key" or "versions".');
+    if (!Number.isSafeInteger(o.seq) || o.seq < 0 || !Array.isArray(o.versions) || o.versions.length > MAX_VERSIONS_PER_MESSAGE) {
+      throw bad('A peer message lacks "seq" or "versions", or sends too many versions.');
+    }
     for (const v of o.versions) {
       if (
         !v ||
-        !Number.isInteger(v.Version) ||
-        v.Version < 1 ||
+        !isVersionNumber(v.Version) ||
         typeof v.KeyMaterialId !== 'string' ||
-        !/^[0-9a-f]{64}$/.test(v.KeyMaterialId) ||
-        typeof v.Wrapped !== 'string'
+        !MATERIAL_ID_RE.test(v.KeyMaterialId) ||
+        typeof v.Wrapped !== 'string' ||
+        v.Wrapped.length > 4096 ||
+        !Number.isFinite(v.CreationDate) ||
+        !['CREATE', 'AUTOMATIC', 'ON_DEMAND'].includes(v.Origin)
       ) {
         throw bad('A key material version in a peer message is malformed.');
       }
     }
-    const k = o.key;
-    if (
-      !Number.isInteger(k.CurrentVersion) ||
-      k.CurrentVersion < 1 ||
-      typeof k.PrimaryRegion !== 'string' ||
+    const k = o.key as SharedPayload | undefined;
+    const r = k?.Rotation as RotationSettings | undefined;
+    const p = k?.PendingRotation;
+    const malformed =
+      !k ||
+      typeof k !== 'object' ||
+      !familyOf(k.KeySpec) ||
+      !familyOf(k.KeySpec)!.usages(k.KeySpec).includes(k.KeyUsage) ||
+      !ORIGINS.includes(k.Origin) ||
+      k.KeyManager !== 'CUSTOMER' ||
+      !isVersionNumber(k.CurrentVersion) ||
+      typeof k.CurrentKeyMaterialId !== 'string' ||
+      !MATERIAL_ID_RE.test(k.CurrentKeyMaterialId) ||
+      !Number.isSafeInteger(k.OnDemandRotationCount) ||
+      k.OnDemandRotationCount < 0 ||
+      !r ||
+      typeof r !== 'object' ||
+      typeof r.Enabled !== 'boolean' ||
+      (r.PeriodInDays !== undefined && (!Number.isInteger(r.PeriodInDays) || r.PeriodInDays < 90 || r.PeriodInDays > 2560)) ||
+      (r.AnchorDate !== undefined && !Number.isFinite(r.AnchorDate)) ||
+      (p !== undefined &&
+        (!p ||
+          p.Version !== k.CurrentVersion + 1 ||
+          typeof p.KeyMaterialId !== 'string' ||
+          !MATERIAL_ID_RE.test(p.KeyMaterialId) ||
+          (p.Type !== 'AUTOMATIC' && p.Type !== 'ON_DEMAND') ||
+          !Number.isFinite(p.StartDate))) ||
+      k.PrimaryRegion !== o.primaryRegion ||
       !Array.isArray(k.ReplicaRegions) ||
-      !familyOf(k.KeySpec)
-    ) {
-      throw bad('The shared properties in a peer message are malformed.');
+      k.ReplicaRegions.length > 64 ||
+      !k.ReplicaRegions.every((x) => typeof x === 'string' && isRegionName(x) && x !== o.primaryRegion) ||
+      !k.ReplicaRegions.includes(o.replicaRegion);
+    if (malformed) throw bad('The shared properties in a peer message are malformed.');
+    if (o.type === 'replicate') {
+      const own = o.own;
+      if (
+        !own ||
+        typeof own.Description !== 'string' ||
+        own.Description.length > 8192 ||
+        typeof own.Policy !== 'string' ||
+        own.Policy.length > 131072 ||
+        !Array.isArray(own.Tags) ||
+        own.Tags.length > 50 ||
+        !own.Tags.every((t) => t && typeof t.TagKey === 'string' && typeof t.TagValue === 'string' && t.TagKey.length <= 128 && t.TagValue.length <= 256) ||
+        !Number.isFinite(own.CreationDate)
+      ) {
+        throw bad('The replica properties in a peer message are malformed.');
+      }
     }
     return o;
   }
@@ -563,7 +668,7 @@ export function createReplication(options: ReplicationOptions): Replication {
         own,
       });
       if ('gone' in reply) throw new KmsError('KMSInternalException', `peer ${link.name} refused the replica`);
-      return { version: reply.version, seq: reply.seq };
+      return { version: reply.version, seq: reply.seq, created: reply.created === true };
     },
     async deliverAll(engines) {
       let count = 0;
@@ -593,7 +698,7 @@ export function createReplication(options: ReplicationOptions): Replication {
       try {
         if (request.method !== 'POST') throw new KmsError('UnknownOperationException', 'The peer endpoint expects POST.');
         const body = new Uint8Array(await request.arrayBuffer());
-        if (body.length > 8 << 20) throw new KmsError('SerializationException', 'A peer message exceeds 8 MiB.');
+        if (body.length > MAX_PEER_MESSAGE_BYTES) throw new KmsError('SerializationException', 'A peer message exceeds 1 MiB.');
         const caller = await verifier({ method: request.method, url: request.url, headers: request.headers }, body);
         const link = (await links).find((l) => l.accessKeyId === caller.accessKeyId)!;
         let parsed: unknown;

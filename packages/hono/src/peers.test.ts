@@ -43,7 +43,7 @@ async function pair() {
   });
   byHost['a.test'] = () => a;
   byHost['b.test'] = () => b;
-  return { a, b, up, calls, secret };
+  return { a, b, up, calls, secret, clock, peerFetch };
 }
 
 const current = async (k: Kms, id: string) =>
@@ -138,5 +138,116 @@ describe('multi-Region keys across deployments', () => {
     // The peer's Regions are not served here.
     await expect(b.inRegion('eu-west-1').execute('ListKeys', {})).resolves.toBeDefined();
     expect(() => b.inRegion('us-east-1')).toThrow(/Credential should be scoped to a valid region/);
+  });
+
+  it('refuses a signed message with malformed shared properties and changes nothing', async () => {
+    const { a, b, secret } = await pair();
+    const id = ((await a.execute('CreateKey', { MultiRegion: true })) as { KeyMetadata: { KeyId: string } }).KeyMetadata.KeyId;
+    await a.execute('ReplicateKey', { KeyId: id, ReplicaRegion: 'eu-west-1' });
+    await a.replication!.idle();
+    const before = JSON.stringify(await b.inRegion('eu-west-1').engine.store.getKey(id));
+    const { AwsClient } = await import('aws4fetch');
+    // The link's own credentials, derived as the peers derive them (a peer gone wrong).
+    const raw = Uint8Array.from(atob(secret), (c) => c.charCodeAt(0));
+    const base = await crypto.subtle.importKey('raw', raw, 'HKDF', false, ['deriveBits']);
+    const bits = async (info: string) =>
+      new Uint8Array(
+        await crypto.subtle.deriveBits(
+          { name: 'HKDF', hash: 'SHA-256', salt: new TextEncoder().encode('edge-kms peer link v1'), info: new TextEncoder().encode(info) },
+          base,
+          256,
+        ),
+      );
+    const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+    const signer = new AwsClient({
+      accessKeyId: `EKPEER${hex((await bits('access key id')).subarray(0, 7)).toUpperCase()}`,
+      secretAccessKey: toBase64(await bits('sigv4 secret')),
+      service: 'edge-kms-peer',
+      region: 'us-east-1',
+    });
+    const md = (await a.execute('DescribeKey', { KeyId: id })) as { KeyMetadata: { CurrentKeyMaterialId: string } };
+    const good = {
+      KeySpec: 'SYMMETRIC_DEFAULT',
+      KeyUsage: 'ENCRYPT_DECRYPT',
+      Origin: 'AWS_KMS',
+      KeyManager: 'CUSTOMER',
+      CurrentVersion: 1,
+      CurrentKeyMaterialId: md.KeyMetadata.CurrentKeyMaterialId,
+      Rotation: { Enabled: false },
+      OnDemandRotationCount: 0,
+      PrimaryRegion: 'us-east-1',
+      ReplicaRegions: ['eu-west-1'],
+    };
+    const send = async (key: object, seq = 1000) => {
+      const body = JSON.stringify({
+        v: 1,
+        type: 'deliver',
+        account: '111122223333',
+        keyId: id,
+        primaryRegion: 'us-east-1',
+        replicaRegion: 'eu-west-1',
+        seq,
+        key,
+        versions: [],
+      });
+      const r = await b.handlePeer!(
+        await signer.sign('http://b.test/_edge-kms-peer/v1', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-amz-target': 'EdgeKmsPeer.deliver' },
+          body,
+        }),
+      );
+      return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+    };
+    for (const bad of [
+      { ...good, Rotation: null },
+      { ...good, KeyUsage: 'SIGN_VERIFY' },
+      { ...good, PrimaryRegion: 'ap-south-1' },
+      { ...good, ReplicaRegions: ['ap-south-1'] },
+      { ...good, CurrentVersion: 0 },
+      { ...good, OnDemandRotationCount: -1 },
+      { ...good, PendingRotation: { Version: 7, KeyMaterialId: 'a'.repeat(64), Type: 'ON_DEMAND', StartDate: 0 } },
+    ]) {
+      expect(await send(bad)).toMatchObject({ status: 400, body: { __type: 'ValidationException' } });
+    }
+    // Well-formed, but naming material the replica does not hold: not applied.
+    const applied = JSON.parse(before).MultiRegionConfiguration.SharedSeq as number;
+    expect((await send({ ...good, CurrentKeyMaterialId: 'f'.repeat(64) })).body).toMatchObject({ ok: true, seq: applied });
+    expect(JSON.stringify(await b.inRegion('eu-west-1').engine.store.getKey(id))).toBe(before);
+    // The real primary's next change still reaches the replica.
+    await a.execute('EnableKeyRotation', { KeyId: id });
+    await a.replication!.idle();
+    expect(await b.execute('GetKeyRotationStatus', { KeyId: id })).toMatchObject({ KeyRotationEnabled: true });
+  });
+
+  it('a replica deleted in its own deployment can be made again; the peer Region stays unserved here', async () => {
+    const { a, b } = await pair();
+    const id = ((await a.execute('CreateKey', { MultiRegion: true })) as { KeyMetadata: { KeyId: string } }).KeyMetadata.KeyId;
+    await a.execute('ReplicateKey', { KeyId: id, ReplicaRegion: 'eu-west-1' });
+    expect(() => a.inRegion('eu-west-1')).toThrow(/Credential should be scoped to a valid region/);
+    await expect(a.execute('ReplicateKey', { KeyId: id, ReplicaRegion: 'eu-west-1' })).rejects.toMatchObject({ code: 'AlreadyExistsException' });
+    await b.execute('ScheduleKeyDeletion', { KeyId: id, PendingWindowInDays: 7 });
+    (b.engine.clock as ReturnType<typeof createTestClock>).advanceDays(8);
+    await b.runMaintenance();
+    await expect(b.execute('DescribeKey', { KeyId: id })).rejects.toMatchObject({ code: 'NotFoundException' });
+    const again = (await a.execute('ReplicateKey', { KeyId: id, ReplicaRegion: 'eu-west-1' })) as { ReplicaKeyMetadata: { Arn: string } };
+    expect(again.ReplicaKeyMetadata.Arn).toBe(`arn:aws:kms:eu-west-1:111122223333:key/${id}`);
+    await a.replication!.idle();
+    expect(((await b.execute('DescribeKey', { KeyId: id })) as { KeyMetadata: { KeyState: string } }).KeyMetadata.KeyState).toBe('Enabled');
+  });
+
+  it('with KMS_PEERS emptied, a pending rotation completes and the remote replicas leave the set', async () => {
+    const { a, up } = await pair();
+    const id = ((await a.execute('CreateKey', { MultiRegion: true })) as { KeyMetadata: { KeyId: string } }).KeyMetadata.KeyId;
+    await a.execute('ReplicateKey', { KeyId: id, ReplicaRegion: 'eu-west-1' });
+    await a.replication!.idle();
+    up.b = false;
+    await a.execute('RotateKeyOnDemand', { KeyId: id });
+    await a.replication!.idle();
+    const alone = createKms({ store: a.store, protector: a.engine.protector, clock: a.engine.clock, onInternalError: () => undefined });
+    await alone.runMaintenance();
+    const md = (await alone.execute('DescribeKey', { KeyId: id })) as { KeyMetadata: { MultiRegionConfiguration: { ReplicaKeys: unknown[] } } };
+    expect(md.KeyMetadata.MultiRegionConfiguration.ReplicaKeys).toEqual([]);
+    expect(((await alone.execute('ListKeyRotations', { KeyId: id })) as { Rotations: unknown[] }).Rotations).toHaveLength(1);
   });
 });

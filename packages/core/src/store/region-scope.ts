@@ -148,57 +148,66 @@ export async function regionsIn(store: KmsStore): Promise<string[]> {
 
 /**
  * Moves the records a one-Region store holds without a Region prefix (written before Regions
- * existed) into `region`'s keyspace: each key with its versions and its aliases in one commit
- * that also deletes the old records, so a crash leaves every key in one place or the other and a
- * second run carries on. Concurrent migrators (Worker isolates) conflict and skip. Returns the
- * number of keys and aliases moved.
+ * existed) into their Region's keyspace: the Region the key record names when `isRegion` accepts
+ * it, else `region` (an alias goes with its target key). Each key moves in steps that can be
+ * repeated after a crash at any point, on any store (Workers KV has no atomic commit): the
+ * versions not yet copied, then the key record if it is not there yet, then the old key with its
+ * versions is deleted; an alias is copied, then deleted. Concurrent migrators (Worker isolates)
+ * conflict and move on. Returns the number of keys and aliases moved.
  */
-export async function migrateLegacyRecords(store: KmsStore, region: string): Promise<number> {
-  const scoped = scopeStore(store, region);
+export async function migrateLegacyRecords(store: KmsStore, region: string, isRegion: (name: string) => boolean = () => false): Promise<number> {
   let moved = 0;
-  // A pass that moves nothing (every commit conflicted: another migrator is at work) is given a
-  // few more tries, then left to the other migrator.
-  for (let idle = 0; idle < 4; ) {
-    const { items } = await store.listKeys({ limit: 50 });
-    const legacy = items.filter((k) => !k.KeyId.startsWith(REGION_PREFIX_START));
-    if (legacy.length === 0) break;
-    const before = moved;
+  const regionOfKey = new Map<string, string>();
+  const target = (key: KeyRecord) => (key.Region && isRegion(key.Region) ? key.Region : region);
+  const conflictOk = async (fn: () => Promise<void>): Promise<boolean> => {
+    try {
+      await fn();
+      return true;
+    } catch (e) {
+      if (e instanceof StoreConflictError) return false;
+      throw e;
+    }
+  };
+  // Legacy ids sort before every prefixed one: page through them until the first prefixed id.
+  for (let after: string | undefined; ; ) {
+    const page = await store.listKeys({ after, limit: 50 });
+    const legacy = page.items.filter((k) => !k.KeyId.startsWith(REGION_PREFIX_START));
     for (const key of legacy) {
-      const writes: StoreWrite[] = [{ type: 'putKey', key: { ...key }, expectRevision: 0 }];
-      for (let after = 0; ; ) {
-        const versions = await store.listVersions(key.KeyId, { after, limit: 100 });
-        for (const version of versions) writes.push({ type: 'putVersion', version });
+      const to = scopeStore(store, target(key));
+      regionOfKey.set(key.KeyId, to.region);
+      for (let from = 0; ; ) {
+        const versions = await store.listVersions(key.KeyId, { after: from, limit: 100 });
+        for (const version of versions) {
+          if (await to.getVersion(key.KeyId, version.Version)) continue;
+          await conflictOk(() => to.commit([{ type: 'putVersion', version }]));
+        }
         if (versions.length < 100) break;
-        after = versions[versions.length - 1]!.Version;
+        from = versions[versions.length - 1]!.Version;
       }
-      // putKey needs Revision = expectRevision + 1 in the new keyspace: the record starts over at 1.
-      (writes[0] as { key: KeyRecord }).key.Revision = 1;
-      try {
-        await store.commit([...scoped.physical(writes), { type: 'deleteKey', keyId: key.KeyId, expectRevision: key.Revision }]);
-        moved++;
-      } catch (e) {
-        if (!(e instanceof StoreConflictError)) throw e;
+      if (!(await to.getKey(key.KeyId))) await conflictOk(() => to.commit([{ type: 'putKey', key: { ...key, Revision: 1 }, expectRevision: 0 }]));
+      if (await to.getKey(key.KeyId)) {
+        if (await conflictOk(() => store.commit([{ type: 'deleteKey', keyId: key.KeyId, expectRevision: key.Revision }]))) moved++;
       }
     }
-    idle = moved === before ? idle + 1 : 0;
+    if (legacy.length < page.items.length || !page.next) break;
+    after = page.next;
   }
-  for (let idle = 0; idle < 4; ) {
-    const { items } = await store.listAliases({ limit: 50 });
-    const legacy = items.filter((a) => !a.AliasName.startsWith(REGION_PREFIX_START));
-    if (legacy.length === 0) break;
-    const before = moved;
+  for (let after: string | undefined; ; ) {
+    const page = await store.listAliases({ after, limit: 50 });
+    const legacy = page.items.filter((a) => !a.AliasName.startsWith(REGION_PREFIX_START));
     for (const alias of legacy) {
-      try {
-        await store.commit([
-          ...scoped.physical([{ type: 'putAlias', alias, expectTarget: null }]),
-          { type: 'deleteAlias', aliasName: alias.AliasName, expectTarget: alias.TargetKeyId },
-        ]);
-        moved++;
-      } catch (e) {
-        if (!(e instanceof StoreConflictError)) throw e;
-      }
+      const to = scopeStore(store, regionOfKey.get(alias.TargetKeyId) ?? (await legacyTargetRegion(store, alias.TargetKeyId, isRegion)) ?? region);
+      if (!(await to.getAlias(alias.AliasName))) await conflictOk(() => to.commit([{ type: 'putAlias', alias, expectTarget: null }]));
+      if (await conflictOk(() => store.commit([{ type: 'deleteAlias', aliasName: alias.AliasName, expectTarget: alias.TargetKeyId }]))) moved++;
     }
-    idle = moved === before ? idle + 1 : 0;
+    if (legacy.length < page.items.length || !page.next) break;
+    after = page.next;
   }
   return moved;
+}
+
+/** The Region of an alias's target key moved in an earlier, interrupted run: the keyspace holding it. */
+async function legacyTargetRegion(store: KmsStore, keyId: string, isRegion: (name: string) => boolean): Promise<string | undefined> {
+  for (const r of await regionsIn(store)) if (isRegion(r) && (await scopeStore(store, r).getKey(keyId))) return r;
+  return undefined;
 }

@@ -12,7 +12,7 @@ import { defaultKeyPolicy } from '../../engine.js';
 import { KmsError } from '../../errors.js';
 import { keyMetadata } from '../../metadata.js';
 import type { KeyRecord } from '../../model.js';
-import { isPrimary, setRegions, withShared } from '../../multi-region.js';
+import { isPrimary, isReplica, setRegions, withShared } from '../../multi-region.js';
 import type { StoreWrite } from '../../store/types.js';
 import type { InputReader } from '../../validate.js';
 import { readKeyId, type Output } from '../common.js';
@@ -42,12 +42,18 @@ export async function replicateKey(engine: Engine, input: InputReader, ctx: Oper
   const replica = await engine.mutateKey(resolved.KeyId, async (primary) => {
     if (!isPrimary(primary)) throw notPrimary(engine, primary.KeyId);
     engine.requireEnabled(primary);
-    const existing = remote ? undefined : await there.store.getKey(primary.KeyId);
-    if (existing || setRegions(primary.MultiRegionConfiguration!).includes(replicaRegion)) {
-      throw new KmsError('AlreadyExistsException', `Replica key ${there.keyArn(primary.KeyId)} already exists.`);
-    }
     const set = primary.MultiRegionConfiguration!;
-    const next: KeyRecord = { ...primary, MultiRegionConfiguration: { ...set, ReplicaRegions: [...set.ReplicaRegions, replicaRegion] } };
+    const alreadyExists = () => new KmsError('AlreadyExistsException', `Replica key ${there.keyArn(primary.KeyId)} already exists.`);
+    const listed = setRegions(set).includes(replicaRegion);
+    // A replica of this primary that its set does not list is an orphan (a store without atomic
+    // commits across Regions, Workers KV, lost the primary's half of a ReplicateKey): adopted.
+    const existing = remote ? undefined : await there.store.getKey(primary.KeyId);
+    const orphan = existing !== undefined && !listed && isReplica(existing) && existing.MultiRegionConfiguration!.PrimaryRegion === engine.region;
+    if ((existing && !orphan) || (listed && !(remote && set.Remote?.[replicaRegion]))) throw alreadyExists();
+    const next: KeyRecord = {
+      ...primary,
+      MultiRegionConfiguration: { ...set, ReplicaRegions: listed ? set.ReplicaRegions : [...set.ReplicaRegions, replicaRegion] },
+    };
     const now = engine.now();
     const made: KeyRecord = withShared(
       {
@@ -68,7 +74,7 @@ export async function replicateKey(engine: Engine, input: InputReader, ctx: Oper
         OnDemandRotationCount: primary.OnDemandRotationCount,
         Tags: tags,
         Policy: policy ?? defaultKeyPolicy(there.accountId, there.partition),
-        Revision: 0,
+        Revision: existing?.Revision ?? 0,
       },
       next,
     );
@@ -76,6 +82,9 @@ export async function replicateKey(engine: Engine, input: InputReader, ctx: Oper
       // Another deployment serves the Region: the replica is made there, from what we send; this
       // record's outbox then follows it (replication.ts).
       const ack = await remote.replicate(engine, primary, replicaRegion, { Description: description, Policy: made.Policy, Tags: tags, CreationDate: now });
+      // Listed already: the peer says whether its replica was still there (then it exists) or
+      // had been deleted in its own deployment (made again now, as AWS allows).
+      if (listed && !ack.created) throw alreadyExists();
       const withRemote: KeyRecord = {
         ...next,
         MultiRegionConfiguration: { ...next.MultiRegionConfiguration!, Remote: { ...set.Remote, [replicaRegion]: { Version: ack.version, Seq: ack.seq } } },
@@ -83,10 +92,11 @@ export async function replicateKey(engine: Engine, input: InputReader, ctx: Oper
       return { next: withRemote, result: made };
     }
     // The whole history: a ciphertext of any version decrypts in the new Region too.
-    const writes: StoreWrite[] = [{ type: 'putKey', key: made, expectRevision: 0 }];
+    const writes: StoreWrite[] = [{ type: 'putKey', key: made, expectRevision: existing?.Revision ?? 0 }];
     for (let after = 0; ; ) {
       const versions = await engine.store.listVersions(primary.KeyId, { after, limit: 100 });
-      for (const version of versions) writes.push({ type: 'putVersion', version });
+      for (const version of versions)
+        if (!orphan || !(await there.store.getVersion(primary.KeyId, version.Version))) writes.push({ type: 'putVersion', version });
       if (versions.length < 100) break;
       after = versions[versions.length - 1]!.Version;
     }

@@ -22,19 +22,23 @@ export async function updatePrimaryRegion(engine: Engine, input: InputReader, ct
   authorize(engine, ctx, { action: 'UpdatePrimaryRegion', key: resolved });
   if (!isPrimary(resolved)) throw notPrimary(engine, resolved.KeyId);
   requireSetRegion(engine, newPrimaryRegion, 'PrimaryRegion');
-  if (resolved.MultiRegionConfiguration?.Remote && Object.keys(resolved.MultiRegionConfiguration.Remote).length > 0) {
-    throw new KmsError(
+  const acrossDeployments = () =>
+    new KmsError(
       'UnsupportedOperationException',
       `${engine.keyArn(resolved.KeyId)} has replicas in other deployments; UpdatePrimaryRegion works only while every key of the set is in this deployment.`,
     );
-  }
+  if (resolved.MultiRegionConfiguration?.Remote && Object.keys(resolved.MultiRegionConfiguration.Remote).length > 0) throw acrossDeployments();
   const there = engine.regional!.engineFor(newPrimaryRegion);
 
   await engine.mutateKey(resolved.KeyId, async (primary) => {
     if (!isPrimary(primary)) throw notPrimary(engine, primary.KeyId);
     const set = primary.MultiRegionConfiguration!;
+    // Again under the key's lock: a ReplicateKey to another deployment may have committed since.
+    if (set.Remote && Object.keys(set.Remote).length > 0) throw acrossDeployments();
     const replica = set.ReplicaRegions.includes(newPrimaryRegion) ? await there.store.getKey(primary.KeyId) : undefined;
     if (!replica) throw new KmsError('NotFoundException', `Key '${there.keyArn(primary.KeyId)}' does not exist`);
+    // The replica becomes the primary: its own key policy must allow it too.
+    authorize(there, ctx, { action: 'UpdatePrimaryRegion', key: replica });
     engine.requireEnabled(primary);
     there.requireEnabled(replica);
     const nextSet: MultiRegionSet = {

@@ -18,7 +18,7 @@ export async function getKeyRotationStatus(engine: Engine, input: InputReader, c
   const key = await engine.resolve(ref, { caller: ctx.caller });
   authorize(engine, ctx, { action: 'GetKeyRotationStatus', key });
   // AWS answers the key id here, not the ARN (its recorded answers show the id).
-  if (key.KeyState === 'PendingDeletion') return { KeyId: key.KeyId, KeyRotationEnabled: false };
+  if (key.KeyState === 'PendingDeletion' || key.KeyState === 'PendingReplicaDeletion') return { KeyId: key.KeyId, KeyRotationEnabled: false };
   const out: Output = { KeyId: key.KeyId, KeyRotationEnabled: key.Rotation.Enabled };
   if (key.PendingRotation?.Type === 'ON_DEMAND') out.OnDemandRotationStartDate = new Date(key.PendingRotation.StartDate);
   const next = nextRotationDate(key);
