@@ -129,6 +129,8 @@ export const UNDECLARED_ERRORS: Record<string, readonly string[]> = {
   ReEncrypt: ['InvalidArnException', 'UnsupportedOperationException'],
   GenerateDataKey: ['InvalidArnException', 'UnsupportedOperationException'],
   GenerateDataKeyWithoutPlaintext: ['InvalidArnException'],
+  GenerateMac: ['InvalidArnException'],
+  VerifyMac: ['InvalidArnException'],
   CreateAlias: ['InvalidArnException', 'UnsupportedOperationException'],
   UpdateAlias: ['InvalidArnException', 'InvalidAliasNameException', 'UnsupportedOperationException'],
   DeleteAlias: ['InvalidAliasNameException'],
@@ -846,6 +848,11 @@ export class Harness {
     await kms.execute('EnableKeyRotation', { KeyId: mrk, RotationPeriodInDays: 90 });
     remember(h.world.keys, mrk);
     await encrypt(mrk, { purpose: 'mrk' });
+    // An HMAC key, for GenerateMac and VerifyMac (and every operation that must refuse it).
+    const hmac = (
+      (await kms.execute('CreateKey', { KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC', Description: 'fuzz hmac' })) as { KeyMetadata: { KeyId: string } }
+    ).KeyMetadata.KeyId;
+    remember(h.world.keys, hmac);
     const gdk = (await kms.execute('GenerateDataKey', { KeyId: k1, KeySpec: 'AES_256', EncryptionContext: { dk: '1' } })) as { CiphertextBlob: Uint8Array };
     remember(h.world.ciphertexts, { blob: Buffer.from(gdk.CiphertextBlob).toString('base64'), context: { dk: '1' }, keyId: k1 });
     for (const input of [

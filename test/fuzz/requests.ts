@@ -27,6 +27,7 @@ export const IMPLEMENTED = [
   'Encrypt',
   'GenerateDataKey',
   'GenerateDataKeyWithoutPlaintext',
+  'GenerateMac',
   'GenerateRandom',
   'GetKeyPolicy',
   'GetKeyRotationStatus',
@@ -49,6 +50,7 @@ export const IMPLEMENTED = [
   'UpdateAlias',
   'UpdateKeyDescription',
   'UpdatePrimaryRegion',
+  'VerifyMac',
 ] as const;
 export const UNIMPLEMENTED = Object.keys(MODEL.operations).filter((o) => !(IMPLEMENTED as readonly string[]).includes(o));
 

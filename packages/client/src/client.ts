@@ -121,6 +121,8 @@ export const OPERATIONS: readonly OperationName[] = [
   'RevokeGrant',
   'ReplicateKey',
   'UpdatePrimaryRegion',
+  'GenerateMac',
+  'VerifyMac',
 ];
 
 export function createKmsClient(options: KmsClientOptions = {}): KmsClient {

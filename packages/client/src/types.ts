@@ -36,6 +36,7 @@ export interface KeyMetadata {
   CustomerMasterKeySpec?: string;
   KeySpec?: string;
   EncryptionAlgorithms?: string[];
+  MacAlgorithms?: MacAlgorithm[];
   MultiRegion?: boolean;
   MultiRegionConfiguration?: {
     MultiRegionKeyType?: 'PRIMARY' | 'REPLICA';
@@ -49,6 +50,8 @@ export interface MultiRegionKey {
   Arn?: string;
   Region?: string;
 }
+
+export type MacAlgorithm = 'HMAC_SHA_224' | 'HMAC_SHA_256' | 'HMAC_SHA_384' | 'HMAC_SHA_512';
 
 export interface Tag {
   TagKey: string;
@@ -161,6 +164,14 @@ export interface KmsOperations {
     { ReplicaKeyMetadata: KeyMetadata; ReplicaPolicy: string; ReplicaTags: Tag[] },
   ];
   UpdatePrimaryRegion: [KeyRef & { PrimaryRegion: string }, object];
+  GenerateMac: [
+    KeyRef & Tokens & { Message: Uint8Array; MacAlgorithm: MacAlgorithm; DryRun?: boolean },
+    { Mac: Uint8Array; MacAlgorithm: MacAlgorithm; KeyId: string },
+  ];
+  VerifyMac: [
+    KeyRef & Tokens & { Message: Uint8Array; MacAlgorithm: MacAlgorithm; Mac: Uint8Array; DryRun?: boolean },
+    { KeyId: string; MacValid: boolean; MacAlgorithm: MacAlgorithm },
+  ];
 }
 
 export type OperationName = keyof KmsOperations;

@@ -23,6 +23,7 @@ export type KmsErrorCode =
   | 'InvalidKeyUsageException'
   | 'InvalidMarkerException'
   | 'KMSInternalException'
+  | 'KMSInvalidMacException'
   | 'KMSInvalidStateException'
   | 'LimitExceededException'
   | 'MalformedPolicyDocumentException'

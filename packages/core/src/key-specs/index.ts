@@ -5,12 +5,14 @@
  */
 import type { KeySpec } from '../model.js';
 import { symmetricFamily } from './symmetric.js';
+import { hmacFamily } from './hmac.js';
 import type { KeyFamily } from './types.js';
 
 export type { KeyFamily } from './types.js';
 export { importAesKey, symmetricFamily, SYMMETRIC_KEY_BYTES } from './symmetric.js';
+export { hmacFamily, macAlgorithmOf, MAC_ALGORITHMS, type MacAlgorithm } from './hmac.js';
 
-const FAMILIES: readonly KeyFamily[] = [symmetricFamily];
+const FAMILIES: readonly KeyFamily[] = [symmetricFamily, hmacFamily];
 
 const BY_SPEC = new Map<KeySpec, KeyFamily>(FAMILIES.flatMap((f) => f.specs.map((s) => [s, f] as const)));
 

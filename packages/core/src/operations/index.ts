@@ -26,6 +26,8 @@ import { enableKey } from './management/enable-key.js';
 import { listKeys } from './management/list-keys.js';
 import { scheduleKeyDeletion } from './management/schedule-key-deletion.js';
 import { updateKeyDescription } from './management/update-key-description.js';
+import { generateMac } from './mac/generate-mac.js';
+import { verifyMac } from './mac/verify-mac.js';
 import { replicateKey } from './multi-region/replicate-key.js';
 import { updatePrimaryRegion } from './multi-region/update-primary-region.js';
 import { getKeyPolicy } from './policies/get-key-policy.js';
@@ -84,6 +86,9 @@ export const OPERATIONS = {
   GetKeyPolicy: getKeyPolicy,
   PutKeyPolicy: putKeyPolicy,
   ListKeyPolicies: listKeyPolicies,
+  // HMAC keys
+  GenerateMac: generateMac,
+  VerifyMac: verifyMac,
   // multi-Region keys
   ReplicateKey: replicateKey,
   UpdatePrimaryRegion: updatePrimaryRegion,

@@ -3,7 +3,7 @@ import type { Engine } from '../../engine.js';
 import { defaultKeyPolicy, DEFAULT_ROTATION_PERIOD_DAYS } from '../../engine.js';
 import { KmsError } from '../../errors.js';
 import { keyMetadata } from '../../metadata.js';
-import { KEY_SPECS, KEY_USAGES, ORIGINS } from '../../model.js';
+import { KEY_SPECS, KEY_USAGES, ORIGINS, type KeyRecord } from '../../model.js';
 import type { InputReader } from '../../validate.js';
 import { checkTags } from '../tags/tag-rules.js';
 import type { Output } from '../common.js';
@@ -33,6 +33,9 @@ export async function createKey(engine: Engine, input: InputReader, ctx: Operati
     throw new KmsError('ValidationException', 'You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec is deprecated.');
   }
   const spec = keySpec ?? cmkSpec ?? 'SYMMETRIC_DEFAULT';
+  if (usage === undefined && spec !== 'SYMMETRIC_DEFAULT') {
+    throw new KmsError('ValidationException', 'You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.');
+  }
   const keyUsage = usage ?? 'ENCRYPT_DECRYPT';
   const family = familyOf(spec);
   if (family && !family.usages(spec).includes(keyUsage)) {
@@ -41,7 +44,7 @@ export async function createKey(engine: Engine, input: InputReader, ctx: Operati
   if (!family) {
     throw new KmsError(
       'UnsupportedOperationException',
-      `KeySpec ${spec} is not supported by this edge-kms release; only SYMMETRIC_DEFAULT keys can be created.`,
+      `KeySpec ${spec} is not supported by this edge-kms release; SYMMETRIC_DEFAULT, HMAC_256, HMAC_384 and HMAC_512 keys can be created.`,
     );
   }
   if (origin !== 'AWS_KMS') {
@@ -64,7 +67,10 @@ export async function createKey(engine: Engine, input: InputReader, ctx: Operati
       KeyManager: 'CUSTOMER',
       KeyState: 'Enabled',
       MultiRegion: multiRegion,
-      Rotation: rotateByDefault ? { Enabled: true, PeriodInDays: DEFAULT_ROTATION_PERIOD_DAYS, AnchorDate: engine.now() } : { Enabled: false },
+      Rotation:
+        rotateByDefault && family.rotatable({ KeyUsage: keyUsage, Origin: origin } as KeyRecord)
+          ? { Enabled: true, PeriodInDays: DEFAULT_ROTATION_PERIOD_DAYS, AnchorDate: engine.now() }
+          : { Enabled: false },
       Tags: tags,
       Policy: policy ?? defaultKeyPolicy(engine.accountId, engine.partition),
     },

@@ -1,0 +1,45 @@
+/**
+ * The HMAC family: HMAC_256, HMAC_384, HMAC_512 keys for GenerateMac and VerifyMac, usage
+ * GENERATE_VERIFY_MAC, key material as long as the hash's output (AWS's key lengths), opened as
+ * a non-extractable WebCrypto HMAC CryptoKey. HMAC keys do not rotate (as in AWS).
+ *
+ * HMAC_224 is not here yet: WebCrypto has no SHA-224, so its material would have to be opened as
+ * bytes (@noble/hashes), which the CryptoKey protector of the browser stores cannot do yet.
+ */
+import { randomBytes } from '../bytes.js';
+import type { KeyRecord, KeySpec, KeyUsage } from '../model.js';
+import type { KeyFamily } from './types.js';
+
+export type MacAlgorithm = 'HMAC_SHA_224' | 'HMAC_SHA_256' | 'HMAC_SHA_384' | 'HMAC_SHA_512';
+export const MAC_ALGORITHMS: readonly MacAlgorithm[] = ['HMAC_SHA_224', 'HMAC_SHA_256', 'HMAC_SHA_384', 'HMAC_SHA_512'];
+
+const SPECS = {
+  HMAC_256: { bytes: 32, hash: 'SHA-256', algorithm: 'HMAC_SHA_256' },
+  HMAC_384: { bytes: 48, hash: 'SHA-384', algorithm: 'HMAC_SHA_384' },
+  HMAC_512: { bytes: 64, hash: 'SHA-512', algorithm: 'HMAC_SHA_512' },
+} as const satisfies Partial<Record<KeySpec, { bytes: number; hash: string; algorithm: MacAlgorithm }>>;
+type HmacSpec = keyof typeof SPECS;
+
+const USAGES: readonly KeyUsage[] = ['GENERATE_VERIFY_MAC'];
+
+function spec(s: KeySpec): (typeof SPECS)[HmacSpec] {
+  const found = SPECS[s as HmacSpec];
+  if (!found) throw new TypeError(`not an HMAC key spec: ${s}`);
+  return found;
+}
+
+/** The one MAC algorithm a key spec allows (AWS: HMAC_256 keys take HMAC_SHA_256, …). */
+export function macAlgorithmOf(keySpec: KeySpec): MacAlgorithm {
+  return spec(keySpec).algorithm;
+}
+
+export const hmacFamily: KeyFamily = {
+  name: 'hmac',
+  specs: Object.keys(SPECS) as KeySpec[],
+  usages: () => USAGES,
+  newMaterial: (s) => randomBytes(spec(s).bytes),
+  checkMaterial: (s, raw) => (raw.length === spec(s).bytes ? undefined : `"KeyMaterial" expected ${spec(s).bytes} bytes for ${s}`),
+  importMaterial: (s, raw) => crypto.subtle.importKey('raw', raw as BufferSource, { name: 'HMAC', hash: spec(s).hash }, false, ['sign', 'verify']),
+  metadata: (key: KeyRecord) => (key.KeyUsage === 'GENERATE_VERIFY_MAC' ? { MacAlgorithms: [spec(key.KeySpec).algorithm] } : {}),
+  rotatable: () => false,
+};

@@ -1,0 +1,12 @@
+/** GenerateMac: the HMAC of a message (1..4096 bytes) under an HMAC key, with the key spec's one algorithm. */
+import type { OperationContext } from '../../auth/authorize.js';
+import type { Engine } from '../../engine.js';
+import type { InputReader } from '../../validate.js';
+import type { Output } from '../common.js';
+import { macRequest } from './mac-key.js';
+
+export async function generateMac(engine: Engine, input: InputReader, ctx: OperationContext): Promise<Output> {
+  const { key, message, algorithm, cryptoKey } = await macRequest(engine, input, ctx, 'GenerateMac');
+  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', cryptoKey, message as BufferSource));
+  return { Mac: mac, MacAlgorithm: algorithm, KeyId: engine.keyArn(key.KeyId) };
+}

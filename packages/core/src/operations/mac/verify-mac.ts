@@ -1,0 +1,22 @@
+/**
+ * VerifyMac: whether a MAC is the HMAC of the message under the key. A MAC that does not verify
+ * is KMSInvalidMacException with an empty message, as in AWS. The comparison is WebCrypto's
+ * verify, which compares in constant time.
+ */
+import type { OperationContext } from '../../auth/authorize.js';
+import type { Engine } from '../../engine.js';
+import { KmsError } from '../../errors.js';
+import type { InputReader } from '../../validate.js';
+import type { Output } from '../common.js';
+import { macRequest } from './mac-key.js';
+
+export async function verifyMac(engine: Engine, input: InputReader, ctx: OperationContext): Promise<Output> {
+  let mac!: Uint8Array;
+  const { key, message, algorithm, cryptoKey } = await macRequest(engine, input, ctx, 'VerifyMac', () => {
+    mac = input.blob('Mac', { required: true, min: 1, max: 6144 });
+  });
+  if (!(await crypto.subtle.verify('HMAC', cryptoKey, mac as BufferSource, message as BufferSource))) {
+    throw new KmsError('KMSInvalidMacException', '');
+  }
+  return { KeyId: engine.keyArn(key.KeyId), MacValid: true, MacAlgorithm: algorithm };
+}

@@ -1,0 +1,58 @@
+"""HMAC keys and multi-Region keys over the wire with boto3 (the real botocore client)."""
+from __future__ import annotations
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from conftest import ACCOUNT_ID, key_arn
+
+
+def client_in(server, region: str):
+    return boto3.client(
+        'kms',
+        region_name=region,
+        endpoint_url=server.url,
+        aws_access_key_id='AKIDPYTEST',
+        aws_secret_access_key='secret',
+        config=Config(retries={'max_attempts': 1}),
+    )
+
+
+def test_generate_and_verify_mac(kms):
+    md = kms.create_key(KeySpec='HMAC_256', KeyUsage='GENERATE_VERIFY_MAC')['KeyMetadata']
+    assert md['MacAlgorithms'] == ['HMAC_SHA_256']
+    assert 'EncryptionAlgorithms' not in md
+    out = kms.generate_mac(KeyId=md['KeyId'], Message=b'webhook', MacAlgorithm='HMAC_SHA_256')
+    assert len(out['Mac']) == 32 and out['KeyId'] == key_arn(md['KeyId'])
+    ok = kms.verify_mac(KeyId=md['KeyId'], Message=b'webhook', MacAlgorithm='HMAC_SHA_256', Mac=out['Mac'])
+    assert ok['MacValid'] is True
+    bad = bytes([out['Mac'][0] ^ 1]) + out['Mac'][1:]
+    with pytest.raises(ClientError) as e:
+        kms.verify_mac(KeyId=md['KeyId'], Message=b'webhook', MacAlgorithm='HMAC_SHA_256', Mac=bad)
+    assert e.value.response['Error']['Code'] == 'KMSInvalidMacException'
+    with pytest.raises(ClientError) as e:
+        kms.generate_mac(KeyId=md['KeyId'], Message=b'webhook', MacAlgorithm='HMAC_SHA_384')
+    assert e.value.response['Error'] == {'Code': 'InvalidKeyUsageException', 'Message': 'Algorithm HMAC_SHA_384 is incompatible with key spec HMAC_256.'}
+
+
+def test_multi_region_key_across_regions(server):
+    us = client_in(server, 'us-east-1')
+    eu = client_in(server, 'eu-west-1')
+    key_id = us.create_key(MultiRegion=True)['KeyMetadata']['KeyId']
+    assert key_id.startswith('mrk-')
+    rep = us.replicate_key(KeyId=key_id, ReplicaRegion='eu-west-1')
+    assert rep['ReplicaKeyMetadata']['Arn'] == f'arn:aws:kms:eu-west-1:{ACCOUNT_ID}:key/{key_id}'
+    blob = us.encrypt(KeyId=key_id, Plaintext=b'hello')['CiphertextBlob']
+    us.rotate_key_on_demand(KeyId=key_id)
+    assert [r['KeyMaterialId'] for r in eu.list_key_rotations(KeyId=key_id)['Rotations']] == [
+        r['KeyMaterialId'] for r in us.list_key_rotations(KeyId=key_id)['Rotations']
+    ]
+    out = eu.decrypt(CiphertextBlob=blob)
+    assert out['Plaintext'] == b'hello' and out['KeyId'] == f'arn:aws:kms:eu-west-1:{ACCOUNT_ID}:key/{key_id}'
+    with pytest.raises(ClientError) as e:
+        eu.rotate_key_on_demand(KeyId=key_id)
+    assert e.value.response['Error']['Code'] == 'UnsupportedOperationException'
+    md = eu.describe_key(KeyId=key_id)['KeyMetadata']['MultiRegionConfiguration']
+    assert md['MultiRegionKeyType'] == 'REPLICA' and md['PrimaryKey']['Region'] == 'us-east-1'
