@@ -130,6 +130,8 @@ export const UNDECLARED_ERRORS: Record<string, readonly string[]> = {
   GenerateDataKey: ['InvalidArnException', 'UnsupportedOperationException'],
   GenerateDataKeyWithoutPlaintext: ['InvalidArnException'],
   GenerateMac: ['InvalidArnException'],
+  Sign: ['InvalidArnException'],
+  Verify: ['InvalidArnException'],
   VerifyMac: ['InvalidArnException'],
   CreateAlias: ['InvalidArnException', 'UnsupportedOperationException'],
   UpdateAlias: ['InvalidArnException', 'InvalidAliasNameException', 'UnsupportedOperationException'],
@@ -853,6 +855,11 @@ export class Harness {
       (await kms.execute('CreateKey', { KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC', Description: 'fuzz hmac' })) as { KeyMetadata: { KeyId: string } }
     ).KeyMetadata.KeyId;
     remember(h.world.keys, hmac);
+    // A signing key, for Sign, Verify and GetPublicKey.
+    const ecc = (
+      (await kms.execute('CreateKey', { KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Description: 'fuzz ecc' })) as { KeyMetadata: { KeyId: string } }
+    ).KeyMetadata.KeyId;
+    remember(h.world.keys, ecc);
     const gdk = (await kms.execute('GenerateDataKey', { KeyId: k1, KeySpec: 'AES_256', EncryptionContext: { dk: '1' } })) as { CiphertextBlob: Uint8Array };
     remember(h.world.ciphertexts, { blob: Buffer.from(gdk.CiphertextBlob).toString('base64'), context: { dk: '1' }, keyId: k1 });
     for (const input of [

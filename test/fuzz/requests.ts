@@ -31,6 +31,7 @@ export const IMPLEMENTED = [
   'GenerateRandom',
   'GetKeyPolicy',
   'GetKeyRotationStatus',
+  'GetPublicKey',
   'ListAliases',
   'ListGrants',
   'ListKeyPolicies',
@@ -45,11 +46,13 @@ export const IMPLEMENTED = [
   'RevokeGrant',
   'RotateKeyOnDemand',
   'ScheduleKeyDeletion',
+  'Sign',
   'TagResource',
   'UntagResource',
   'UpdateAlias',
   'UpdateKeyDescription',
   'UpdatePrimaryRegion',
+  'Verify',
   'VerifyMac',
 ] as const;
 export const UNIMPLEMENTED = Object.keys(MODEL.operations).filter((o) => !(IMPLEMENTED as readonly string[]).includes(o));

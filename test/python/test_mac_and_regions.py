@@ -56,3 +56,31 @@ def test_multi_region_key_across_regions(server):
     assert e.value.response['Error']['Code'] == 'UnsupportedOperationException'
     md = eu.describe_key(KeyId=key_id)['KeyMetadata']['MultiRegionConfiguration']
     assert md['MultiRegionKeyType'] == 'REPLICA' and md['PrimaryKey']['Region'] == 'us-east-1'
+
+
+@pytest.mark.parametrize(
+    'spec,alg,hash_name',
+    [('ECC_NIST_P256', 'ECDSA_SHA_256', 'SHA256'), ('ECC_NIST_P384', 'ECDSA_SHA_384', 'SHA384'), ('ECC_NIST_P521', 'ECDSA_SHA_512', 'SHA512')],
+)
+def test_ecdsa_signatures_verify_in_cryptography(kms, spec, alg, hash_name):
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key_id = kms.create_key(KeySpec=spec, KeyUsage='SIGN_VERIFY')['KeyMetadata']['KeyId']
+    public = serialization.load_der_public_key(kms.get_public_key(KeyId=key_id)['PublicKey'])
+    message = b'signed by edge-kms, verified by cryptography'
+    sig = kms.sign(KeyId=key_id, Message=message, SigningAlgorithm=alg)['Signature']
+    public.verify(sig, message, ec.ECDSA(getattr(hashes, hash_name)()))  # raises if invalid
+    assert kms.verify(KeyId=key_id, Message=message, Signature=sig, SigningAlgorithm=alg)['SignatureValid'] is True
+    with pytest.raises(ClientError) as e:
+        kms.verify(KeyId=key_id, Message=message + b'!', Signature=sig, SigningAlgorithm=alg)
+    assert e.value.response['Error']['Code'] == 'KMSInvalidSignatureException'
+
+
+def test_ed25519_signatures_verify_in_cryptography(kms):
+    from cryptography.hazmat.primitives import serialization
+
+    key_id = kms.create_key(KeySpec='ECC_NIST_EDWARDS25519', KeyUsage='SIGN_VERIFY')['KeyMetadata']['KeyId']
+    public = serialization.load_der_public_key(kms.get_public_key(KeyId=key_id)['PublicKey'])
+    sig = kms.sign(KeyId=key_id, Message=b'eddsa', SigningAlgorithm='ED25519_SHA_512')['Signature']
+    public.verify(sig, b'eddsa')

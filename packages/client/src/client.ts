@@ -123,6 +123,9 @@ export const OPERATIONS: readonly OperationName[] = [
   'UpdatePrimaryRegion',
   'GenerateMac',
   'VerifyMac',
+  'Sign',
+  'Verify',
+  'GetPublicKey',
 ];
 
 export function createKmsClient(options: KmsClientOptions = {}): KmsClient {

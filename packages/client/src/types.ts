@@ -37,6 +37,7 @@ export interface KeyMetadata {
   KeySpec?: string;
   EncryptionAlgorithms?: string[];
   MacAlgorithms?: MacAlgorithm[];
+  SigningAlgorithms?: string[];
   MultiRegion?: boolean;
   MultiRegionConfiguration?: {
     MultiRegionKeyType?: 'PRIMARY' | 'REPLICA';
@@ -164,6 +165,28 @@ export interface KmsOperations {
     { ReplicaKeyMetadata: KeyMetadata; ReplicaPolicy: string; ReplicaTags: Tag[] },
   ];
   UpdatePrimaryRegion: [KeyRef & { PrimaryRegion: string }, object];
+  Sign: [
+    KeyRef & Tokens & { Message: Uint8Array; MessageType?: 'RAW' | 'DIGEST' | 'EXTERNAL_MU'; SigningAlgorithm: string; DryRun?: boolean },
+    { KeyId: string; Signature: Uint8Array; SigningAlgorithm: string },
+  ];
+  Verify: [
+    KeyRef &
+      Tokens & { Message: Uint8Array; MessageType?: 'RAW' | 'DIGEST' | 'EXTERNAL_MU'; Signature: Uint8Array; SigningAlgorithm: string; DryRun?: boolean },
+    { KeyId: string; SignatureValid: boolean; SigningAlgorithm: string },
+  ];
+  GetPublicKey: [
+    KeyRef & Tokens,
+    {
+      KeyId: string;
+      PublicKey: Uint8Array;
+      KeySpec: string;
+      CustomerMasterKeySpec?: string;
+      KeyUsage: string;
+      SigningAlgorithms?: string[];
+      EncryptionAlgorithms?: string[];
+      KeyAgreementAlgorithms?: string[];
+    },
+  ];
   GenerateMac: [
     KeyRef & Tokens & { Message: Uint8Array; MacAlgorithm: MacAlgorithm; DryRun?: boolean },
     { Mac: Uint8Array; MacAlgorithm: MacAlgorithm; KeyId: string },

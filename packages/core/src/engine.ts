@@ -294,7 +294,7 @@ export class Engine implements Scope {
   async newVersion(key: Pick<KeyRecord, 'KeyId' | 'KeySpec'>, version: number, origin: MaterialVersion['Origin'], raw?: Uint8Array): Promise<MaterialVersion> {
     const keyId = key.KeyId;
     const family = familyOfKey(key);
-    const material = raw ? raw.slice() : family.newMaterial(key.KeySpec);
+    const material = raw ? raw.slice() : await family.newMaterial(key.KeySpec);
     // Given material (seeded keys) gets a reproducible id: a hash bound to the key id; fresh
     // material a random one.
     const keyMaterialId = raw
@@ -306,7 +306,16 @@ export class Engine implements Scope {
       : toHex(randomBytes(32));
     try {
       const sealed = await this.protector.seal(material, { keyId, version, keyMaterialId, importKey: (r) => family.importMaterial(key.KeySpec, r) });
-      return { KeyId: keyId, Version: version, KeyMaterialId: keyMaterialId, CreationDate: this.now(), Origin: origin, Material: sealed };
+      const made: MaterialVersion = {
+        KeyId: keyId,
+        Version: version,
+        KeyMaterialId: keyMaterialId,
+        CreationDate: this.now(),
+        Origin: origin,
+        Material: sealed,
+      };
+      if (family.publicKeyOf) made.PublicKey = await family.publicKeyOf(key.KeySpec, material);
+      return made;
     } finally {
       wipe(material);
     }

@@ -24,6 +24,7 @@ export type KmsErrorCode =
   | 'InvalidMarkerException'
   | 'KMSInternalException'
   | 'KMSInvalidMacException'
+  | 'KMSInvalidSignatureException'
   | 'KMSInvalidStateException'
   | 'LimitExceededException'
   | 'MalformedPolicyDocumentException'

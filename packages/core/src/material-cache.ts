@@ -12,6 +12,9 @@ import type { KmsStore } from './store/types.js';
 export interface OpenedMaterial {
   key: CryptoKey;
   keyMaterialId: string;
+  /** An asymmetric key's public key: the CryptoKey that verifies, and its SPKI DER. */
+  publicKey?: CryptoKey;
+  spki?: Uint8Array;
 }
 
 export interface MaterialCache {
@@ -41,10 +44,17 @@ export function createMaterialCache(store: KmsStore, protector: MaterialProtecto
           ? await store.getVersionCandidates(keyId, version)
           : [await store.getVersion(keyId, version)].filter((v): v is MaterialVersion => v !== undefined);
         return Promise.all(
-          records.map(async (v) => ({
-            key: await protector.open(v.Material, { keyId, version, keyMaterialId: v.KeyMaterialId, importKey }),
-            keyMaterialId: v.KeyMaterialId,
-          })),
+          records.map(async (v): Promise<OpenedMaterial> => {
+            const opened: OpenedMaterial = {
+              key: await protector.open(v.Material, { keyId, version, keyMaterialId: v.KeyMaterialId, importKey }),
+              keyMaterialId: v.KeyMaterialId,
+            };
+            if (v.PublicKey && family.importPublicKey) {
+              opened.spki = v.PublicKey.slice();
+              opened.publicKey = await family.importPublicKey(key.KeySpec, v.PublicKey);
+            }
+            return opened;
+          }),
         );
       })();
       if (opening.size >= size) {

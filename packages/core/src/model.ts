@@ -21,7 +21,8 @@ export type KeySpec =
   | 'SM2'
   | 'ML_DSA_44'
   | 'ML_DSA_65'
-  | 'ML_DSA_87';
+  | 'ML_DSA_87'
+  | 'ECC_NIST_EDWARDS25519';
 
 export const KEY_SPECS: readonly KeySpec[] = [
   'SYMMETRIC_DEFAULT',
@@ -40,6 +41,7 @@ export const KEY_SPECS: readonly KeySpec[] = [
   'ML_DSA_44',
   'ML_DSA_65',
   'ML_DSA_87',
+  'ECC_NIST_EDWARDS25519',
 ];
 
 export type KeyUsage = 'ENCRYPT_DECRYPT' | 'SIGN_VERIFY' | 'GENERATE_VERIFY_MAC' | 'KEY_AGREEMENT';
@@ -134,6 +136,8 @@ export interface MaterialVersion {
   /** How this version came to be: the key's first material, or a rotation. */
   Origin: 'CREATE' | RotationType;
   Material: StoredMaterial;
+  /** An asymmetric key's public key, DER SubjectPublicKeyInfo (public: kept as it is). */
+  PublicKey?: Uint8Array;
 }
 
 export interface AliasRecord {

@@ -91,6 +91,8 @@ interface WireVersion {
   CreationDate: number;
   Origin: MaterialVersion['Origin'];
   Wrapped: string;
+  /** An asymmetric key's public key, base64 SPKI DER. */
+  PublicKey?: string;
 }
 
 interface PeerMessage {
@@ -293,7 +295,15 @@ export function createReplication(options: ReplicationOptions): Replication {
           const ct = new Uint8Array(
             await crypto.subtle.encrypt({ name: 'AES-GCM', iv: iv as BufferSource, additionalData: aad as BufferSource }, link.wrapKey, raw as BufferSource),
           );
-          out.push({ Version: v.Version, KeyMaterialId: v.KeyMaterialId, CreationDate: v.CreationDate, Origin: v.Origin, Wrapped: toBase64(concat(iv, ct)) });
+          const wire: WireVersion = {
+            Version: v.Version,
+            KeyMaterialId: v.KeyMaterialId,
+            CreationDate: v.CreationDate,
+            Origin: v.Origin,
+            Wrapped: toBase64(concat(iv, ct)),
+          };
+          if (v.PublicKey) wire.PublicKey = toBase64(v.PublicKey);
+          out.push(wire);
         } finally {
           wipe(raw);
         }
@@ -559,7 +569,18 @@ export function createReplication(options: ReplicationOptions): Replication {
       const invalid = familyOfKey(m.key).checkMaterial(m.key.KeySpec, raw);
       if (invalid) throw bad(`A key material version in a peer message is not valid material for ${m.key.KeySpec}.`);
       const material = await engine.protector.seal(raw, { keyId: m.keyId, version: v.Version, keyMaterialId: v.KeyMaterialId, importKey });
-      return { KeyId: m.keyId, Version: v.Version, KeyMaterialId: v.KeyMaterialId, CreationDate: v.CreationDate, Origin: v.Origin, Material: material };
+      const made: MaterialVersion = {
+        KeyId: m.keyId,
+        Version: v.Version,
+        KeyMaterialId: v.KeyMaterialId,
+        CreationDate: v.CreationDate,
+        Origin: v.Origin,
+        Material: material,
+      };
+      // The public key is derived again from the material, not taken from the message.
+      const family = familyOfKey(m.key);
+      if (family.publicKeyOf) made.PublicKey = await family.publicKeyOf(m.key.KeySpec, raw);
+      return made;
     } finally {
       wipe(raw);
     }
@@ -586,7 +607,8 @@ export function createReplication(options: ReplicationOptions): Replication {
         typeof v.KeyMaterialId !== 'string' ||
         !MATERIAL_ID_RE.test(v.KeyMaterialId) ||
         typeof v.Wrapped !== 'string' ||
-        v.Wrapped.length > 4096 ||
+        v.Wrapped.length > 8192 ||
+        (v.PublicKey !== undefined && (typeof v.PublicKey !== 'string' || v.PublicKey.length > 4096)) ||
         !Number.isFinite(v.CreationDate) ||
         !['CREATE', 'AUTOMATIC', 'ON_DEMAND'].includes(v.Origin)
       ) {

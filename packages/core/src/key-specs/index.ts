@@ -6,13 +6,16 @@
 import type { KeySpec } from '../model.js';
 import { symmetricFamily } from './symmetric.js';
 import { hmacFamily } from './hmac.js';
+import { eccFamily } from './ecc.js';
 import type { KeyFamily } from './types.js';
 
 export type { KeyFamily } from './types.js';
 export { importAesKey, symmetricFamily, SYMMETRIC_KEY_BYTES } from './symmetric.js';
 export { hmacFamily, macAlgorithmOf, MAC_ALGORITHMS, type MacAlgorithm } from './hmac.js';
+export { eccFamily, curveOf, CURVES, type SigningAlgorithm } from './ecc.js';
+export { derToP1363, p1363ToDer } from './ecdsa-der.js';
 
-const FAMILIES: readonly KeyFamily[] = [symmetricFamily, hmacFamily];
+const FAMILIES: readonly KeyFamily[] = [symmetricFamily, hmacFamily, eccFamily];
 
 const BY_SPEC = new Map<KeySpec, KeyFamily>(FAMILIES.flatMap((f) => f.specs.map((s) => [s, f] as const)));
 

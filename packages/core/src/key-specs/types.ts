@@ -13,8 +13,15 @@ export interface KeyFamily {
   readonly specs: readonly KeySpec[];
   /** The KeyUsage values a key of `spec` may have, the default first. */
   usages(spec: KeySpec): readonly KeyUsage[];
-  /** Fresh raw key material for a key of `spec` (the caller wipes it). */
-  newMaterial(spec: KeySpec): Uint8Array;
+  /**
+   * Fresh raw key material for a key of `spec` (the caller wipes it): the key bytes, or an
+   * asymmetric private key as PKCS#8 DER. Generating an RSA key takes a while: asynchronous.
+   */
+  newMaterial(spec: KeySpec): Uint8Array | Promise<Uint8Array>;
+  /** An asymmetric key's public key (DER SubjectPublicKeyInfo) from its raw material. */
+  publicKeyOf?(spec: KeySpec, raw: Uint8Array): Promise<Uint8Array>;
+  /** The public key (SPKI DER) -> the CryptoKey that verifies. */
+  importPublicKey?(spec: KeySpec, spki: Uint8Array): Promise<CryptoKey>;
   /** Checks raw material given for a key of `spec` (seeded keys); a message when it is not valid. */
   checkMaterial(spec: KeySpec, raw: Uint8Array): string | undefined;
   /** Raw material -> the non-extractable CryptoKey operations use. Does not keep or wipe `raw`. */

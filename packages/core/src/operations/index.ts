@@ -26,6 +26,9 @@ import { enableKey } from './management/enable-key.js';
 import { listKeys } from './management/list-keys.js';
 import { scheduleKeyDeletion } from './management/schedule-key-deletion.js';
 import { updateKeyDescription } from './management/update-key-description.js';
+import { getPublicKey } from './asymmetric/get-public-key.js';
+import { sign } from './asymmetric/sign.js';
+import { verify } from './asymmetric/verify.js';
 import { generateMac } from './mac/generate-mac.js';
 import { verifyMac } from './mac/verify-mac.js';
 import { replicateKey } from './multi-region/replicate-key.js';
@@ -86,6 +89,10 @@ export const OPERATIONS = {
   GetKeyPolicy: getKeyPolicy,
   PutKeyPolicy: putKeyPolicy,
   ListKeyPolicies: listKeyPolicies,
+  // asymmetric keys
+  Sign: sign,
+  Verify: verify,
+  GetPublicKey: getPublicKey,
   // HMAC keys
   GenerateMac: generateMac,
   VerifyMac: verifyMac,

@@ -23,7 +23,12 @@ function page<T>(all: T[], name: (t: T) => string, after: string | undefined, li
  */
 function cloneVersion(v: MaterialVersion): MaterialVersion {
   const m = v.Material;
-  return { ...v, Material: m.kind === 'cryptokey' ? { kind: 'cryptokey', key: m.key } : { kind: 'wrapped', alg: m.alg, data: m.data.slice() } };
+  const copy: MaterialVersion = {
+    ...v,
+    Material: m.kind === 'cryptokey' ? { kind: 'cryptokey', key: m.key } : { kind: 'wrapped', alg: m.alg, data: m.data.slice() },
+  };
+  if (v.PublicKey) copy.PublicKey = v.PublicKey.slice();
+  return copy;
 }
 
 /** Freezes a record and everything in it (byte arrays cannot be frozen and are left as they are). */

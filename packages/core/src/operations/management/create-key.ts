@@ -44,7 +44,7 @@ export async function createKey(engine: Engine, input: InputReader, ctx: Operati
   if (!family) {
     throw new KmsError(
       'UnsupportedOperationException',
-      `KeySpec ${spec} is not supported by this edge-kms release; SYMMETRIC_DEFAULT, HMAC_256, HMAC_384 and HMAC_512 keys can be created.`,
+      `KeySpec ${spec} is not supported by this edge-kms release; SYMMETRIC_DEFAULT, HMAC_256/384/512, ECC_NIST_P256/P384/P521 and ECC_NIST_EDWARDS25519 keys can be created.`,
     );
   }
   if (origin !== 'AWS_KMS') {
