@@ -130,6 +130,8 @@ export const UNDECLARED_ERRORS: Record<string, readonly string[]> = {
   GenerateDataKey: ['InvalidArnException', 'UnsupportedOperationException'],
   GenerateDataKeyWithoutPlaintext: ['InvalidArnException'],
   GenerateMac: ['InvalidArnException'],
+  GenerateDataKeyPair: ['InvalidArnException'],
+  GenerateDataKeyPairWithoutPlaintext: ['InvalidArnException'],
   Sign: ['InvalidArnException'],
   Verify: ['InvalidArnException'],
   VerifyMac: ['InvalidArnException'],

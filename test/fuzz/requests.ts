@@ -27,6 +27,8 @@ export const IMPLEMENTED = [
   'Encrypt',
   'GenerateDataKey',
   'GenerateDataKeyWithoutPlaintext',
+  'GenerateDataKeyPair',
+  'GenerateDataKeyPairWithoutPlaintext',
   'GenerateMac',
   'GenerateRandom',
   'GetKeyPolicy',

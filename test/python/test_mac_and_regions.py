@@ -84,3 +84,17 @@ def test_ed25519_signatures_verify_in_cryptography(kms):
     public = serialization.load_der_public_key(kms.get_public_key(KeyId=key_id)['PublicKey'])
     sig = kms.sign(KeyId=key_id, Message=b'eddsa', SigningAlgorithm='ED25519_SHA_512')['Signature']
     public.verify(sig, b'eddsa')
+
+
+def test_data_key_pair_loads_in_cryptography(kms):
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key_id = kms.create_key()['KeyMetadata']['KeyId']
+    out = kms.generate_data_key_pair(KeyId=key_id, KeyPairSpec='ECC_NIST_P384', EncryptionContext={'app': 'py'})
+    private = serialization.load_der_private_key(out['PrivateKeyPlaintext'], password=None)
+    public = serialization.load_der_public_key(out['PublicKey'])
+    sig = private.sign(b'data', ec.ECDSA(hashes.SHA384()))
+    public.verify(sig, b'data', ec.ECDSA(hashes.SHA384()))
+    back = kms.decrypt(CiphertextBlob=out['PrivateKeyCiphertextBlob'], EncryptionContext={'app': 'py'})
+    assert back['Plaintext'] == out['PrivateKeyPlaintext']

@@ -126,6 +126,8 @@ export const OPERATIONS: readonly OperationName[] = [
   'Sign',
   'Verify',
   'GetPublicKey',
+  'GenerateDataKeyPair',
+  'GenerateDataKeyPairWithoutPlaintext',
 ];
 
 export function createKmsClient(options: KmsClientOptions = {}): KmsClient {

@@ -52,6 +52,17 @@ export interface MultiRegionKey {
   Region?: string;
 }
 
+export type DataKeyPairSpec =
+  | 'RSA_2048'
+  | 'RSA_3072'
+  | 'RSA_4096'
+  | 'ECC_NIST_P256'
+  | 'ECC_NIST_P384'
+  | 'ECC_NIST_P521'
+  | 'ECC_SECG_P256K1'
+  | 'SM2'
+  | 'ECC_NIST_EDWARDS25519';
+
 export type MacAlgorithm = 'HMAC_SHA_224' | 'HMAC_SHA_256' | 'HMAC_SHA_384' | 'HMAC_SHA_512';
 
 export interface Tag {
@@ -186,6 +197,21 @@ export interface KmsOperations {
       EncryptionAlgorithms?: string[];
       KeyAgreementAlgorithms?: string[];
     },
+  ];
+  GenerateDataKeyPair: [
+    KeyRef & Tokens & { KeyPairSpec: DataKeyPairSpec; EncryptionContext?: EncryptionContext; DryRun?: boolean },
+    {
+      PrivateKeyCiphertextBlob: Uint8Array;
+      PrivateKeyPlaintext: Uint8Array;
+      PublicKey: Uint8Array;
+      KeyId: string;
+      KeyPairSpec: DataKeyPairSpec;
+      KeyMaterialId?: string;
+    },
+  ];
+  GenerateDataKeyPairWithoutPlaintext: [
+    KeyRef & Tokens & { KeyPairSpec: DataKeyPairSpec; EncryptionContext?: EncryptionContext; DryRun?: boolean },
+    { PrivateKeyCiphertextBlob: Uint8Array; PublicKey: Uint8Array; KeyId: string; KeyPairSpec: DataKeyPairSpec; KeyMaterialId?: string },
   ];
   GenerateMac: [
     KeyRef & Tokens & { Message: Uint8Array; MacAlgorithm: MacAlgorithm; DryRun?: boolean },

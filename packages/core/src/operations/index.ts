@@ -46,6 +46,8 @@ import { encrypt } from './symmetric/encrypt.js';
 import { generateDataKey } from './symmetric/generate-data-key.js';
 import { generateDataKeyWithoutPlaintext } from './symmetric/generate-data-key-without-plaintext.js';
 import { generateRandom } from './symmetric/generate-random.js';
+import { generateDataKeyPair } from './symmetric/generate-data-key-pair.js';
+import { generateDataKeyPairWithoutPlaintext } from './symmetric/generate-data-key-pair-without-plaintext.js';
 import { reEncrypt } from './symmetric/re-encrypt.js';
 import { listResourceTags } from './tags/list-resource-tags.js';
 import { tagResource } from './tags/tag-resource.js';
@@ -76,6 +78,8 @@ export const OPERATIONS = {
   GenerateDataKey: generateDataKey,
   GenerateDataKeyWithoutPlaintext: generateDataKeyWithoutPlaintext,
   GenerateRandom: generateRandom,
+  GenerateDataKeyPair: generateDataKeyPair,
+  GenerateDataKeyPairWithoutPlaintext: generateDataKeyPairWithoutPlaintext,
   // aliases
   CreateAlias: createAlias,
   UpdateAlias: updateAlias,

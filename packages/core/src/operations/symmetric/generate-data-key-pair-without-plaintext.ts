@@ -1,0 +1,10 @@
+/** GenerateDataKeyPairWithoutPlaintext: a key pair with its private key only encrypted (data-key-pair.ts). */
+import type { OperationContext } from '../../auth/authorize.js';
+import type { Engine } from '../../engine.js';
+import type { InputReader } from '../../validate.js';
+import type { Output } from '../common.js';
+import { generatePair } from './data-key-pair.js';
+
+export function generateDataKeyPairWithoutPlaintext(engine: Engine, input: InputReader, ctx: OperationContext): Promise<Output> {
+  return generatePair(engine, input, ctx, false);
+}
