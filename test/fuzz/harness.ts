@@ -133,6 +133,7 @@ export const UNDECLARED_ERRORS: Record<string, readonly string[]> = {
   GenerateDataKeyPair: ['InvalidArnException'],
   GenerateDataKeyPairWithoutPlaintext: ['InvalidArnException'],
   Sign: ['InvalidArnException'],
+  DeriveSharedSecret: ['InvalidArnException', 'UnsupportedOperationException'],
   Verify: ['InvalidArnException'],
   VerifyMac: ['InvalidArnException'],
   CreateAlias: ['InvalidArnException', 'UnsupportedOperationException'],
@@ -862,6 +863,12 @@ export class Harness {
       (await kms.execute('CreateKey', { KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Description: 'fuzz ecc' })) as { KeyMetadata: { KeyId: string } }
     ).KeyMetadata.KeyId;
     remember(h.world.keys, ecc);
+    const agreement = (
+      (await kms.execute('CreateKey', { KeySpec: 'ECC_NIST_P384', KeyUsage: 'KEY_AGREEMENT', Description: 'fuzz ecdh' })) as {
+        KeyMetadata: { KeyId: string };
+      }
+    ).KeyMetadata.KeyId;
+    remember(h.world.keys, agreement);
     const gdk = (await kms.execute('GenerateDataKey', { KeyId: k1, KeySpec: 'AES_256', EncryptionContext: { dk: '1' } })) as { CiphertextBlob: Uint8Array };
     remember(h.world.ciphertexts, { blob: Buffer.from(gdk.CiphertextBlob).toString('base64'), context: { dk: '1' }, keyId: k1 });
     for (const input of [

@@ -19,6 +19,7 @@ export const IMPLEMENTED = [
   'CreateKey',
   'Decrypt',
   'DeleteAlias',
+  'DeriveSharedSecret',
   'DescribeKey',
   'DisableKey',
   'DisableKeyRotation',

@@ -128,6 +128,7 @@ export const OPERATIONS: readonly OperationName[] = [
   'GetPublicKey',
   'GenerateDataKeyPair',
   'GenerateDataKeyPairWithoutPlaintext',
+  'DeriveSharedSecret',
 ];
 
 export function createKmsClient(options: KmsClientOptions = {}): KmsClient {

@@ -198,6 +198,10 @@ export interface KmsOperations {
       KeyAgreementAlgorithms?: string[];
     },
   ];
+  DeriveSharedSecret: [
+    KeyRef & Tokens & { KeyAgreementAlgorithm: 'ECDH'; PublicKey: Uint8Array; DryRun?: boolean },
+    { KeyId: string; SharedSecret: Uint8Array; KeyAgreementAlgorithm: 'ECDH'; KeyOrigin: string },
+  ];
   GenerateDataKeyPair: [
     KeyRef & Tokens & { KeyPairSpec: DataKeyPairSpec; EncryptionContext?: EncryptionContext; DryRun?: boolean },
     {

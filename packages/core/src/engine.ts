@@ -240,7 +240,7 @@ export class Engine implements Scope {
    * compare-and-set where racing writers may have made several (material-cache.ts). `refresh`
    * skips the cache (a racing writer may have added a candidate since).
    */
-  materials(key: Pick<KeyRecord, 'KeyId' | 'KeySpec'>, version: number, refresh = false): Promise<OpenedMaterial[]> {
+  materials(key: Pick<KeyRecord, 'KeyId' | 'KeySpec'> & Partial<Pick<KeyRecord, 'KeyUsage'>>, version: number, refresh = false): Promise<OpenedMaterial[]> {
     return this.material.open(key, version, refresh);
   }
 
@@ -291,7 +291,12 @@ export class Engine implements Scope {
    * Makes fresh key material for a version (as the key's family makes it) and seals it for the
    * store; the raw bytes are wiped.
    */
-  async newVersion(key: Pick<KeyRecord, 'KeyId' | 'KeySpec'>, version: number, origin: MaterialVersion['Origin'], raw?: Uint8Array): Promise<MaterialVersion> {
+  async newVersion(
+    key: Pick<KeyRecord, 'KeyId' | 'KeySpec'> & Partial<Pick<KeyRecord, 'KeyUsage'>>,
+    version: number,
+    origin: MaterialVersion['Origin'],
+    raw?: Uint8Array,
+  ): Promise<MaterialVersion> {
     const keyId = key.KeyId;
     const family = familyOfKey(key);
     const material = raw ? raw.slice() : await family.newMaterial(key.KeySpec);
@@ -305,7 +310,12 @@ export class Engine implements Scope {
         )
       : toHex(randomBytes(32));
     try {
-      const sealed = await this.protector.seal(material, { keyId, version, keyMaterialId, importKey: (r) => family.importMaterial(key.KeySpec, r) });
+      const sealed = await this.protector.seal(material, {
+        keyId,
+        version,
+        keyMaterialId,
+        importKey: (r) => family.importMaterial(key.KeySpec, r, key.KeyUsage),
+      });
       const made: MaterialVersion = {
         KeyId: keyId,
         Version: version,
@@ -453,7 +463,7 @@ export class Engine implements Scope {
     keyId = randomUuid(),
     raw?: Uint8Array,
   ): Promise<KeyRecord> {
-    const version = await this.newVersion({ KeyId: keyId, KeySpec: fields.KeySpec }, 1, 'CREATE', raw);
+    const version = await this.newVersion({ KeyId: keyId, KeySpec: fields.KeySpec, KeyUsage: fields.KeyUsage }, 1, 'CREATE', raw);
     const key: KeyRecord = {
       ...fields,
       ...(fields.MultiRegion ? { MultiRegionConfiguration: { MultiRegionKeyType: 'PRIMARY', PrimaryRegion: this.region, ReplicaRegions: [] } } : {}),

@@ -19,7 +19,7 @@ export interface OpenedMaterial {
 
 export interface MaterialCache {
   /** The materials of one version (several only where racing writers of a store without compare-and-set made more). */
-  open(key: Pick<KeyRecord, 'KeyId' | 'KeySpec'>, version: number, refresh: boolean): Promise<OpenedMaterial[]>;
+  open(key: Pick<KeyRecord, 'KeyId' | 'KeySpec'> & Partial<Pick<KeyRecord, 'KeyUsage'>>, version: number, refresh: boolean): Promise<OpenedMaterial[]>;
   /** The same, when already open; else undefined. */
   ready(keyId: string, version: number): OpenedMaterial[] | undefined;
   /** Drops every version of a key (deleted keys). */
@@ -38,7 +38,7 @@ export function createMaterialCache(store: KmsStore, protector: MaterialProtecto
       const hit = refresh ? undefined : opening.get(id);
       if (hit) return hit;
       const family = familyOfKey(key);
-      const importKey = (raw: Uint8Array) => family.importMaterial(key.KeySpec, raw);
+      const importKey = (raw: Uint8Array) => family.importMaterial(key.KeySpec, raw, key.KeyUsage);
       const p = (async () => {
         const records = store.getVersionCandidates
           ? await store.getVersionCandidates(keyId, version)
@@ -49,9 +49,10 @@ export function createMaterialCache(store: KmsStore, protector: MaterialProtecto
               key: await protector.open(v.Material, { keyId, version, keyMaterialId: v.KeyMaterialId, importKey }),
               keyMaterialId: v.KeyMaterialId,
             };
-            if (v.PublicKey && family.importPublicKey) {
+            if (v.PublicKey) {
               opened.spki = v.PublicKey.slice();
-              opened.publicKey = await family.importPublicKey(key.KeySpec, v.PublicKey);
+              // The CryptoKey that verifies: for signing keys (a key-agreement key's public key is only handed out).
+              if (family.importPublicKey && key.KeyUsage !== 'KEY_AGREEMENT') opened.publicKey = await family.importPublicKey(key.KeySpec, v.PublicKey);
             }
             return opened;
           }),

@@ -446,7 +446,7 @@ export function createReplication(options: ReplicationOptions): Replication {
 
   async function receive(message: PeerMessage): Promise<PeerReply> {
     const engine = options.engineFor(message.replicaRegion);
-    const importKey = (raw: Uint8Array) => familyOfKey(message.key).importMaterial(message.key.KeySpec, raw);
+    const importKey = (raw: Uint8Array) => familyOfKey(message.key).importMaterial(message.key.KeySpec, raw, message.key.KeyUsage);
     const link = (await linkFor(message.primaryRegion))!;
     return retryOnConflict(async () => {
       const rec = await engine.store.getKey(message.keyId);

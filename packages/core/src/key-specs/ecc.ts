@@ -50,7 +50,16 @@ export const CURVES: Partial<Record<KeySpec, CurveSpec>> = {
   },
 };
 
-const USAGES: readonly KeyUsage[] = ['SIGN_VERIFY'];
+const USAGES: readonly KeyUsage[] = ['SIGN_VERIFY', 'KEY_AGREEMENT'];
+const EDWARDS_USAGES: readonly KeyUsage[] = ['SIGN_VERIFY'];
+
+/** ECDH's shared secret length in bits: the curve's field size (P-521: 521 bits, WebCrypto rounds to 528). */
+export const ECDH_BITS: Partial<Record<KeySpec, number>> = { ECC_NIST_P256: 256, ECC_NIST_P384: 384, ECC_NIST_P521: 528 };
+
+/** The WebCrypto ECDH algorithm of a NIST curve key spec. */
+export function ecdhOf(spec: KeySpec): EcKeyImportParams {
+  return { name: 'ECDH', namedCurve: (curveOf(spec).key as EcKeyImportParams).namedCurve };
+}
 
 export function curveOf(spec: KeySpec): CurveSpec {
   const c = CURVES[spec];
@@ -61,12 +70,21 @@ export function curveOf(spec: KeySpec): CurveSpec {
 export const eccFamily: KeyFamily = {
   name: 'ecc',
   specs: Object.keys(CURVES) as KeySpec[],
-  usages: () => USAGES,
+  usages: (spec) => (spec === 'ECC_NIST_EDWARDS25519' ? EDWARDS_USAGES : USAGES),
   newMaterial: (spec) => generatePkcs8(curveOf(spec).key, ['sign', 'verify']),
   publicKeyOf: (spec, raw) => spkiOf(raw, curveOf(spec).key, 'sign', 'verify'),
   checkMaterial: (_spec, raw) => (raw.length >= 32 && raw.length <= 512 ? undefined : '"KeyMaterial" expected a PKCS#8 private key'),
-  importMaterial: (spec, raw) => crypto.subtle.importKey('pkcs8', raw as BufferSource, curveOf(spec).key, false, ['sign']),
+  // The same PKCS#8 (id-ecPublicKey) serves ECDSA and ECDH: the key's usage picks the algorithm.
+  importMaterial: (spec, raw, usage) =>
+    usage === 'KEY_AGREEMENT'
+      ? crypto.subtle.importKey('pkcs8', raw as BufferSource, ecdhOf(spec), false, ['deriveBits'])
+      : crypto.subtle.importKey('pkcs8', raw as BufferSource, curveOf(spec).key, false, ['sign']),
   importPublicKey: (spec, spki) => crypto.subtle.importKey('spki', spki as BufferSource, curveOf(spec).key, false, ['verify']),
-  metadata: (key: KeyRecord) => (key.KeyUsage === 'SIGN_VERIFY' ? { SigningAlgorithms: [...curveOf(key.KeySpec).algorithms] } : {}),
+  metadata: (key: KeyRecord) =>
+    key.KeyUsage === 'SIGN_VERIFY'
+      ? { SigningAlgorithms: [...curveOf(key.KeySpec).algorithms] }
+      : key.KeyUsage === 'KEY_AGREEMENT'
+        ? { KeyAgreementAlgorithms: ['ECDH'] }
+        : {},
   rotatable: () => false,
 };

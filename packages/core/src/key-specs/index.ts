@@ -12,7 +12,7 @@ import type { KeyFamily } from './types.js';
 export type { KeyFamily } from './types.js';
 export { importAesKey, symmetricFamily, SYMMETRIC_KEY_BYTES } from './symmetric.js';
 export { hmacFamily, macAlgorithmOf, MAC_ALGORITHMS, type MacAlgorithm } from './hmac.js';
-export { eccFamily, curveOf, CURVES, type SigningAlgorithm } from './ecc.js';
+export { eccFamily, curveOf, CURVES, ECDH_BITS, ecdhOf, type SigningAlgorithm } from './ecc.js';
 export { derToP1363, p1363ToDer } from './ecdsa-der.js';
 
 const FAMILIES: readonly KeyFamily[] = [symmetricFamily, hmacFamily, eccFamily];

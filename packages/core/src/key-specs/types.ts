@@ -24,8 +24,11 @@ export interface KeyFamily {
   importPublicKey?(spec: KeySpec, spki: Uint8Array): Promise<CryptoKey>;
   /** Checks raw material given for a key of `spec` (seeded keys); a message when it is not valid. */
   checkMaterial(spec: KeySpec, raw: Uint8Array): string | undefined;
-  /** Raw material -> the non-extractable CryptoKey operations use. Does not keep or wipe `raw`. */
-  importMaterial(spec: KeySpec, raw: Uint8Array): Promise<CryptoKey>;
+  /**
+   * Raw material -> the non-extractable CryptoKey operations use (for the key's usage: an ECC key
+   * signs or agrees keys). Does not keep or wipe `raw`.
+   */
+  importMaterial(spec: KeySpec, raw: Uint8Array, usage?: KeyUsage): Promise<CryptoKey>;
   /**
    * The KeyMetadata fields that depend on the family: EncryptionAlgorithms, SigningAlgorithms,
    * MacAlgorithms, KeyAgreementAlgorithms (each only for the matching usage), CurrentKeyMaterialId.

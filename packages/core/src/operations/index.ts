@@ -26,6 +26,7 @@ import { enableKey } from './management/enable-key.js';
 import { listKeys } from './management/list-keys.js';
 import { scheduleKeyDeletion } from './management/schedule-key-deletion.js';
 import { updateKeyDescription } from './management/update-key-description.js';
+import { deriveSharedSecret } from './asymmetric/derive-shared-secret.js';
 import { getPublicKey } from './asymmetric/get-public-key.js';
 import { sign } from './asymmetric/sign.js';
 import { verify } from './asymmetric/verify.js';
@@ -97,6 +98,7 @@ export const OPERATIONS = {
   Sign: sign,
   Verify: verify,
   GetPublicKey: getPublicKey,
+  DeriveSharedSecret: deriveSharedSecret,
   // HMAC keys
   GenerateMac: generateMac,
   VerifyMac: verifyMac,
