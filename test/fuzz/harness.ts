@@ -238,9 +238,16 @@ let nextCryptoKeyId = 1;
 function materialOf(v: MaterialVersion): string {
   const m = v.Material;
   if (m.kind === 'wrapped') return `wrapped ${m.alg} ${Buffer.from(m.data).toString('hex')}`;
-  let n = cryptoKeyIds.get(m.key);
-  if (n === undefined) cryptoKeyIds.set(m.key, (n = nextCryptoKeyId++));
-  return `cryptokey #${n}`;
+  const id = (key: CryptoKey) => {
+    let n = cryptoKeyIds.get(key);
+    if (n === undefined) cryptoKeyIds.set(key, (n = nextCryptoKeyId++));
+    return n;
+  };
+  if (m.kind === 'cryptokeys')
+    return `cryptokeys ${Object.entries(m.keys)
+      .map(([alg, key]) => `${alg} #${id(key)}`)
+      .join(' ')}`;
+  return `cryptokey #${id(m.key)}`;
 }
 
 /** Every key record, every version of every key, every alias: of every Region, by raw store id. */

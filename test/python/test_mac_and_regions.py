@@ -98,3 +98,17 @@ def test_data_key_pair_loads_in_cryptography(kms):
     public.verify(sig, b'data', ec.ECDSA(hashes.SHA384()))
     back = kms.decrypt(CiphertextBlob=out['PrivateKeyCiphertextBlob'], EncryptionContext={'app': 'py'})
     assert back['Plaintext'] == out['PrivateKeyPlaintext']
+
+
+def test_rsa_pss_and_pkcs1_signatures_verify_in_cryptography(kms):
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    key_id = kms.create_key(KeySpec='RSA_2048', KeyUsage='SIGN_VERIFY')['KeyMetadata']['KeyId']
+    public = serialization.load_der_public_key(kms.get_public_key(KeyId=key_id)['PublicKey'])
+    for alg, pad in [
+        ('RSASSA_PSS_SHA_256', padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)),
+        ('RSASSA_PKCS1_V1_5_SHA_256', padding.PKCS1v15()),
+    ]:
+        sig = kms.sign(KeyId=key_id, Message=b'rsa', SigningAlgorithm=alg)['Signature']
+        public.verify(sig, b'rsa', pad, hashes.SHA256())

@@ -315,6 +315,7 @@ export class Engine implements Scope {
         version,
         keyMaterialId,
         importKey: (r) => family.importMaterial(key.KeySpec, r, key.KeyUsage),
+        importVariants: family.importVariants && ((r) => family.importVariants!(key.KeySpec, r, key.KeyUsage)),
       });
       const made: MaterialVersion = {
         KeyId: keyId,

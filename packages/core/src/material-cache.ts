@@ -12,6 +12,9 @@ import type { KmsStore } from './store/types.js';
 export interface OpenedMaterial {
   key: CryptoKey;
   keyMaterialId: string;
+  /** The CryptoKeys by algorithm (RSA), and the public ones. */
+  variants?: Record<string, CryptoKey>;
+  publicVariants?: Record<string, CryptoKey>;
   /** An asymmetric key's public key: the CryptoKey that verifies, and its SPKI DER. */
   publicKey?: CryptoKey;
   spki?: Uint8Array;
@@ -39,20 +42,26 @@ export function createMaterialCache(store: KmsStore, protector: MaterialProtecto
       if (hit) return hit;
       const family = familyOfKey(key);
       const importKey = (raw: Uint8Array) => family.importMaterial(key.KeySpec, raw, key.KeyUsage);
+      const importVariants = family.importVariants && ((raw: Uint8Array) => family.importVariants!(key.KeySpec, raw, key.KeyUsage));
       const p = (async () => {
         const records = store.getVersionCandidates
           ? await store.getVersionCandidates(keyId, version)
           : [await store.getVersion(keyId, version)].filter((v): v is MaterialVersion => v !== undefined);
         return Promise.all(
           records.map(async (v): Promise<OpenedMaterial> => {
-            const opened: OpenedMaterial = {
-              key: await protector.open(v.Material, { keyId, version, keyMaterialId: v.KeyMaterialId, importKey }),
-              keyMaterialId: v.KeyMaterialId,
-            };
+            const ctx = { keyId, version, keyMaterialId: v.KeyMaterialId, importKey, importVariants };
+            let opened: OpenedMaterial;
+            if (importVariants) {
+              const variants = await protector.openVariants(v.Material, ctx);
+              opened = { key: Object.values(variants)[0]!, keyMaterialId: v.KeyMaterialId, variants };
+            } else {
+              opened = { key: await protector.open(v.Material, ctx), keyMaterialId: v.KeyMaterialId };
+            }
             if (v.PublicKey) {
               opened.spki = v.PublicKey.slice();
               // The CryptoKey that verifies: for signing keys (a key-agreement key's public key is only handed out).
               if (family.importPublicKey && key.KeyUsage !== 'KEY_AGREEMENT') opened.publicKey = await family.importPublicKey(key.KeySpec, v.PublicKey);
+              if (family.importPublicVariants) opened.publicVariants = await family.importPublicVariants(key.KeySpec, v.PublicKey, key.KeyUsage);
             }
             return opened;
           }),

@@ -19,6 +19,11 @@ export interface MaterialContext {
    * passes it). AES-256-GCM when absent.
    */
   importKey?: (raw: Uint8Array) => Promise<CryptoKey>;
+  /**
+   * For families whose material serves several algorithms that WebCrypto keys cannot share (RSA):
+   * raw material -> one CryptoKey per algorithm. The protector keeps or opens all of them.
+   */
+  importVariants?: (raw: Uint8Array) => Promise<Record<string, CryptoKey>>;
 }
 
 export interface MaterialProtector {
@@ -26,6 +31,8 @@ export interface MaterialProtector {
   seal(raw: Uint8Array, ctx: MaterialContext): Promise<StoredMaterial>;
   /** Returns the non-extractable CryptoKey of stored material. */
   open(stored: StoredMaterial, ctx: MaterialContext): Promise<CryptoKey>;
+  /** The CryptoKeys by algorithm of material sealed with ctx.importVariants. */
+  openVariants(stored: StoredMaterial, ctx: MaterialContext): Promise<Record<string, CryptoKey>>;
   /**
    * The raw bytes of stored material, for replication to a multi-Region key's replica in another
    * deployment (wrapped again for transport at once; the caller wipes them). Only protectors that
@@ -38,11 +45,17 @@ export interface MaterialProtector {
 export function createCryptoKeyProtector(): MaterialProtector {
   return {
     async seal(raw, ctx) {
+      if (ctx.importVariants) return { kind: 'cryptokeys', keys: await ctx.importVariants(raw) };
       return { kind: 'cryptokey', key: await (ctx.importKey ?? importAesKey)(raw) };
     },
     async open(stored) {
+      if (stored.kind === 'cryptokeys') return Object.values(stored.keys)[0]!;
       if (stored.kind !== 'cryptokey') throw new Error('material is not a CryptoKey');
       return stored.key;
+    },
+    async openVariants(stored) {
+      if (stored.kind !== 'cryptokeys') throw new Error('material is not a set of CryptoKeys');
+      return stored.keys;
     },
   };
 }
@@ -72,6 +85,15 @@ export async function createRootKeyProtector(rootKeyBytes: Uint8Array): Promise<
       const raw = await unwrap(stored, ctx);
       try {
         return await (ctx.importKey ?? importAesKey)(raw);
+      } finally {
+        wipe(raw);
+      }
+    },
+    async openVariants(stored, ctx) {
+      if (!ctx.importVariants) throw new Error('no variants to open');
+      const raw = await unwrap(stored, ctx);
+      try {
+        return await ctx.importVariants(raw);
       } finally {
         wipe(raw);
       }

@@ -125,7 +125,11 @@ export interface MultiRegionSet {
 }
 
 /** Key material as a store keeps it: wrapped bytes, or a non-extractable CryptoKey. */
-export type StoredMaterial = { kind: 'wrapped'; alg: string; data: Uint8Array } | { kind: 'cryptokey'; key: CryptoKey };
+export type StoredMaterial =
+  | { kind: 'wrapped'; alg: string; data: Uint8Array }
+  | { kind: 'cryptokey'; key: CryptoKey }
+  /** One non-extractable CryptoKey per algorithm (WebCrypto binds an RSA key to one scheme and hash). */
+  | { kind: 'cryptokeys'; keys: Record<string, CryptoKey> };
 
 export interface MaterialVersion {
   KeyId: string;

@@ -10,7 +10,7 @@
  */
 import type { KeyRecord, KeySpec, KeyUsage } from '../model.js';
 import { generatePkcs8, spkiOf } from './asymmetric.js';
-import type { KeyFamily } from './types.js';
+import type { KeyFamily, SigningSpec } from './types.js';
 
 export type SigningAlgorithm = 'ECDSA_SHA_256' | 'ECDSA_SHA_384' | 'ECDSA_SHA_512' | 'ED25519_SHA_512' | 'ED25519_PH_SHA_512';
 
@@ -80,6 +80,12 @@ export const eccFamily: KeyFamily = {
       ? crypto.subtle.importKey('pkcs8', raw as BufferSource, ecdhOf(spec), false, ['deriveBits'])
       : crypto.subtle.importKey('pkcs8', raw as BufferSource, curveOf(spec).key, false, ['sign']),
   importPublicKey: (spec, spki) => crypto.subtle.importKey('spki', spki as BufferSource, curveOf(spec).key, false, ['verify']),
+  signing(spec) {
+    const c = curveOf(spec);
+    const how: SigningSpec['how'] = {};
+    for (const [alg, h] of Object.entries(c.sign)) how[alg] = { ...h, scalarBytes: c.scalarBytes };
+    return { algorithms: c.algorithms, how };
+  },
   metadata: (key: KeyRecord) =>
     key.KeyUsage === 'SIGN_VERIFY'
       ? { SigningAlgorithms: [...curveOf(key.KeySpec).algorithms] }

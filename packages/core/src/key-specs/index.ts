@@ -7,15 +7,17 @@ import type { KeySpec } from '../model.js';
 import { symmetricFamily } from './symmetric.js';
 import { hmacFamily } from './hmac.js';
 import { eccFamily } from './ecc.js';
+import { rsaFamily } from './rsa.js';
 import type { KeyFamily } from './types.js';
 
-export type { KeyFamily } from './types.js';
+export type { KeyFamily, SigningSpec } from './types.js';
+export { rsaFamily } from './rsa.js';
 export { importAesKey, symmetricFamily, SYMMETRIC_KEY_BYTES } from './symmetric.js';
 export { hmacFamily, macAlgorithmOf, MAC_ALGORITHMS, type MacAlgorithm } from './hmac.js';
 export { eccFamily, curveOf, CURVES, ECDH_BITS, ecdhOf, type SigningAlgorithm } from './ecc.js';
 export { derToP1363, p1363ToDer } from './ecdsa-der.js';
 
-const FAMILIES: readonly KeyFamily[] = [symmetricFamily, hmacFamily, eccFamily];
+const FAMILIES: readonly KeyFamily[] = [symmetricFamily, hmacFamily, eccFamily, rsaFamily];
 
 const BY_SPEC = new Map<KeySpec, KeyFamily>(FAMILIES.flatMap((f) => f.specs.map((s) => [s, f] as const)));
 

@@ -7,6 +7,13 @@
  */
 import type { KeyRecord, KeySpec, KeyUsage } from '../model.js';
 
+export interface SigningSpec {
+  /** The signing algorithms AWS lists for the spec. */
+  algorithms: readonly string[];
+  /** WebCrypto's parameters of each algorithm implemented, the digest length, and (ECDSA) the r/s length for DER. */
+  how: Partial<Record<string, { params: AlgorithmIdentifier | EcdsaParams | RsaPssParams; digestBytes: number; scalarBytes?: number }>>;
+}
+
 export interface KeyFamily {
   /** For messages and logs: 'symmetric', 'hmac', 'rsa', … */
   readonly name: string;
@@ -22,6 +29,14 @@ export interface KeyFamily {
   publicKeyOf?(spec: KeySpec, raw: Uint8Array): Promise<Uint8Array>;
   /** The public key (SPKI DER) -> the CryptoKey that verifies. */
   importPublicKey?(spec: KeySpec, spki: Uint8Array): Promise<CryptoKey>;
+  /** Raw material -> one CryptoKey per algorithm, for families whose algorithms cannot share one (RSA). */
+  importVariants?(spec: KeySpec, raw: Uint8Array, usage?: KeyUsage): Promise<Record<string, CryptoKey>>;
+  /** The public key -> one CryptoKey per algorithm (verify, or encrypt). */
+  importPublicVariants?(spec: KeySpec, spki: Uint8Array, usage?: KeyUsage): Promise<Record<string, CryptoKey>>;
+  /** Why a key of `spec` and `usage` cannot be created yet (AWS has it; edge-kms not yet), or undefined. */
+  notYet?(spec: KeySpec, usage: KeyUsage): string | undefined;
+  /** How a SIGN_VERIFY key of `spec` signs: the algorithms AWS lists, and WebCrypto's way for each one implemented. */
+  signing?(spec: KeySpec): SigningSpec;
   /** Checks raw material given for a key of `spec` (seeded keys); a message when it is not valid. */
   checkMaterial(spec: KeySpec, raw: Uint8Array): string | undefined;
   /**

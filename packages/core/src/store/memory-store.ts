@@ -25,7 +25,12 @@ function cloneVersion(v: MaterialVersion): MaterialVersion {
   const m = v.Material;
   const copy: MaterialVersion = {
     ...v,
-    Material: m.kind === 'cryptokey' ? { kind: 'cryptokey', key: m.key } : { kind: 'wrapped', alg: m.alg, data: m.data.slice() },
+    Material:
+      m.kind === 'cryptokey'
+        ? { kind: 'cryptokey', key: m.key }
+        : m.kind === 'cryptokeys'
+          ? { kind: 'cryptokeys', keys: { ...m.keys } }
+          : { kind: 'wrapped', alg: m.alg, data: m.data.slice() },
   };
   if (v.PublicKey) copy.PublicKey = v.PublicKey.slice();
   return copy;

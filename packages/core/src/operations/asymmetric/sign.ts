@@ -8,6 +8,6 @@ import { signingRequest } from './signing.js';
 
 export async function sign(engine: Engine, input: InputReader, ctx: OperationContext): Promise<Output> {
   const r = await signingRequest(engine, input, ctx, 'Sign');
-  const raw = new Uint8Array(await crypto.subtle.sign(r.params, r.material.key, r.message as BufferSource));
+  const raw = new Uint8Array(await crypto.subtle.sign(r.params, r.signingKey, r.message as BufferSource));
   return { KeyId: engine.keyArn(r.key.KeyId), Signature: r.scalarBytes ? p1363ToDer(raw) : raw, SigningAlgorithm: r.algorithm };
 }

@@ -2,9 +2,8 @@
 import { authorize, requestAliasOf, type OperationContext } from '../../auth/authorize.js';
 import type { Engine } from '../../engine.js';
 import { KmsError } from '../../errors.js';
-import { CURVES, eccFamily, familyOf, type SigningAlgorithm } from '../../key-specs/index.js';
+import { familyOf, type SigningAlgorithm } from '../../key-specs/index.js';
 import type { KeyRecord } from '../../model.js';
-import type { OpenedMaterial } from '../../material-cache.js';
 import type { InputReader } from '../../validate.js';
 import { dryRun, readGrantTokens, readKeyId } from '../common.js';
 
@@ -30,10 +29,12 @@ export interface SigningRequest {
   message: Uint8Array;
   algorithm: SigningAlgorithm;
   /** WebCrypto's parameters for the algorithm. */
-  params: EcdsaParams | Algorithm;
-  /** r and s length of an ECDSA signature (DER conversion); undefined for Ed25519. */
+  params: AlgorithmIdentifier | EcdsaParams | RsaPssParams;
+  /** r and s length of an ECDSA signature (DER conversion); undefined for Ed25519 and RSA. */
   scalarBytes?: number;
-  material: OpenedMaterial;
+  /** The private CryptoKey for this algorithm, and the public one. */
+  signingKey: CryptoKey;
+  verifyingKey: CryptoKey | undefined;
 }
 
 export async function signingRequest(
@@ -59,14 +60,14 @@ export async function signingRequest(
     conditions: { 'kms:signingalgorithm': algorithm, 'kms:messagetype': messageType },
   });
   engine.requireEnabled(key);
-  if (key.KeyUsage !== 'SIGN_VERIFY' || familyOf(key.KeySpec) !== eccFamily) {
+  const signing = familyOf(key.KeySpec)?.signing?.(key.KeySpec);
+  if (key.KeyUsage !== 'SIGN_VERIFY' || !signing) {
     throw new KmsError('InvalidKeyUsageException', `${engine.keyArn(key.KeyId)} key usage is ${key.KeyUsage} which is not valid for ${action}.`);
   }
-  const curve = CURVES[key.KeySpec]!;
-  if (!(curve.algorithms as readonly string[]).includes(algorithm)) {
+  if (!signing.algorithms.includes(algorithm)) {
     throw new KmsError('InvalidKeyUsageException', `Algorithm ${algorithm} is incompatible with key spec ${key.KeySpec}.`);
   }
-  const how = curve.sign[algorithm as SigningAlgorithm];
+  const how = signing.how[algorithm];
   if (messageType === 'EXTERNAL_MU') throw new KmsError('ValidationException', `MessageType EXTERNAL_MU is valid only for ML_DSA_SHAKE_256, not ${algorithm}.`);
   if (algorithm === 'ED25519_SHA_512' && messageType !== 'RAW') throw new KmsError('ValidationException', 'ED25519_SHA_512 requires MessageType RAW.');
   if (messageType === 'DIGEST' && how && message.length !== how.digestBytes) {
@@ -80,5 +81,13 @@ export async function signingRequest(
   }
   dryRun(input);
   const material = engine.currentMaterialNow(key) ?? (await engine.currentMaterial(key));
-  return { key, message, algorithm: algorithm as SigningAlgorithm, params: how.params, scalarBytes: curve.scalarBytes, material };
+  return {
+    key,
+    message,
+    algorithm: algorithm as SigningAlgorithm,
+    params: how.params,
+    scalarBytes: how.scalarBytes,
+    signingKey: material.variants?.[algorithm] ?? material.key,
+    verifyingKey: material.publicVariants?.[algorithm] ?? material.publicKey,
+  };
 }

@@ -18,9 +18,7 @@ export async function verify(engine: Engine, input: InputReader, ctx: OperationC
   });
   const raw = r.scalarBytes ? derToP1363(signature, r.scalarBytes) : signature;
   const valid =
-    raw !== undefined &&
-    r.material.publicKey !== undefined &&
-    (await crypto.subtle.verify(r.params, r.material.publicKey, raw as BufferSource, r.message as BufferSource));
+    raw !== undefined && r.verifyingKey !== undefined && (await crypto.subtle.verify(r.params, r.verifyingKey, raw as BufferSource, r.message as BufferSource));
   if (!valid) throw new KmsError('KMSInvalidSignatureException', '');
   return { KeyId: engine.keyArn(r.key.KeyId), SignatureValid: true, SigningAlgorithm: r.algorithm };
 }

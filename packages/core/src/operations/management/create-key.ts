@@ -44,9 +44,11 @@ export async function createKey(engine: Engine, input: InputReader, ctx: Operati
   if (!family) {
     throw new KmsError(
       'UnsupportedOperationException',
-      `KeySpec ${spec} is not supported by this edge-kms release; SYMMETRIC_DEFAULT, HMAC_256/384/512, ECC_NIST_P256/P384/P521 and ECC_NIST_EDWARDS25519 keys can be created.`,
+      `KeySpec ${spec} is not supported by this edge-kms release; SYMMETRIC_DEFAULT, HMAC_256/384/512, ECC_NIST_P256/P384/P521, ECC_NIST_EDWARDS25519 and RSA_2048/3072/4096 keys can be created.`,
     );
   }
+  const notYet = family.notYet?.(spec, keyUsage);
+  if (notYet) throw new KmsError('UnsupportedOperationException', notYet);
   if (origin !== 'AWS_KMS') {
     throw new KmsError('UnsupportedOperationException', `Origin ${origin} is not supported by this edge-kms release; only AWS_KMS keys can be created.`);
   }
