@@ -299,7 +299,9 @@ export class Engine implements Scope {
   ): Promise<MaterialVersion> {
     const keyId = key.KeyId;
     const family = familyOfKey(key);
-    const material = raw ? raw.slice() : await family.newMaterial(key.KeySpec);
+    // An asymmetric key's pair is made once: the public key comes with it (no second derivation).
+    const pair = !raw && family.newKeyPair ? await family.newKeyPair(key.KeySpec) : undefined;
+    const material = raw ? raw.slice() : pair ? pair.pkcs8 : await family.newMaterial(key.KeySpec);
     // Given material (seeded keys) gets a reproducible id: a hash bound to the key id; fresh
     // material a random one.
     const keyMaterialId = raw
@@ -325,7 +327,8 @@ export class Engine implements Scope {
         Origin: origin,
         Material: sealed,
       };
-      if (family.publicKeyOf) made.PublicKey = await family.publicKeyOf(key.KeySpec, material);
+      if (pair) made.PublicKey = pair.spki;
+      else if (family.publicKeyOf) made.PublicKey = await family.publicKeyOf(key.KeySpec, material);
       return made;
     } finally {
       wipe(material);

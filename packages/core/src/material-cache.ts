@@ -31,6 +31,24 @@ export interface MaterialCache {
   clear(): void;
 }
 
+/**
+ * The public key a version record holds is the private key's: a signature made with the private
+ * key must verify under it. The record's public key is not covered by the material's wrapping,
+ * so a store that was written to must not be able to swap it (GetPublicKey, Verify). For signing
+ * keys; a key-agreement key's public key is checked when it is made, not here (not yet).
+ */
+async function checkPair(family: ReturnType<typeof familyOfKey>, spec: KeyRecord['KeySpec'], opened: OpenedMaterial): Promise<void> {
+  const signing = family.signing?.(spec);
+  const [alg, how] = Object.entries(signing?.how ?? {})[0] ?? [];
+  if (!alg || !how) return;
+  const priv = opened.variants?.[alg] ?? opened.key;
+  const pub = opened.publicVariants?.[alg] ?? opened.publicKey;
+  if (!pub || priv.usages.indexOf('sign') < 0) return;
+  const probe = new TextEncoder().encode('edge-kms: key pair check');
+  const sig = await crypto.subtle.sign(how.params, priv, probe);
+  if (!(await crypto.subtle.verify(how.params, pub, sig, probe))) throw new Error("the stored public key is not the private key's");
+}
+
 export function createMaterialCache(store: KmsStore, protector: MaterialProtector, size: number): MaterialCache {
   const opening = new Map<string, Promise<OpenedMaterial[]>>();
   const opened = new Map<string, OpenedMaterial[]>();
@@ -58,10 +76,11 @@ export function createMaterialCache(store: KmsStore, protector: MaterialProtecto
               opened = { key: await protector.open(v.Material, ctx), keyMaterialId: v.KeyMaterialId };
             }
             if (v.PublicKey) {
-              opened.spki = v.PublicKey.slice();
+              opened.spki = new Uint8Array(v.PublicKey);
               // The CryptoKey that verifies: for signing keys (a key-agreement key's public key is only handed out).
               if (family.importPublicKey && key.KeyUsage !== 'KEY_AGREEMENT') opened.publicKey = await family.importPublicKey(key.KeySpec, v.PublicKey);
               if (family.importPublicVariants) opened.publicVariants = await family.importPublicVariants(key.KeySpec, v.PublicKey, key.KeyUsage);
+              await checkPair(family, key.KeySpec, opened);
             }
             return opened;
           }),

@@ -55,7 +55,12 @@ export function createLmdbStore(options: LmdbStoreOptions): KmsStore & { db: Roo
     // lmdb-js keeps a read snapshot for the current event turn; another process (or handle) may
     // have committed since.
     beforeRead: () => db.resetReadTxn(),
-    readVersion: (v: MaterialVersion) => (v.Material.kind === 'wrapped' ? { ...v, Material: { ...v.Material, data: toBytes(v.Material.data) } } : v),
+    readVersion: (v: MaterialVersion) => {
+      const out: MaterialVersion = v.Material.kind === 'wrapped' ? { ...v, Material: { ...v.Material, data: toBytes(v.Material.data) } } : { ...v };
+      // lmdb-js hands out Buffers: a copy, so that no caller shares memory with another.
+      if (v.PublicKey) out.PublicKey = new Uint8Array(v.PublicKey);
+      return out;
+    },
     checkVersion: (v) => {
       if (v.Material.kind !== 'wrapped') throw new Error('the LMDB store keeps wrapped key material only');
     },

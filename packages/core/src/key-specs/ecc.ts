@@ -9,7 +9,7 @@
  * material opened as bytes).
  */
 import type { KeyRecord, KeySpec, KeyUsage } from '../model.js';
-import { generatePkcs8, spkiOf } from './asymmetric.js';
+import { generateKeyPair, generatePkcs8, spkiOf } from './asymmetric.js';
 import type { KeyFamily, SigningSpec } from './types.js';
 
 export type SigningAlgorithm = 'ECDSA_SHA_256' | 'ECDSA_SHA_384' | 'ECDSA_SHA_512' | 'ED25519_SHA_512' | 'ED25519_PH_SHA_512';
@@ -72,6 +72,7 @@ export const eccFamily: KeyFamily = {
   specs: Object.keys(CURVES) as KeySpec[],
   usages: (spec) => (spec === 'ECC_NIST_EDWARDS25519' ? EDWARDS_USAGES : USAGES),
   newMaterial: (spec) => generatePkcs8(curveOf(spec).key, ['sign', 'verify']),
+  newKeyPair: (spec) => generateKeyPair(curveOf(spec).key, ['sign', 'verify']),
   publicKeyOf: (spec, raw) => spkiOf(raw, curveOf(spec).key, 'sign', 'verify'),
   checkMaterial: (_spec, raw) => (raw.length >= 32 && raw.length <= 512 ? undefined : '"KeyMaterial" expected a PKCS#8 private key'),
   // The same PKCS#8 (id-ecPublicKey) serves ECDSA and ECDH: the key's usage picks the algorithm.

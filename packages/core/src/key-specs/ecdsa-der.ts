@@ -39,7 +39,7 @@ export function derToP1363(der: Uint8Array, scalarBytes: number): Uint8Array | u
   if (len === 0x81) {
     len = der[o++];
     if (len === undefined || len < 0x80) return undefined;
-  } else if (len > 0x80) return undefined;
+  } else if (len >= 0x80) return undefined;
   if (o + len !== der.length) return undefined;
   const out = new Uint8Array(2 * scalarBytes);
   for (let part = 0; part < 2; part++) {

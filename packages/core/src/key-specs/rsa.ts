@@ -9,7 +9,7 @@
  * messages (no WebCrypto answer; see the issue's decision on node:crypto vs a BigInt signer).
  */
 import type { KeyRecord, KeySpec, KeyUsage } from '../model.js';
-import { generatePkcs8, spkiOf } from './asymmetric.js';
+import { generateKeyPair, generatePkcs8, spkiOf } from './asymmetric.js';
 import type { KeyFamily, SigningSpec } from './types.js';
 
 const BITS: Partial<Record<KeySpec, number>> = { RSA_2048: 2048, RSA_3072: 3072, RSA_4096: 4096 };
@@ -49,6 +49,11 @@ export const rsaFamily: KeyFamily = {
     usage === 'ENCRYPT_DECRYPT' ? `${spec} keys for ENCRYPT_DECRYPT (RSAES_OAEP) are not supported by this edge-kms release; SIGN_VERIFY ones are.` : undefined,
   newMaterial: (spec) =>
     generatePkcs8(
+      { name: 'RSASSA-PKCS1-v1_5', modulusLength: bits(spec), publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' } as RsaHashedKeyGenParams,
+      ['sign', 'verify'],
+    ),
+  newKeyPair: (spec) =>
+    generateKeyPair(
       { name: 'RSASSA-PKCS1-v1_5', modulusLength: bits(spec), publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' } as RsaHashedKeyGenParams,
       ['sign', 'verify'],
     ),

@@ -25,6 +25,8 @@ export interface KeyFamily {
    * asymmetric private key as PKCS#8 DER. Generating an RSA key takes a while: asynchronous.
    */
   newMaterial(spec: KeySpec): Uint8Array | Promise<Uint8Array>;
+  /** A fresh asymmetric key pair: the private key (PKCS#8, the raw material) and its public key (SPKI), from one generation. */
+  newKeyPair?(spec: KeySpec): Promise<{ pkcs8: Uint8Array; spki: Uint8Array }>;
   /** An asymmetric key's public key (DER SubjectPublicKeyInfo) from its raw material. */
   publicKeyOf?(spec: KeySpec, raw: Uint8Array): Promise<Uint8Array>;
   /** The public key (SPKI DER) -> the CryptoKey that verifies. */

@@ -32,7 +32,7 @@ function cloneVersion(v: MaterialVersion): MaterialVersion {
           ? { kind: 'cryptokeys', keys: { ...m.keys } }
           : { kind: 'wrapped', alg: m.alg, data: m.data.slice() },
   };
-  if (v.PublicKey) copy.PublicKey = v.PublicKey.slice();
+  if (v.PublicKey) copy.PublicKey = new Uint8Array(v.PublicKey);
   return copy;
 }
 

@@ -29,11 +29,18 @@ export async function deriveSharedSecret(engine: Engine, input: InputReader, ctx
   if (key.KeyUsage !== 'KEY_AGREEMENT' || familyOf(key.KeySpec) !== eccFamily || bits === undefined) {
     throw new KmsError('InvalidKeyUsageException', `${engine.keyArn(key.KeyId)} key usage is ${key.KeyUsage} which is not valid for DeriveSharedSecret.`);
   }
+  const notAKey = () =>
+    new KmsError('ValidationException', `The public key is not a DER-encoded SubjectPublicKeyInfo of a point on the curve of ${key.KeySpec}.`);
   let peerKey: CryptoKey;
   try {
-    peerKey = await crypto.subtle.importKey('spki', peer as BufferSource, ecdhOf(key.KeySpec), false, []);
+    // Only the canonical encoding: the SPKI WebCrypto exports again, byte for byte (no trailing
+    // bytes, no explicit curve parameters, an uncompressed point), in every runtime alike.
+    const imported = await crypto.subtle.importKey('spki', peer as BufferSource, ecdhOf(key.KeySpec), true, []);
+    const canonical = new Uint8Array(await crypto.subtle.exportKey('spki', imported));
+    if (canonical.length !== peer.length || canonical.some((b, i) => b !== peer[i])) throw notAKey();
+    peerKey = imported;
   } catch {
-    throw new KmsError('ValidationException', `The public key is not a DER-encoded SubjectPublicKeyInfo of a point on the curve of ${key.KeySpec}.`);
+    throw notAKey();
   }
   dryRun(input);
   const material = engine.currentMaterialNow(key) ?? (await engine.currentMaterial(key));

@@ -1,5 +1,5 @@
 /** GetPublicKey: an asymmetric key's public key (DER SubjectPublicKeyInfo) with its spec, usage and algorithms. */
-import { authorize, type OperationContext } from '../../auth/authorize.js';
+import { authorize, requestAliasOf, type OperationContext } from '../../auth/authorize.js';
 import type { Engine } from '../../engine.js';
 import { KmsError } from '../../errors.js';
 import { familyOfKey } from '../../key-specs/index.js';
@@ -11,7 +11,7 @@ export async function getPublicKey(engine: Engine, input: InputReader, ctx: Oper
   readGrantTokens(input);
   input.done();
   const key = await engine.resolve(ref, { allowAlias: true, caller: ctx.caller });
-  authorize(engine, ctx, { action: 'GetPublicKey', key });
+  authorize(engine, ctx, { action: 'GetPublicKey', key, requestAlias: requestAliasOf(ref) });
   engine.requireEnabled(key);
   const family = familyOfKey(key);
   if (!family.publicKeyOf) {
@@ -21,9 +21,10 @@ export async function getPublicKey(engine: Engine, input: InputReader, ctx: Oper
     );
   }
   const material = engine.currentMaterialNow(key) ?? (await engine.currentMaterial(key));
+  if (!material.spki) throw new KmsError('KMSInvalidStateException', `${engine.keyArn(key.KeyId)} has no public key in its key material version.`);
   return {
     KeyId: engine.keyArn(key.KeyId),
-    PublicKey: material.spki!.slice(),
+    PublicKey: new Uint8Array(material.spki),
     CustomerMasterKeySpec: key.KeySpec,
     KeySpec: key.KeySpec,
     KeyUsage: key.KeyUsage,

@@ -4,11 +4,29 @@ import { principalMatches } from '../../auth/policy.js';
 import { randomBytes, toHex } from '../../bytes.js';
 import type { Engine } from '../../engine.js';
 import { KmsError } from '../../errors.js';
-import { GRANT_OPERATIONS, type GrantOperation, type GrantRecord } from '../../model.js';
+import { GRANT_OPERATIONS, type GrantOperation, type GrantRecord, type KeyUsage } from '../../model.js';
 import type { InputReader } from '../../validate.js';
 import { dryRun, readGrantTokens, readKeyId, type Output } from '../common.js';
 import { makeGrantToken } from './grant-tokens.js';
 import { MAX_GRANTS_PER_KEY, NO_CONSTRAINTS, PRINCIPAL_PATTERN, readConstraints, sameGrant, validPrincipal } from './grant-rules.js';
+
+const ALWAYS_GRANTABLE: readonly string[] = ['CreateGrant', 'RetireGrant', 'DescribeKey'];
+const OPERATIONS_BY_USAGE: Record<KeyUsage, readonly string[]> = {
+  ENCRYPT_DECRYPT: [
+    'Decrypt',
+    'Encrypt',
+    'GenerateDataKey',
+    'GenerateDataKeyWithoutPlaintext',
+    'ReEncryptFrom',
+    'ReEncryptTo',
+    'GenerateDataKeyPair',
+    'GenerateDataKeyPairWithoutPlaintext',
+    'GetPublicKey',
+  ],
+  SIGN_VERIFY: ['Sign', 'Verify', 'GetPublicKey'],
+  GENERATE_VERIFY_MAC: ['GenerateMac', 'VerifyMac'],
+  KEY_AGREEMENT: ['DeriveSharedSecret', 'GetPublicKey'],
+};
 
 export async function createGrant(engine: Engine, input: InputReader, ctx: OperationContext): Promise<Output> {
   const ref = readKeyId(input);
@@ -35,6 +53,13 @@ export async function createGrant(engine: Engine, input: InputReader, ctx: Opera
     );
   }
   const resolved = await engine.resolve(ref, { caller: ctx.caller });
+  // A grant may only name operations the key supports (the API reference: "KMS returns a
+  // ValidationError exception" otherwise).
+  const supported = OPERATIONS_BY_USAGE[resolved.KeyUsage];
+  const unsupported = operations.filter((o) => !ALWAYS_GRANTABLE.includes(o) && !supported.includes(o));
+  if (unsupported.length > 0) {
+    throw new KmsError('ValidationException', `Grant operations ${unsupported.join(', ')} are not supported for a KMS key with KeyUsage ${resolved.KeyUsage}.`);
+  }
   const conditions = {
     'kms:grantoperations': operations as string[],
     'kms:granteeprincipal': grantee,

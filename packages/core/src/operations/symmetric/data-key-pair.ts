@@ -10,6 +10,7 @@ import { wipe } from '../../bytes.js';
 import type { Engine } from '../../engine.js';
 import { KmsError } from '../../errors.js';
 import { encryptUnder, requireEncryptKey } from '../../symmetric.js';
+import { generateKeyPair } from '../../key-specs/asymmetric.js';
 import type { InputReader } from '../../validate.js';
 import { dryRun, readGrantTokens, readKeyId, type Output } from '../common.js';
 
@@ -58,13 +59,11 @@ export async function generatePair(engine: Engine, input: InputReader, ctx: Oper
   const algorithm = GENERATE[spec];
   if (!algorithm) throw new KmsError('UnsupportedOperationException', `KeyPairSpec ${spec} is not supported by this edge-kms release.`);
   dryRun(input);
-  const pair = (await crypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as CryptoKeyPair;
-  const [privateKey, publicKey] = await Promise.all([crypto.subtle.exportKey('pkcs8', pair.privateKey), crypto.subtle.exportKey('spki', pair.publicKey)]);
-  const pkcs8 = new Uint8Array(privateKey);
+  const { pkcs8, spki } = await generateKeyPair(algorithm, ['sign', 'verify']);
   try {
     const out: Output = {
       PrivateKeyCiphertextBlob: await encryptUnder(engine, key, pkcs8, context),
-      PublicKey: new Uint8Array(publicKey),
+      PublicKey: spki,
       KeyId: engine.keyArn(key.KeyId),
       KeyPairSpec: spec,
       KeyMaterialId: key.CurrentKeyMaterialId,
