@@ -140,7 +140,8 @@ export function freePort(): Promise<number> {
   });
 }
 
-async function startMoto(): Promise<Child> {
+/** moto_server on a free loopback port, once it answers ListKeys. */
+export async function startMoto(): Promise<Child> {
   const port = await freePort();
   const started = startChild('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {}, 'moto_server');
   const url = `http://127.0.0.1:${port}`;
@@ -163,12 +164,14 @@ export interface BenchRequest {
   headers: Record<string, string>;
 }
 
-function signed(url: string, op: string, input: unknown): BenchRequest {
+/** A SigV4-signed TrentService request for wrk to replay. */
+export function signed(url: string, op: string, input: unknown): BenchRequest {
   const body = JSON.stringify(input);
   return { body, headers: signedHeaders(url, `TrentService.${op}`, body) };
 }
 
-async function call(url: string, op: string, input: unknown): Promise<Record<string, unknown>> {
+/** One signed call with fetch; throws on an error status. */
+export async function call(url: string, op: string, input: unknown): Promise<Record<string, unknown>> {
   const { body, headers } = signed(url, op, input);
   const { host: _sentByFetch, ...rest } = headers;
   const res = await fetch(`${url}/`, { method: 'POST', headers: rest, body });
@@ -211,8 +214,8 @@ interface WrkJson {
   latency_us: { p50: number; p99: number };
 }
 
-/** One wrk run; rps counts successful (2xx/3xx) responses only. */
-export async function wrk(url: string, op: Op, req: BenchRequest, seconds: number, connections: number): Promise<WrkResult> {
+/** One wrk run; rps counts successful (2xx/3xx) responses only. `op` names the call in errors. */
+export async function wrk(url: string, op: string, req: BenchRequest, seconds: number, connections: number): Promise<WrkResult> {
   const { child, output, exited } = startChild(
     'wrk',
     ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', LUA, `${url}/`],

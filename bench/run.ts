@@ -14,6 +14,9 @@
  *   8. Multi-Region keys: a rotation current in every replica when it returns (one deployment),
  *      the time a rotation takes to reach a replica in a peer deployment (two servers on loopback),
  *      Encrypt in a replica's Region vs the primary's (multiregion.ts)
+ *   9. Signing and MACs: in-process Sign and Verify (ECDSA P-256, Ed25519, RSA-2048 once it
+ *      exists) and GenerateMac vs bare WebCrypto on the same key, and HTTP Sign and GenerateMac
+ *      vs moto_server with wrk (signing.ts)
  * Installs wrk with apt-get if it is missing, needs moto_server on PATH, and waits (up to a minute)
  * for other processes to leave the CPU mostly idle. `npm run bench -- --only=inprocess,rotation`
  * runs some sections and prints them without touching results.md (for working on the bench).
@@ -32,6 +35,7 @@ import { runBrowserBench } from './browser.js';
 import { runEnvelopeBench } from './envelope.js';
 import { runOracleBench } from './oracle.js';
 import { runMultiRegionBench } from './multiregion.js';
+import { runSigningBench } from './signing.js';
 
 const RESULTS = fileURLToPath(new URL('./results.md', import.meta.url));
 
@@ -108,7 +112,7 @@ function firstLine(cmd: string, args: string[]): string {
   return `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n')[0]!.trim();
 }
 
-const SECTIONS = ['http', 'inprocess', 'rotation', 'edge', 'browser', 'envelope', 'oracle', 'multiregion'] as const;
+const SECTIONS = ['http', 'inprocess', 'rotation', 'edge', 'browser', 'envelope', 'oracle', 'multiregion', 'signing'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const onlyArg = process.argv.find((a) => a.startsWith('--only='));
@@ -116,11 +120,11 @@ const only = onlyArg ? (onlyArg.slice('--only='.length).split(',') as Section[])
 for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`unknown section ${s}; expected ${SECTIONS.join(', ')}`);
 
 const notes: string[] = [];
-if (only.includes('http') || only.includes('edge') || only.includes('multiregion')) {
+if (only.includes('http') || only.includes('edge') || only.includes('multiregion') || only.includes('signing')) {
   const wrkNote = ensureWrk();
   if (wrkNote) notes.push(wrkNote);
 }
-if (only.includes('http')) {
+if (only.includes('http') || only.includes('signing')) {
   if (!has('moto_server', ['--help'])) throw new Error('moto_server is not on PATH (pip install "moto[server]")');
 }
 const quiet = await waitForQuiet(60_000);
@@ -175,6 +179,12 @@ if (only.includes('multiregion')) {
   log('section 8: multi-Region keys');
   const r = await runMultiRegionBench();
   parts.push('## 8. Multi-Region keys', '', r.markdown, '');
+  goals.push(...r.goals);
+}
+if (only.includes('signing')) {
+  log('section 9: signing and MACs');
+  const r = await runSigningBench();
+  parts.push('## 9. Signing and MACs', '', r.markdown, '');
   goals.push(...r.goals);
 }
 const seconds = (Date.now() - started.getTime()) / 1000;

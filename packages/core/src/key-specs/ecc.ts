@@ -67,6 +67,8 @@ export function curveOf(spec: KeySpec): CurveSpec {
   return c;
 }
 
+const SIGNING = new Map<KeySpec, SigningSpec>();
+
 export const eccFamily: KeyFamily = {
   name: 'ecc',
   specs: Object.keys(CURVES) as KeySpec[],
@@ -82,10 +84,15 @@ export const eccFamily: KeyFamily = {
       : crypto.subtle.importKey('pkcs8', raw as BufferSource, curveOf(spec).key, false, ['sign']),
   importPublicKey: (spec, spki) => crypto.subtle.importKey('spki', spki as BufferSource, curveOf(spec).key, false, ['verify']),
   signing(spec) {
-    const c = curveOf(spec);
-    const how: SigningSpec['how'] = {};
-    for (const [alg, h] of Object.entries(c.sign)) how[alg] = { ...h, scalarBytes: c.scalarBytes };
-    return { algorithms: c.algorithms, how };
+    // Built once a spec: Sign and Verify ask on every call.
+    let s = SIGNING.get(spec);
+    if (!s) {
+      const c = curveOf(spec);
+      const how: SigningSpec['how'] = {};
+      for (const [alg, h] of Object.entries(c.sign)) how[alg] = { ...h, scalarBytes: c.scalarBytes };
+      SIGNING.set(spec, (s = { algorithms: c.algorithms, how }));
+    }
+    return s;
   },
   metadata: (key: KeyRecord) =>
     key.KeyUsage === 'SIGN_VERIFY'
