@@ -57,6 +57,56 @@ describe('IndexedDB specifics', () => {
     await deleteIdbStore(name);
   });
 
+  it('keeps signing and HMAC keys (one non-extractable CryptoKey per RSA algorithm) that work after reopening', async () => {
+    const name = freshName();
+    let store = await createIdbStore({ name });
+    let kms = createKms({ store });
+    const made: Record<string, string> = {};
+    for (const [spec, usage] of [
+      ['ECC_NIST_P256', 'SIGN_VERIFY'],
+      ['ECC_NIST_EDWARDS25519', 'SIGN_VERIFY'],
+      ['RSA_2048', 'SIGN_VERIFY'],
+      ['HMAC_256', 'GENERATE_VERIFY_MAC'],
+    ] as const) {
+      made[spec] = ((await kms.execute('CreateKey', { KeySpec: spec, KeyUsage: usage })) as { KeyMetadata: { KeyId: string } }).KeyMetadata.KeyId;
+    }
+    const message = new TextEncoder().encode('signed in the browser');
+    const p256 = (await kms.execute('Sign', { KeyId: made.ECC_NIST_P256, Message: message, SigningAlgorithm: 'ECDSA_SHA_256' })) as { Signature: Uint8Array };
+    const mac = (await kms.execute('GenerateMac', { KeyId: made.HMAC_256, Message: message, MacAlgorithm: 'HMAC_SHA_256' })) as { Mac: Uint8Array };
+    await store.close?.();
+    store = await createIdbStore({ name });
+    kms = createKms({ store });
+    const rsa = await kms.engine.store.getVersion(made.RSA_2048!, 1);
+    expect(rsa?.Material.kind).toBe('cryptokeys');
+    if (rsa?.Material.kind !== 'cryptokeys') throw new Error('unreachable');
+    expect(Object.keys(rsa.Material.keys)).toHaveLength(6);
+    for (const k of Object.values(rsa.Material.keys)) expect(k.extractable).toBe(false);
+    expect(rsa.PublicKey).toBeInstanceOf(Uint8Array);
+    // Verified after the reload; an RSA-PSS signature checked by the browser's own WebCrypto with the public key GetPublicKey answers.
+    await expect(
+      kms.execute('Verify', { KeyId: made.ECC_NIST_P256, Message: message, Signature: p256.Signature, SigningAlgorithm: 'ECDSA_SHA_256' }),
+    ).resolves.toMatchObject({
+      SignatureValid: true,
+    });
+    await expect(kms.execute('VerifyMac', { KeyId: made.HMAC_256, Message: message, Mac: mac.Mac, MacAlgorithm: 'HMAC_SHA_256' })).resolves.toMatchObject({
+      MacValid: true,
+    });
+    const pss = (await kms.execute('Sign', { KeyId: made.RSA_2048, Message: message, SigningAlgorithm: 'RSASSA_PSS_SHA_256' })) as { Signature: Uint8Array };
+    const spki = ((await kms.execute('GetPublicKey', { KeyId: made.RSA_2048 })) as { PublicKey: Uint8Array }).PublicKey;
+    const pub = await crypto.subtle.importKey('spki', spki as BufferSource, { name: 'RSA-PSS', hash: 'SHA-256' }, false, ['verify']);
+    expect(await crypto.subtle.verify({ name: 'RSA-PSS', saltLength: 32 }, pub, pss.Signature as BufferSource, message as BufferSource)).toBe(true);
+    const ed = (await kms.execute('Sign', { KeyId: made.ECC_NIST_EDWARDS25519, Message: message, SigningAlgorithm: 'ED25519_SHA_512' })) as {
+      Signature: Uint8Array;
+    };
+    await expect(
+      kms.execute('Verify', { KeyId: made.ECC_NIST_EDWARDS25519, Message: message, Signature: ed.Signature, SigningAlgorithm: 'ED25519_SHA_512' }),
+    ).resolves.toMatchObject({
+      SignatureValid: true,
+    });
+    await store.close?.();
+    await deleteIdbStore(name);
+  });
+
   it('upgrades a version 1 database without losing keys', async () => {
     const name = freshName();
     // A database as version 1 of the schema made it.
