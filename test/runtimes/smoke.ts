@@ -18,6 +18,8 @@ export const SMOKE_STEPS = [
   'GenerateDataKey and Decrypt the data key',
   'automatic rotation after a year (runMaintenance)',
   'wire protocol: Encrypt and Decrypt as AWS JSON 1.1',
+  'Sign and Verify (ECDSA P-256, Ed25519, RSA-PSS) and GenerateMac / VerifyMac',
+  'DeriveSharedSecret (ECDH P-256) and GenerateDataKeyPair',
 ] as const;
 
 type Out = Record<string, any>;
@@ -230,6 +232,61 @@ export async function runSmoke(): Promise<{ passed: string[] }> {
     const err = (await missing.json()) as Out;
     checkEqual(missing.status, 400, 'status for an unknown alias');
     checkEqual(err.__type, 'NotFoundException', 'error __type for an unknown alias');
+  });
+
+  await step('Sign and Verify (ECDSA P-256, Ed25519, RSA-PSS) and GenerateMac / VerifyMac', async () => {
+    for (const [spec, alg, importAlg, verifyAlg] of [
+      ['ECC_NIST_P256', 'ECDSA_SHA_256', { name: 'ECDSA', namedCurve: 'P-256' }, undefined],
+      ['ECC_NIST_EDWARDS25519', 'ED25519_SHA_512', { name: 'Ed25519' }, { name: 'Ed25519' }],
+      ['RSA_2048', 'RSASSA_PSS_SHA_256', { name: 'RSA-PSS', hash: 'SHA-256' }, { name: 'RSA-PSS', saltLength: 32 }],
+    ] as const) {
+      const id = ((await kms.execute('CreateKey', { KeySpec: spec, KeyUsage: 'SIGN_VERIFY' })) as Out).KeyMetadata.KeyId as string;
+      const sig = ((await kms.execute('Sign', { KeyId: id, Message: message, SigningAlgorithm: alg })) as Out).Signature as Uint8Array;
+      const ok = (await kms.execute('Verify', { KeyId: id, Message: message, Signature: sig, SigningAlgorithm: alg })) as Out;
+      checkEqual(ok.SignatureValid, true, `${spec} Verify`);
+      checkEqual(
+        await rejectionCode(kms.execute('Verify', { KeyId: id, Message: new Uint8Array([1]), Signature: sig, SigningAlgorithm: alg })),
+        'KMSInvalidSignatureException',
+        `${spec} Verify of another message`,
+      );
+      // This runtime's own WebCrypto verifies with the public key GetPublicKey answers (ECDSA's DER is checked by Verify above).
+      if (verifyAlg) {
+        const spki = ((await kms.execute('GetPublicKey', { KeyId: id })) as Out).PublicKey as Uint8Array;
+        const pub = await crypto.subtle.importKey('spki', spki as BufferSource, importAlg, false, ['verify']);
+        check(
+          await crypto.subtle.verify(verifyAlg, pub, sig as BufferSource, message as BufferSource),
+          `${spec}: the runtime's WebCrypto verifies the signature`,
+        );
+      }
+    }
+    const mac = ((await kms.execute('CreateKey', { KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' })) as Out).KeyMetadata.KeyId as string;
+    const tag = ((await kms.execute('GenerateMac', { KeyId: mac, Message: message, MacAlgorithm: 'HMAC_SHA_256' })) as Out).Mac as Uint8Array;
+    checkEqual(tag.length, 32, 'HMAC_SHA_256 length');
+    checkEqual(((await kms.execute('VerifyMac', { KeyId: mac, Message: message, Mac: tag, MacAlgorithm: 'HMAC_SHA_256' })) as Out).MacValid, true, 'VerifyMac');
+  });
+
+  await step('DeriveSharedSecret (ECDH P-256) and GenerateDataKeyPair', async () => {
+    const id = ((await kms.execute('CreateKey', { KeySpec: 'ECC_NIST_P256', KeyUsage: 'KEY_AGREEMENT' })) as Out).KeyMetadata.KeyId as string;
+    const ours = await crypto.subtle.importKey(
+      'spki',
+      ((await kms.execute('GetPublicKey', { KeyId: id })) as Out).PublicKey as BufferSource,
+      { name: 'ECDH', namedCurve: 'P-256' },
+      false,
+      [],
+    );
+    const peer = (await crypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, true, ['deriveBits'])) as CryptoKeyPair;
+    const peerSpki = new Uint8Array(await crypto.subtle.exportKey('spki', peer.publicKey));
+    const secret = ((await kms.execute('DeriveSharedSecret', { KeyId: id, KeyAgreementAlgorithm: 'ECDH', PublicKey: peerSpki })) as Out)
+      .SharedSecret as Uint8Array;
+    const theirs = new Uint8Array(await crypto.subtle.deriveBits({ name: 'ECDH', public: ours }, peer.privateKey, 256));
+    checkBytes(secret, theirs, 'the shared secret both sides derive');
+    const pair = (await kms.execute('GenerateDataKeyPair', { KeyId: keyId, KeyPairSpec: 'ECC_NIST_P256' })) as Out;
+    const priv = await crypto.subtle.importKey('pkcs8', pair.PrivateKeyPlaintext as BufferSource, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
+    const pub = await crypto.subtle.importKey('spki', pair.PublicKey as BufferSource, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
+    const s2 = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, priv, message as BufferSource);
+    check(await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, pub, s2, message as BufferSource), 'the data key pair signs and verifies');
+    const back = (await kms.execute('Decrypt', { CiphertextBlob: pair.PrivateKeyCiphertextBlob })) as Out;
+    checkBytes(back.Plaintext, pair.PrivateKeyPlaintext, 'the private key decrypts from its ciphertext');
   });
 
   checkEqual(show(passed), show(SMOKE_STEPS), 'steps run');
