@@ -161,7 +161,17 @@ export function cryptoPanel(app: App): HTMLElement {
 
   app.onRender(() => {
     const k = app.selected;
-    mount(keyNote, k ? ['Under the selected key: ', h('strong', null, keyLabel(k)), ` (${shortId(k.meta.KeyId)})`] : 'Select a key to encrypt.');
+    // Envelope encryption needs a symmetric key; ciphertexts already made still decrypt.
+    const symmetric = !k || k.meta.KeySpec === 'SYMMETRIC_DEFAULT';
+    for (const c of [text, encryptText, file, encryptFile]) c.disabled = !symmetric;
+    mount(
+      keyNote,
+      !k
+        ? 'Select a key to encrypt.'
+        : symmetric
+          ? ['Under the selected key: ', h('strong', null, keyLabel(k)), ` (${shortId(k.meta.KeyId)})`]
+          : ['The selected key ', h('strong', null, keyLabel(k)), ` is ${k.meta.KeySpec}: encryption needs a symmetric key (select one).`],
+    );
   });
 
   return h(

@@ -40,6 +40,11 @@ export function keyDetailPanel(app: App): HTMLElement {
   );
 
   const period = h('input', { id: 'rotation-period', type: 'number', min: '90', max: '2560', value: '365', 'aria-label': 'Rotation period in days' });
+  const rotationNote = h(
+    'span',
+    { class: 'hint', id: 'rotation-note', hidden: true },
+    'Only symmetric keys rotate (KMS refuses rotation for asymmetric and HMAC keys).',
+  );
   const actions = h(
     'div',
     { class: 'actions' },
@@ -74,7 +79,7 @@ export function keyDetailPanel(app: App): HTMLElement {
     ),
     h(
       'div',
-      { class: 'group', role: 'group', 'aria-label': 'Rotation' },
+      { class: 'group', role: 'group', 'aria-label': 'Rotation', id: 'rotation-controls' },
       h('label', { class: 'inline' }, 'Period ', period, ' days'),
       action(
         'enable-rotation',
@@ -97,9 +102,11 @@ export function keyDetailPanel(app: App): HTMLElement {
           return `Rotated: new key material is current${replicas ? ` in ${app.backend.region} and its ${replicas} replica${replicas === 1 ? '' : 's'}` : ''}.`;
         },
       ),
+      rotationNote,
     ),
     replication,
   );
+  const rotationControls = [period, ...actions.querySelectorAll<HTMLButtonElement>('#enable-rotation, #disable-rotation, #rotate-now')];
 
   const title = h('h2', { id: 'key-detail-title' }, 'Key');
   const summary = h('dl', { class: 'summary' });
@@ -117,6 +124,9 @@ export function keyDetailPanel(app: App): HTMLElement {
     if (!k) return void (title.textContent = 'Key');
     title.textContent = keyLabel(k);
     renderSummary(summary, k);
+    const rotates = k.meta.KeySpec === 'SYMMETRIC_DEFAULT';
+    for (const c of rotationControls) c.disabled = !rotates;
+    rotationNote.hidden = rotates;
     renderReplication(replication, replicaRegion, replicate, k);
     historyTitle.textContent = k.regions ? 'History by Region' : 'History';
     timeline.hidden = !!k.regions;
@@ -241,7 +251,9 @@ function renderTimeline(ol: HTMLElement, note: HTMLElement, k: KeyView): void {
     note.textContent =
       k.meta.KeyState === 'PendingDeletion'
         ? 'The history of a key pending deletion is not readable (AWS refuses ListKeyRotations). Cancel the deletion to see it.'
-        : 'History not available.';
+        : k.meta.KeySpec !== 'SYMMETRIC_DEFAULT'
+          ? `A ${k.meta.KeySpec} key keeps its one key material for life: no rotations, no history.`
+          : 'History not available.';
     return;
   }
   const versions = k.versions.map((v) =>

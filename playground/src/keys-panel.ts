@@ -1,14 +1,35 @@
 /**
- * The key list: create a key (single-Region, or multi-Region: an `mrk-` key that can be replicated
- * to other Regions), and every key of the page's Region with its state, spec and rotation at a glance.
+ * The key list: create a key (symmetric, a signing key pair or an HMAC key; single-Region, or
+ * multi-Region: an `mrk-` key that can be replicated to other Regions), and every key of the page's Region with its state, spec and rotation at a glance.
  */
 import type { App } from './app.js';
 import { ON_DEMAND_LIMIT } from './backend.js';
 import { formatDate, h, mount, shortId } from './dom.js';
 import { keyLabel, type KeyView } from './keys.js';
 
+/** The key specs "Create key" offers: a symmetric encryption key, signing key pairs, an HMAC key. */
+const KEY_SPECS = [
+  ['SYMMETRIC_DEFAULT', 'Symmetric'],
+  ['ECC_NIST_P256', 'ECC P-256'],
+  ['ECC_NIST_EDWARDS25519', 'Ed25519'],
+  ['RSA_2048', 'RSA 2048'],
+  ['HMAC_256', 'HMAC 256'],
+] as const;
+type KeySpecChoice = (typeof KEY_SPECS)[number][0];
+
+/** CreateKey's KeySpec and KeyUsage for a choice (nothing for the default symmetric key). */
+function keySpecInput(spec: KeySpecChoice): { KeySpec?: KeySpecChoice; KeyUsage?: 'SIGN_VERIFY' | 'GENERATE_VERIFY_MAC' } {
+  if (spec === 'SYMMETRIC_DEFAULT') return {};
+  return { KeySpec: spec, KeyUsage: spec.startsWith('HMAC_') ? 'GENERATE_VERIFY_MAC' : 'SIGN_VERIFY' };
+}
+
 export function keysPanel(app: App): HTMLElement {
   const description = h('input', { id: 'new-key-description', type: 'text', placeholder: 'Description (optional)', 'aria-label': 'New key description' });
+  const spec = h(
+    'select',
+    { id: 'new-key-spec', 'aria-label': 'New key spec' },
+    KEY_SPECS.map(([value, label]) => h('option', { value }, label)),
+  );
   const multiRegion = h('input', { id: 'new-key-multi-region', type: 'checkbox' });
   const create = h('button', { id: 'create-key', type: 'submit', class: 'primary' }, 'Create key');
   const onSubmit = (e: Event) => {
@@ -17,11 +38,13 @@ export function keysPanel(app: App): HTMLElement {
       const { KeyMetadata } = await app.backend.kms.createKey({
         Description: description.value.trim() || undefined,
         MultiRegion: multiRegion.checked || undefined,
+        ...keySpecInput(spec.value as KeySpecChoice),
       });
       app.selectedKeyId = KeyMetadata.KeyId;
       description.value = '';
       multiRegion.checked = false;
-      return `Created ${KeyMetadata.MultiRegion ? `multi-Region key ${KeyMetadata.KeyId} in ${app.backend.region}` : `key ${KeyMetadata.KeyId}`}.`;
+      const kind = KeyMetadata.KeySpec && KeyMetadata.KeySpec !== 'SYMMETRIC_DEFAULT' ? `${KeyMetadata.KeySpec} ` : '';
+      return `Created ${kind}${KeyMetadata.MultiRegion ? `multi-Region key ${KeyMetadata.KeyId} in ${app.backend.region}` : `key ${KeyMetadata.KeyId}`}.`;
     });
   };
 
@@ -51,6 +74,7 @@ export function keysPanel(app: App): HTMLElement {
       'form',
       { class: 'row', onsubmit: onSubmit },
       description,
+      spec,
       h('label', { class: 'inline', title: 'An mrk- key whose key material and rotations its replicas in other Regions share' }, multiRegion, 'Multi-Region'),
       create,
     ),

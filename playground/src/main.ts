@@ -1,6 +1,6 @@
 /**
  * The edge-kms playground: keys and their rotation history (for a multi-Region key, one timeline
- * per Region), envelope encryption of text and files, and an encrypted namespace whose key can be
+ * per Region), signatures and MACs (asymmetric and HMAC keys), envelope encryption of text and files, and an encrypted namespace whose key can be
  * changed, against an edge-kms running in this
  * tab (MSW + IndexedDB, the default) or any TrentService URL (`?endpoint=/` for the `npm start`
  * server that serves this page).
@@ -13,6 +13,7 @@ import { $, errorMessage, formatDate, h, mount, shortId } from './dom.js';
 import { keyDetailPanel } from './key-detail-panel.js';
 import { keysPanel } from './keys-panel.js';
 import { namespacePanel } from './namespace-panel.js';
+import { signPanel } from './sign-panel.js';
 
 const root = $('#app');
 
@@ -126,7 +127,7 @@ async function main(): Promise<void> {
     h(
       'main',
       { class: 'columns' },
-      h('div', { class: 'column' }, keysPanel(app), cryptoPanel(app)),
+      h('div', { class: 'column' }, keysPanel(app), signPanel(app), cryptoPanel(app)),
       h('div', { class: 'column' }, keyDetailPanel(app), namespacePanel(app)),
     ),
   );

@@ -162,7 +162,7 @@ export function namespacePanel(app: App): HTMLElement {
     const exists = state.meta !== undefined;
     creation.hidden = exists;
     content.hidden = !exists;
-    const usable = app.keys.filter((k) => k.meta.KeyState === 'Enabled');
+    const usable = app.keys.filter((k) => k.meta.KeyState === 'Enabled' && (k.meta.KeySpec ?? 'SYMMETRIC_DEFAULT') === 'SYMMETRIC_DEFAULT');
     fillSelect(
       createKey,
       usable.map((k) => [k.meta.KeyId, `${keyLabel(k)} (${shortId(k.meta.KeyId)})`]),

@@ -8,11 +8,13 @@
  *  - in the same mode, a multi-Region key: create an mrk- key, replicate it to two Regions, rotate
  *    the primary, and find the new version (the same KeyMaterialIds) in every Region's timeline,
  *    each read by the page from its own Region (a client signing for it);
+ *  - in the same mode, signatures: an ECC P-256 key signs a message, Verify says valid, and
+ *    invalid once the message is edited; an HMAC key likewise with GenerateMac/VerifyMac;
  *  - from the real `npm start` server (its build, at /playground/), in remote mode against that
  *    server at the same origin: create a key there, and a multi-Region key replicated to a
  *    Region that the server keeps apart by the SigV4 credential scope.
- * Screenshots go to test/artifacts/playground.png (in-browser), playground-multi-region.png and
- * playground-remote.png.
+ * Screenshots go to test/artifacts/playground.png (in-browser), playground-multi-region.png,
+ * playground-sign.png and playground-remote.png.
  * Run: npx vitest run test/playground
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -281,6 +283,107 @@ describe('playground', () => {
     await page.waitForSelector('#region-timelines .region[data-region="ap-southeast-2"] .version.current[data-version="2"]');
     expect(await regionTimelines(page)).toEqual(after);
 
+    expect(errors).toEqual([]);
+    await close();
+  }, 60_000);
+
+  it('in the browser: a signing key and an HMAC key, signed and verified; an edited message is invalid', async () => {
+    const { page, errors, close } = await openPage(devUrl, 'mock');
+    const algorithms = () => page.$$eval('#signing-algorithm option', (o) => o.map((x) => (x as HTMLOptionElement).value));
+    const verdict = async () => {
+      await page.waitForSelector('#verify-result [data-valid]');
+      return page.getAttribute('#verify-result [data-valid]', 'data-valid');
+    };
+
+    // No sign panel for a symmetric key.
+    await page.fill('#new-key-description', 'plain');
+    await act(page, '#create-key');
+    await keyRow(page, 'plain').waitFor();
+    expect(await page.isVisible('#sign-panel')).toBe(false);
+    expect(await page.isEnabled('#encrypt-text')).toBe(true);
+
+    // An ECC P-256 key: SIGN_VERIFY, its algorithms in the select.
+    await page.fill('#new-key-description', 'signer');
+    await page.selectOption('#new-key-spec', 'ECC_NIST_P256');
+    await act(page, '#create-key');
+    expect(await lastMessage(page)).toMatch(/^Created ECC_NIST_P256 key [0-9a-f-]{36}\.$/);
+    const row = keyRow(page, 'signer');
+    expect(await row.locator('td.spec').textContent()).toBe('ECC_NIST_P256');
+    await page.waitForSelector('#sign-panel', { state: 'visible' });
+    expect(await text(page, '#sign-title')).toBe('Sign & verify');
+    expect(await algorithms()).toEqual(['ECDSA_SHA_256']);
+    // Encryption and rotation are for symmetric keys only.
+    expect(await page.isDisabled('#encrypt-text')).toBe(true);
+    expect(await page.isDisabled('#rotate-now')).toBe(true);
+    expect(await page.isDisabled('#enable-rotation')).toBe(true);
+    expect(await page.isVisible('#rotation-note')).toBe(true);
+
+    // Sign, verify: valid; edit the message, verify: invalid.
+    await page.fill('#sign-message', 'pay 10 EUR to alice');
+    await act(page, '#sign');
+    expect(await lastMessage(page)).toContain('Signature made with ECDSA_SHA_256');
+    const signature = await text(page, '#signature-base64');
+    const length = Buffer.from(signature, 'base64').length;
+    expect(length).toBeGreaterThanOrEqual(68);
+    expect(length).toBeLessThanOrEqual(72);
+    expect(await text(page, '#signature-length')).toBe(`${length} bytes`);
+    await act(page, '#verify');
+    expect(await verdict()).toBe('true');
+    await page.fill('#sign-message', 'pay 1000 EUR to mallory');
+    await act(page, '#verify');
+    expect(await verdict()).toBe('false');
+    expect(await text(page, '#verify-result')).toContain('Invalid');
+    expect(await page.locator('#messages li.error').count()).toBe(0);
+
+    // Ed25519 and RSA 2048 sign and verify the same way (their signatures have a fixed length).
+    for (const [spec, alg, bytes] of [
+      ['ECC_NIST_EDWARDS25519', 'ED25519_SHA_512', 64],
+      ['RSA_2048', 'RSASSA_PSS_SHA_256', 256],
+    ] as const) {
+      await page.fill('#new-key-description', spec);
+      await page.selectOption('#new-key-spec', spec);
+      await act(page, '#create-key');
+      await keyRow(page, spec).waitFor();
+      await page.waitForFunction((s) => document.querySelector('#sign-key')?.textContent?.includes(s), spec);
+      expect(await algorithms()).toContain(alg);
+      await page.selectOption('#signing-algorithm', alg);
+      await page.fill('#sign-message', `signed by ${spec}`);
+      await act(page, '#sign');
+      expect(await text(page, '#signature-length')).toBe(`${bytes} bytes`);
+      await act(page, '#verify');
+      expect(await verdict()).toBe('true');
+      await page.fill('#sign-message', `not signed by ${spec}`);
+      await act(page, '#verify');
+      expect(await verdict()).toBe('false');
+    }
+
+    // An HMAC key: the same panel with GenerateMac/VerifyMac.
+    await page.fill('#new-key-description', 'mac');
+    await page.selectOption('#new-key-spec', 'HMAC_256');
+    await act(page, '#create-key');
+    await keyRow(page, 'mac').waitFor();
+    await page.waitForFunction(() => document.querySelector('#sign-title')?.textContent?.startsWith('MAC'));
+    expect(await algorithms()).toEqual(['HMAC_SHA_256']);
+    // The signature made under the other key is gone.
+    expect(await page.locator('#signature-base64').count()).toBe(0);
+    await page.fill('#sign-message', 'session=42');
+    await act(page, '#sign');
+    expect(await text(page, '#signature-length')).toBe('32 bytes');
+    await act(page, '#verify');
+    expect(await verdict()).toBe('true');
+    await page.fill('#sign-message', 'session=43');
+    await act(page, '#verify');
+    expect(await verdict()).toBe('false');
+
+    // Back to the symmetric key: encryption again, no sign panel.
+    await page.click('#keys-table tbody tr:has-text("plain")');
+    await page.waitForSelector('#sign-panel', { state: 'hidden' });
+    expect(await page.isEnabled('#encrypt-text')).toBe(true);
+    expect(await page.isEnabled('#rotate-now')).toBe(true);
+
+    await page.click('#keys-table tbody tr:has-text("signer")');
+    await page.waitForSelector('#sign-panel', { state: 'visible' });
+    await page.screenshot({ path: join(ARTIFACTS, 'playground-sign.png'), fullPage: true });
     expect(errors).toEqual([]);
     await close();
   }, 60_000);
