@@ -5,22 +5,11 @@
  * it, also after the replica's Worker was down.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { KMS } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningWorker } from '../../packages/cloudflare/scripts/miniflare.js';
+import { freePort } from '../helpers/server.js';
 import { tempDir, worker } from './harness.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const secret = randomBytes(32).toString('base64');
 const credentials = { accessKeyId: 'AKIDPEERS', secretAccessKey: 'x' };

@@ -5,22 +5,10 @@
  * secret). Clients are the real AWS SDK v3, each in its own Region and talking to its own server.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { KMS } from '@aws-sdk/client-kms';
 import { AwsClient } from 'aws4fetch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DUMMY_CREDENTIALS, KmsServer, failure, text, utf8 } from '../helpers/server.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { DUMMY_CREDENTIALS, KmsServer, failure, freePort, text, utf8 } from '../helpers/server.js';
 
 const secret = randomBytes(32).toString('base64');
 let primary: KmsServer;

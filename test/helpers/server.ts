@@ -18,6 +18,7 @@ import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { KMS } from '@aws-sdk/client-kms';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -25,6 +26,18 @@ import { afterAll, beforeAll } from 'vitest';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = join(REPO_ROOT, 'packages/node/src/cli.ts');
+
+/** A TCP port free on 127.0.0.1 now: for servers that must know each other's URL before they start (peers). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
 
 export const ACCOUNT_ID = '111122223333';
 export const REGION = 'us-east-1';

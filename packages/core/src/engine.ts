@@ -24,7 +24,7 @@ import {
 } from './engine-config.js';
 import { isAwsManagedAliasName, isDeletionDue, isRotationDue } from './key-schedule.js';
 import { createMaterialCache, currentOf, type MaterialCache, type OpenedMaterial } from './material-cache.js';
-import { familyOfKey } from './key-specs/index.js';
+import { familyOfKey, importersOf } from './key-specs/index.js';
 import { makeDecoyKey, type DecoyKey } from './decoy-key.js';
 import { countSharedChange, deletionWrites, hasRemoteReplicas, needsDelivery, replicaWrites, type RegionalSet } from './multi-region.js';
 
@@ -316,8 +316,7 @@ export class Engine implements Scope {
         keyId,
         version,
         keyMaterialId,
-        importKey: (r) => family.importMaterial(key.KeySpec, r, key.KeyUsage),
-        importVariants: family.importVariants && ((r) => family.importVariants!(key.KeySpec, r, key.KeyUsage)),
+        ...importersOf(key),
       });
       const made: MaterialVersion = {
         KeyId: keyId,

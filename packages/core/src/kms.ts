@@ -142,8 +142,7 @@ export function createKms(options: KmsOptions = {}): Kms {
   const peerRegions = new Set((options.peers ?? []).flatMap((p) => p.regions));
   // Without `regions`, the AWS Regions AWS has (a name each client could mean): a mistyped or
   // invented Region name is refused rather than made into a new, empty keyspace.
-  const servesLocally = (region: string) => (allowed ? allowed.has(region) : region === defaultRegion || isAwsRegion(region)) && !peerRegions.has(region);
-  const serves = servesLocally;
+  const serves = (region: string) => (allowed ? allowed.has(region) : region === defaultRegion || isAwsRegion(region)) && !peerRegions.has(region);
   const store = options.store ?? createMemoryStore();
   const protector = options.protector ?? createCryptoKeyProtector();
   // One engine per Region, made on first use, each over its Region's keyspace of the one store.
@@ -184,7 +183,7 @@ export function createKms(options: KmsOptions = {}): Kms {
       peers: options.peers,
       accountId: options.accountId ?? DEFAULT_ACCOUNT_ID,
       engineFor: engineOf,
-      servesLocally,
+      servesLocally: serves,
       onError: (e) => defaultEngine.onInternalError(e),
       fetch: options.peerFetch,
       sign: options.peerSigner,

@@ -4,7 +4,7 @@
  * imports material. A second map holds the same entries once opened, so the warm path of every
  * cryptographic operation reads them without a promise. Bounded; the oldest go first.
  */
-import { familyOfKey } from './key-specs/index.js';
+import { familyOfKey, importersOf } from './key-specs/index.js';
 import type { MaterialProtector } from './material.js';
 import type { KeyRecord, MaterialVersion } from './model.js';
 import type { KmsStore } from './store/types.js';
@@ -59,8 +59,7 @@ export function createMaterialCache(store: KmsStore, protector: MaterialProtecto
       const hit = refresh ? undefined : opening.get(id);
       if (hit) return hit;
       const family = familyOfKey(key);
-      const importKey = (raw: Uint8Array) => family.importMaterial(key.KeySpec, raw, key.KeyUsage);
-      const importVariants = family.importVariants && ((raw: Uint8Array) => family.importVariants!(key.KeySpec, raw, key.KeyUsage));
+      const { importKey, importVariants } = importersOf(key);
       const p = (async () => {
         const records = store.getVersionCandidates
           ? await store.getVersionCandidates(keyId, version)

@@ -61,7 +61,21 @@ export function replicaSet(set: MultiRegionSet): MultiRegionSet {
 }
 
 /** A replica's record with the shared properties of the primary's (a new revision of `replica`). */
-export function withShared(replica: KeyRecord, primary: KeyRecord): KeyRecord {
+export function withShared(
+  replica: KeyRecord,
+  primary: Pick<
+    KeyRecord,
+    | 'KeySpec'
+    | 'KeyUsage'
+    | 'Origin'
+    | 'CurrentVersion'
+    | 'CurrentKeyMaterialId'
+    | 'Rotation'
+    | 'OnDemandRotationCount'
+    | 'MultiRegionConfiguration'
+    | 'PendingRotation'
+  >,
+): KeyRecord {
   const next: KeyRecord = {
     ...replica,
     KeySpec: primary.KeySpec,

@@ -31,10 +31,10 @@ import { systemClock } from './clock.js';
 import { DAY_MS } from './clock.js';
 import { isKmsError, KmsError, StoreConflictError } from './errors.js';
 import type { Engine } from './engine.js';
-import { familyOf, familyOfKey } from './key-specs/index.js';
+import { familyOf, familyOfKey, importersOf } from './key-specs/index.js';
 import { ORIGINS, type KeyRecord, type MaterialVersion, type MultiRegionSet, type RotationSettings, type Tag } from './model.js';
 import { isRegionName } from './regions.js';
-import { hasRemoteReplicas, isPrimary, isReplica, needsDelivery } from './multi-region.js';
+import { hasRemoteReplicas, isPrimary, isReplica, needsDelivery, withShared } from './multi-region.js';
 import { errorResponse } from './protocol.js';
 import { retryOnConflict } from './store/retry.js';
 import type { StoreWrite } from './store/types.js';
@@ -446,7 +446,6 @@ export function createReplication(options: ReplicationOptions): Replication {
 
   async function receive(message: PeerMessage): Promise<PeerReply> {
     const engine = options.engineFor(message.replicaRegion);
-    const importKey = (raw: Uint8Array) => familyOfKey(message.key).importMaterial(message.key.KeySpec, raw, message.key.KeyUsage);
     const link = (await linkFor(message.primaryRegion))!;
     return retryOnConflict(async () => {
       const rec = await engine.store.getKey(message.keyId);
@@ -462,7 +461,7 @@ export function createReplication(options: ReplicationOptions): Replication {
       for (const v of [...message.versions].sort((a, b) => a.Version - b.Version)) {
         if (v.Version <= highest) continue;
         if (v.Version !== highest + 1) break;
-        writes.push({ type: 'putVersion', version: await openForStore(engine, link, message, v, importKey) });
+        writes.push({ type: 'putVersion', version: await openForStore(engine, link, message, v) });
         ids.set(v.Version, v.KeyMaterialId);
         highest = v.Version;
       }
@@ -499,21 +498,8 @@ export function createReplication(options: ReplicationOptions): Replication {
           Policy: message.own?.Policy ?? '',
           Revision: 0,
         };
-        next = {
-          ...base,
-          KeySpec: k.KeySpec,
-          KeyUsage: k.KeyUsage,
-          Origin: k.Origin,
-          KeyManager: k.KeyManager,
-          CurrentVersion: k.CurrentVersion,
-          CurrentKeyMaterialId: k.CurrentKeyMaterialId,
-          Rotation: k.Rotation,
-          OnDemandRotationCount: k.OnDemandRotationCount,
-          MultiRegionConfiguration: set,
-          Revision: base.Revision + 1,
-        };
-        if (k.PendingRotation) next.PendingRotation = k.PendingRotation;
-        else delete next.PendingRotation;
+        // The primary's shared properties, as a local replica gets them (multi-region.ts).
+        next = withShared(base, { ...k, MultiRegionConfiguration: set });
       } else if (!rec) {
         throw bad('A new replica needs every version up to the current one.');
       }
@@ -540,13 +526,7 @@ export function createReplication(options: ReplicationOptions): Replication {
     }
   }
 
-  async function openForStore(
-    engine: Engine,
-    link: Link,
-    m: PeerMessage,
-    v: WireVersion,
-    importKey: (raw: Uint8Array) => Promise<CryptoKey>,
-  ): Promise<MaterialVersion> {
+  async function openForStore(engine: Engine, link: Link, m: PeerMessage, v: WireVersion): Promise<MaterialVersion> {
     const data = fromBase64(v.Wrapped);
     if (!data || data.length < 12 + 16) throw bad('A wrapped key material version is malformed.');
     let raw: Uint8Array;
@@ -568,7 +548,8 @@ export function createReplication(options: ReplicationOptions): Replication {
     try {
       const invalid = familyOfKey(m.key).checkMaterial(m.key.KeySpec, raw);
       if (invalid) throw bad(`A key material version in a peer message is not valid material for ${m.key.KeySpec}.`);
-      const material = await engine.protector.seal(raw, { keyId: m.keyId, version: v.Version, keyMaterialId: v.KeyMaterialId, importKey });
+      // Sealed as the engine seals material it makes (RSA: every algorithm's CryptoKey).
+      const material = await engine.protector.seal(raw, { keyId: m.keyId, version: v.Version, keyMaterialId: v.KeyMaterialId, ...importersOf(m.key) });
       const made: MaterialVersion = {
         KeyId: m.keyId,
         Version: v.Version,

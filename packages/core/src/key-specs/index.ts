@@ -3,7 +3,7 @@
  * HMAC, ML-DSA today) is one AWS has and edge-kms does not yet: CreateKey refuses it.
  * Adding a family: a file beside symmetric.ts implementing KeyFamily, and a line in FAMILIES.
  */
-import type { KeySpec } from '../model.js';
+import type { KeySpec, KeyUsage } from '../model.js';
 import { symmetricFamily } from './symmetric.js';
 import { hmacFamily } from './hmac.js';
 import { eccFamily } from './ecc.js';
@@ -24,6 +24,23 @@ const BY_SPEC = new Map<KeySpec, KeyFamily>(FAMILIES.flatMap((f) => f.specs.map(
 /** The family of a key spec, or undefined when edge-kms does not implement it. */
 export function familyOf(spec: KeySpec): KeyFamily | undefined {
   return BY_SPEC.get(spec);
+}
+
+/**
+ * How a key's raw material becomes the CryptoKeys it is used as: the importers a material
+ * protector is given (MaterialContext), the same when material is made, opened or received from
+ * a peer, so that a family with variants (RSA) is sealed and opened alike everywhere.
+ */
+export function importersOf(key: { KeySpec: KeySpec; KeyUsage?: KeyUsage }): {
+  importKey: (raw: Uint8Array) => Promise<CryptoKey>;
+  importVariants?: (raw: Uint8Array) => Promise<Record<string, CryptoKey>>;
+} {
+  const family = familyOfKey(key);
+  const variants = family.importVariants;
+  return {
+    importKey: (raw) => family.importMaterial(key.KeySpec, raw, key.KeyUsage),
+    importVariants: variants && ((raw) => variants(key.KeySpec, raw, key.KeyUsage)),
+  };
 }
 
 /** The family of a stored key: every stored key's spec has one. */
