@@ -1,14 +1,18 @@
 /**
  * JWTs signed and verified with KMS keys, against an in-process edge-kms: tokens signed by
- * edge-kms (ES256, ES384, ES512, EdDSA) verify in jose with the key imported from GetPublicKey's
- * SPKI; HS256/384/512 tokens made through GenerateMac verify through VerifyMac and fail once
- * tampered; jose-made tokens under foreign keys fail; algorithm confusion (HS256 signed with the EC
- * key's public key, alg none, another curve, an alg the options do not allow) is refused; malformed
- * tokens; the claims checks (exp, nbf, iss, aud, sub, typ, maxTokenAge) against jose's own; the
- * DER <-> r‖s conversion against node:crypto; the public key cache.
+ * edge-kms (ES256, ES384, ES512, EdDSA, RS256/384/512 and PS256/384/512 on RSA_2048/3072/4096)
+ * verify in jose with the key imported from GetPublicKey's SPKI; HS256/384/512 tokens made through
+ * GenerateMac verify through VerifyMac and fail once tampered; jose-made tokens under foreign keys
+ * fail; algorithm confusion (HS256 signed with the EC or RSA key's public key, alg none, another
+ * curve, RS256 relabelled PS256, an RSA key verified without alg, an alg the options do not allow)
+ * is refused; ES256K through a stand-in KMS on node:crypto's secp256k1 (always verified by KMS
+ * Verify; an ES256K header signed by a P-256 key refused) and against edge-kms's ECC_SECG_P256K1
+ * keys; malformed tokens; the claims checks (exp, nbf, iss, aud, sub, typ,
+ * maxTokenAge) against jose's own; the DER <-> r‖s conversion against node:crypto; the public key
+ * cache.
  * Run: npx vitest run packages/client/src/jwt.test.ts
  */
-import { generateKeyPairSync, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
 import { createKms } from '@edge-kms/core';
 import * as jose from 'jose';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -37,13 +41,21 @@ const SPECS = {
 } as const;
 const SIGNING = ['ES256', 'ES384', 'ES512', 'EdDSA'] as const;
 const MACS = ['HS256', 'HS384', 'HS512'] as const;
+const RSA_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'] as const;
+/** One key of each RSA size for the whole file (RSA key generation is slow). */
+const RSA_SPECS = ['RSA_2048', 'RSA_3072', 'RSA_4096'] as const;
 
 beforeAll(async () => {
   for (const [alg, KeySpec] of Object.entries(SPECS)) {
     const KeyUsage = KeySpec.startsWith('HMAC') ? 'GENERATE_VERIFY_MAC' : 'SIGN_VERIFY';
     keys[alg] = (await client.createKey({ KeySpec, KeyUsage })).KeyMetadata.KeyId;
   }
-});
+  await Promise.all(
+    RSA_SPECS.map(async (KeySpec) => {
+      keys[KeySpec] = (await client.createKey({ KeySpec, KeyUsage: 'SIGN_VERIFY' })).KeyMetadata.KeyId;
+    }),
+  );
+}, 120_000);
 afterEach(() => {
   clearJwtKeyCache();
   vi.restoreAllMocks();
@@ -90,6 +102,22 @@ async function rawToken(alg: 'ES256' | 'HS256', header: unknown, payload: string
       ? (await client.generateMac({ KeyId: keys.HS256!, Message, MacAlgorithm: 'HMAC_SHA_256' })).Mac
       : derToJose((await client.sign({ KeyId: keys.ES256!, Message, MessageType: 'RAW', SigningAlgorithm: 'ECDSA_SHA_256' })).Signature, 32);
   return `${input}.${b64url(sig)}`;
+}
+
+/**
+ * A token over any header, its signature made by KMS Sign with any SigningAlgorithm (bypassing
+ * signJwt, which picks the one the header's alg names): ECDSA's DER becomes r‖s of `scalar` bytes.
+ */
+async function kmsSigned(kms: JwtKms, keyId: string, header: Record<string, unknown>, payload: Record<string, unknown>, SigningAlgorithm: string) {
+  const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(payload))}`;
+  const Message = enc.encode(input);
+  const { Signature } = await kms.sign({ KeyId: keyId, Message, MessageType: 'RAW', SigningAlgorithm });
+  const sig = SigningAlgorithm.startsWith('ECDSA') ? derToJose(Signature, 32) : Signature;
+  const valid = await kms.verify({ KeyId: keyId, Message, MessageType: 'RAW', Signature, SigningAlgorithm }).then(
+    (r) => r.SignatureValid,
+    (e: Error) => e.name,
+  );
+  return { token: `${input}.${b64url(sig)}`, kmsVerifies: valid };
 }
 
 describe('tokens signed by edge-kms', () => {
@@ -149,6 +177,308 @@ describe('tokens signed by edge-kms', () => {
     const token = await signJwt(client, { keyId: 'alias/jwt-signer', alg: 'ES256', payload: { a: 1 } });
     await expect(verifyJwt(client, token, { keyId: 'alias/jwt-signer' })).resolves.toMatchObject({ payload: { a: 1 } });
     await expect(verifyJwt(client, token, { keyId: keys.ES256! })).resolves.toMatchObject({ payload: { a: 1 } });
+  });
+});
+
+describe('RSA keys: RS256/384/512 and PS256/384/512', () => {
+  const SIZE = { RSA_2048: 256, RSA_3072: 384, RSA_4096: 512 } as const;
+
+  for (const alg of RSA_ALGS) {
+    it(`${alg} on RSA_2048: jose verifies it with GetPublicKey's SPKI; verifyJwt locally (WebCrypto) and through KMS Verify`, async () => {
+      const keyId = keys.RSA_2048!;
+      const now = new Date('2030-01-01T00:00:00Z');
+      const token = await signJwt(client, { keyId, alg, payload: { sub: 'user-7', aud: 'api' }, header: { kid: 'rsa-1' }, issuedAt: true, currentDate: now });
+      const [h, , s] = token.split('.');
+      expect(JSON.parse(Buffer.from(h!, 'base64url').toString())).toEqual({ alg, typ: 'JWT', kid: 'rsa-1' });
+      expect(Buffer.from(s!, 'base64url').length).toBe(256);
+
+      const { payload, protectedHeader } = await jose.jwtVerify(token, await joseKeyOf(alg, keyId), { algorithms: [alg], audience: 'api', currentDate: now });
+      expect(payload).toEqual({ sub: 'user-7', aud: 'api', iat: 1893456000 });
+      expect(protectedHeader.alg).toBe(alg);
+
+      for (const via of ['local', 'kms'] as const) {
+        await expect(verifyJwt(client, token, { keyId, alg, via, audience: 'api', currentDate: now })).resolves.toEqual({ payload, protectedHeader });
+        // The other scheme of the same hash, and the same scheme with another hash, are refused by the options.
+        const other = (alg.startsWith('RS') ? `PS${alg.slice(2)}` : `RS${alg.slice(2)}`) as JwtAlgorithm;
+        expect((await refusal(verifyJwt(client, token, { keyId, alg: other, via }))).code).toBe('ERR_JOSE_ALG_NOT_ALLOWED');
+      }
+    });
+  }
+
+  for (const spec of ['RSA_3072', 'RSA_4096'] as const) {
+    it(`${spec}: RS512 and PS384 signatures are ${SIZE[spec]} bytes, verified by jose and by verifyJwt (local and KMS Verify)`, async () => {
+      const keyId = keys[spec]!;
+      for (const alg of ['RS512', 'PS384'] as const) {
+        const token = await signJwt(client, { keyId, alg, payload: { spec } });
+        expect(Buffer.from(token.split('.')[2]!, 'base64url').length).toBe(SIZE[spec]);
+        await expect(jose.jwtVerify(token, await joseKeyOf(alg, keyId), { algorithms: [alg] })).resolves.toMatchObject({ payload: { spec } });
+        for (const via of ['local', 'kms'] as const) await expect(verifyJwt(client, token, { keyId, alg, via })).resolves.toMatchObject({ payload: { spec } });
+        // A signature of another RSA size fails before any KMS call.
+        const { kms, calls } = counted();
+        const short = `${token.split('.').slice(0, 2).join('.')}.${b64url(new Uint8Array(256))}`;
+        expect((await refusal(verifyJwt(kms, short, { keyId, alg }))).code).toBe('ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+        expect(calls).toEqual({ getPublicKey: 1 });
+      }
+    });
+  }
+
+  it('a tampered payload, header or signature fails, locally and through KMS Verify', async () => {
+    const keyId = keys.RSA_2048!;
+    for (const alg of ['RS256', 'PS256'] as const) {
+      const token = await signJwt(client, { keyId, alg, payload: { role: 'reader' } });
+      const [h, p, s] = token.split('.') as [string, string, string];
+      const sig = Buffer.from(s, 'base64url');
+      sig[100]! ^= 1;
+      const forged = [
+        `${h}.${b64url(JSON.stringify({ role: 'admin' }))}.${s}`,
+        `${b64url(JSON.stringify({ alg, typ: 'JWT', kid: 'x' }))}.${p}.${s}`,
+        `${h}.${p}.${b64url(sig)}`,
+        `${h}.${p}.${b64url(sig.subarray(1))}`,
+      ];
+      for (const bad of forged) {
+        for (const via of ['local', 'kms'] as const) {
+          expect((await refusal(verifyJwt(client, bad, { keyId, alg, via }))).code).toBe('ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+        }
+        await expect(jose.jwtVerify(bad, await joseKeyOf(alg, keyId))).rejects.toThrow();
+      }
+    }
+  });
+
+  it('a header alg that does not match the signature scheme (an RS256 header over a PSS signature, …) fails; relabelling breaks the signature', async () => {
+    const keyId = keys.RSA_2048!;
+    const cases = [
+      ['PS256', 'RSASSA_PKCS1_V1_5_SHA_256'],
+      ['RS256', 'RSASSA_PSS_SHA_256'],
+      ['RS256', 'RSASSA_PKCS1_V1_5_SHA_384'],
+      ['PS256', 'RSASSA_PSS_SHA_512'],
+      ['PS384', 'RSASSA_PSS_SHA_256'],
+      ['RS512', 'RSASSA_PSS_SHA_512'],
+    ] as const;
+    for (const [label, scheme] of cases) {
+      const { token, kmsVerifies } = await kmsSigned(client, keyId, { alg: label }, { admin: true }, scheme);
+      expect(kmsVerifies).toBe(true);
+      for (const via of ['local', 'kms'] as const) {
+        expect([label, scheme, via, (await refusal(verifyJwt(client, token, { keyId, alg: label, via }))).code]).toEqual([
+          label,
+          scheme,
+          via,
+          'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
+        ]);
+      }
+      await expect(jose.jwtVerify(token, await joseKeyOf(label, keyId))).rejects.toMatchObject({ code: 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED' });
+    }
+    // The header's alg and the scheme agreeing: the same way of making tokens verifies.
+    const { token } = await kmsSigned(client, keyId, { alg: 'PS384' }, { admin: true }, 'RSASSA_PSS_SHA_384');
+    for (const via of ['local', 'kms'] as const) await expect(verifyJwt(client, token, { keyId, alg: 'PS384', via })).resolves.toBeDefined();
+    // A token of signJwt relabelled: the header is signed, so the signature fails whatever the options allow.
+    const rs256 = await signJwt(client, { keyId, alg: 'RS256', payload: {} });
+    const [, p, s] = rs256.split('.');
+    const relabelled = `${b64url(JSON.stringify({ alg: 'PS256', typ: 'JWT' }))}.${p}.${s}`;
+    for (const via of ['local', 'kms'] as const) {
+      expect((await refusal(verifyJwt(client, relabelled, { keyId, alg: ['RS256', 'PS256'], via }))).code).toBe('ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+      expect((await refusal(verifyJwt(client, relabelled, { keyId, alg: 'RS256', via }))).code).toBe('ERR_JOSE_ALG_NOT_ALLOWED');
+    }
+  });
+
+  it('an RSA key must be verified with alg: without it, a TypeError naming the six algorithms, whatever the token', async () => {
+    const token = await signJwt(client, { keyId: keys.RSA_2048!, alg: 'RS256', payload: {} });
+    const hs = await new jose.SignJWT({}).setProtectedHeader({ alg: 'HS256' }).sign(new Uint8Array(32));
+    for (const t of [token, hs]) {
+      const { kms, calls } = counted();
+      const e = await verifyJwt(kms, t, { keyId: keys.RSA_2048! }).catch((e: unknown) => e);
+      expect(e).toBeInstanceOf(TypeError);
+      expect((e as Error).message).toMatch(
+        /KMS key .* is an RSA_2048 key, which signs RS256, RS384, RS512, PS256, PS384 or PS512: options.alg must name the one \(or ones\) its tokens use/,
+      );
+      expect(calls).toEqual({ describeKey: 1 });
+    }
+    await expect(verifyJwt(client, token, { keyId: keys.RSA_2048!, alg: ['RS256', 'PS256'] })).resolves.toBeDefined();
+  });
+
+  it('RSA algs on other keys, and other algs on an RSA key, are refused', async () => {
+    const rs = await signJwt(client, { keyId: keys.RSA_2048!, alg: 'RS256', payload: {} });
+    const es = await signJwt(client, { keyId: keys.ES256!, alg: 'ES256', payload: {} });
+    // KMS refuses to sign with an algorithm the key does not have.
+    await expect(signJwt(client, { keyId: keys.ES256!, alg: 'RS256', payload: {} })).rejects.toMatchObject({ name: 'InvalidKeyUsageException' });
+    await expect(signJwt(client, { keyId: keys.RSA_2048!, alg: 'ES256', payload: {} })).rejects.toMatchObject({ name: 'InvalidKeyUsageException' });
+    await expect(signJwt(client, { keyId: keys.RSA_2048!, alg: 'HS256', payload: {} })).rejects.toMatchObject({ name: 'InvalidKeyUsageException' });
+    // RS256 checked against the EC key: by its spec (DescribeKey or GetPublicKey), or by KMS Verify.
+    const e = await refusal(verifyJwt(client, rs, { keyId: keys.ES256! }));
+    expect(e.message).toMatch(/the key is ECC_NIST_P256 with usage SIGN_VERIFY, for ES256; RS256 needs an RSA_2048, RSA_3072 or RSA_4096 key/);
+    for (const via of ['local', 'kms'] as const) {
+      expect((await refusal(verifyJwt(client, rs, { keyId: keys.ES256!, alg: 'RS256', via }))).code).toBe('ERR_JOSE_ALG_NOT_ALLOWED');
+      expect((await refusal(verifyJwt(client, es, { keyId: keys.RSA_2048!, alg: 'ES256', via }))).code).toBe('ERR_JOSE_ALG_NOT_ALLOWED');
+      expect((await refusal(verifyJwt(client, rs, { keyId: keys.HS256!, alg: 'RS256', via }))).code).toBe('ERR_JOSE_ALG_NOT_ALLOWED');
+    }
+    expect((await refusal(verifyJwt(client, rs, { keyId: keys.HS256! }))).message).toMatch(/the key is HMAC_256 .*; RS256 needs an RSA_2048/);
+  });
+
+  it('HS256 "signed" with the RSA public key (DER or PEM) as the HMAC secret is refused', async () => {
+    const { PublicKey } = await client.getPublicKey({ KeyId: keys.RSA_2048! });
+    for (const secret of [PublicKey, enc.encode(pem(PublicKey))]) {
+      const token = await new jose.SignJWT({ admin: true }).setProtectedHeader({ alg: 'HS256' }).sign(secret);
+      expect((await refusal(verifyJwt(client, token, { keyId: keys.RSA_2048!, alg: 'RS256' }))).code).toBe('ERR_JOSE_ALG_NOT_ALLOWED');
+      expect((await refusal(verifyJwt(client, token, { keyId: keys.RSA_2048!, alg: 'HS256' }))).code).toBe('ERR_JOSE_ALG_NOT_ALLOWED');
+    }
+  });
+
+  it('jose tokens under a foreign RSA key fail, locally and through KMS Verify', async () => {
+    for (const alg of ['RS256', 'PS256', 'PS512'] as const) {
+      const { privateKey } = await jose.generateKeyPair(alg, { modulusLength: 2048 });
+      const token = await new jose.SignJWT({ sub: 'mallory' }).setProtectedHeader({ alg }).sign(privateKey);
+      for (const via of ['local', 'kms'] as const) {
+        expect((await refusal(verifyJwt(client, token, { keyId: keys.RSA_2048!, alg, via }))).code).toBe('ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+      }
+    }
+  });
+
+  it('one GetPublicKey per key for all six algorithms; via kms, one Verify per token', async () => {
+    const keyId = keys.RSA_2048!;
+    const tokens = await Promise.all(RSA_ALGS.map((alg) => signJwt(client, { keyId, alg, payload: { alg } })));
+    const { kms, calls } = counted();
+    for (let round = 0; round < 2; round++) {
+      await Promise.all(tokens.map((t, i) => verifyJwt(kms, t, { keyId, alg: RSA_ALGS[i]! })));
+    }
+    await Promise.all(tokens.map((t) => verifyJwt(kms, t, { keyId, alg: [...RSA_ALGS] })));
+    expect(calls).toEqual({ getPublicKey: 1 });
+    for (const [i, t] of tokens.entries()) await verifyJwt(kms, t, { keyId, alg: RSA_ALGS[i]!, via: 'kms' });
+    expect(calls).toEqual({ getPublicKey: 1, verify: 6 });
+  });
+});
+
+/**
+ * A stand-in KMS with one ECC_SECG_P256K1 key, on node:crypto (OpenSSL's secp256k1): Sign answers
+ * DER ECDSA_SHA_256 signatures over RAW messages, Verify takes DER, as KMS does. It exercises the
+ * client's ES256K path apart from the core's own secp256k1.
+ */
+function secp256k1Kms() {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'secp256k1' });
+  const spki = new Uint8Array(publicKey.export({ type: 'spki', format: 'der' }));
+  const KEY = '1234abcd-12ab-34cd-56ef-1234567890ab';
+  const refuse = (name: string) => Object.assign(new Error(name), { name });
+  const check = (KeyId: string, alg?: string) => {
+    if (KeyId !== KEY) throw refuse('NotFoundException');
+    if (alg !== undefined && alg !== 'ECDSA_SHA_256') throw refuse('InvalidKeyUsageException');
+  };
+  const calls: Record<string, number> = {};
+  const count = (op: string) => void (calls[op] = (calls[op] ?? 0) + 1);
+  const kms: JwtKms = {
+    async sign({ KeyId, Message, SigningAlgorithm }) {
+      count('sign');
+      check(KeyId, SigningAlgorithm);
+      return { Signature: new Uint8Array(nodeSign('sha256', Message, { key: privateKey, dsaEncoding: 'der' })) };
+    },
+    async verify({ KeyId, Message, Signature, SigningAlgorithm }) {
+      count('verify');
+      check(KeyId, SigningAlgorithm);
+      if (!nodeVerify('sha256', Message, { key: publicKey, dsaEncoding: 'der' }, Signature)) throw refuse('KMSInvalidSignatureException');
+      return { SignatureValid: true };
+    },
+    async getPublicKey({ KeyId }) {
+      count('getPublicKey');
+      check(KeyId);
+      return { PublicKey: spki, KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'SIGN_VERIFY' };
+    },
+    async describeKey({ KeyId }) {
+      count('describeKey');
+      check(KeyId);
+      return { KeyMetadata: { KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'SIGN_VERIFY' } };
+    },
+    generateMac: async () => Promise.reject(refuse('InvalidKeyUsageException')),
+    verifyMac: async () => Promise.reject(refuse('InvalidKeyUsageException')),
+  };
+  return { kms, keyId: KEY, publicKey, calls };
+}
+
+/** What every ES256K test checks, against the stand-in or edge-kms: `kms` holds `keyId`, an ECC_SECG_P256K1 key. */
+async function checkEs256k(kms: JwtKms, keyId: string, spki: Uint8Array) {
+  const publicKey = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+  expect(publicKey.asymmetricKeyDetails?.namedCurve).toBe('secp256k1');
+  for (let i = 0; i < 20; i++) {
+    const token = await signJwt(kms, { keyId, alg: 'ES256K', payload: { i }, header: { kid: 'k1' } });
+    const [h, p, s] = token.split('.') as [string, string, string];
+    expect(JSON.parse(Buffer.from(h, 'base64url').toString())).toEqual({ alg: 'ES256K', typ: 'JWT', kid: 'k1' });
+    const sig = Buffer.from(s, 'base64url');
+    expect(sig.length).toBe(64);
+    // JOSE's r‖s, as OpenSSL reads IEEE P1363 signatures (jose 6 has no ES256K: node:crypto is the independent verifier).
+    expect(nodeVerify('sha256', Buffer.from(`${h}.${p}`), { key: publicKey, dsaEncoding: 'ieee-p1363' }, sig)).toBe(true);
+    for (const o of [{}, { alg: 'ES256K' as const }, { alg: 'ES256K' as const, via: 'kms' as const }]) {
+      await expect(verifyJwt(kms, token, { keyId, ...o })).resolves.toMatchObject({ payload: { i }, protectedHeader: { alg: 'ES256K' } });
+    }
+  }
+  const token = await signJwt(kms, { keyId, alg: 'ES256K', payload: { role: 'reader' } });
+  const [h, p, s] = token.split('.') as [string, string, string];
+  const sig = Buffer.from(s, 'base64url');
+  sig[5]! ^= 1;
+  const forged = [`${h}.${b64url(JSON.stringify({ role: 'admin' }))}.${s}`, `${h}.${p}.${b64url(sig)}`];
+  for (const bad of forged) expect((await refusal(verifyJwt(kms, bad, { keyId, alg: 'ES256K' }))).code).toBe('ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+  // An ES256 header signed by the secp256k1 key (KMS's ECDSA_SHA_256, which KMS Verify accepts): the key is not P-256, whichever way it is checked.
+  const { token: es256, kmsVerifies } = await kmsSigned(kms, keyId, { alg: 'ES256' }, { admin: true }, 'ECDSA_SHA_256');
+  expect(kmsVerifies).toBe(true);
+  for (const o of [
+    {},
+    { alg: 'ES256' as const },
+    { alg: 'ES256' as const, via: 'kms' as const },
+    { alg: ['ES256', 'ES256K'] as JwtAlgorithm[], via: 'kms' as const },
+  ]) {
+    const e = await refusal(verifyJwt(kms, es256, { keyId, ...o }));
+    expect([e.code, e.message]).toEqual([
+      'ERR_JOSE_ALG_NOT_ALLOWED',
+      expect.stringMatching(/the key is ECC_SECG_P256K1 .*, for ES256K; ES256 needs an ECC_NIST_P256 key/),
+    ]);
+  }
+  return token;
+}
+
+describe('ES256K (ECDSA_SHA_256 on an ECC_SECG_P256K1 key)', () => {
+  it('against a stand-in KMS: r‖s of 32-byte scalars that OpenSSL verifies; verified through KMS Verify only (no WebCrypto secp256k1)', async () => {
+    const { kms, keyId, calls } = secp256k1Kms();
+    await checkEs256k(kms, keyId, (await kms.getPublicKey({ KeyId: keyId })).PublicKey);
+    // Signing and verifying ES256K asked DescribeKey once (the key's spec, cached) and GetPublicKey
+    // never: every ES256K token went to Verify (60 + 2 forged), since WebCrypto cannot check it.
+    // GetPublicKey: the SPKI above, and the local check of the ES256 label; Verify: kmsSigned's own.
+    expect(calls).toEqual({ sign: 22, describeKey: 1, getPublicKey: 2, verify: 20 * 3 + 2 + 1 });
+  });
+
+  it('against a stand-in KMS: a token signed by a foreign secp256k1 key fails; a disabled key fails (no local verification to fall back on)', async () => {
+    const { kms, keyId } = secp256k1Kms();
+    const other = secp256k1Kms();
+    const token = await signJwt(other.kms, { keyId: other.keyId, alg: 'ES256K', payload: {} });
+    expect((await refusal(verifyJwt(kms, token, { keyId, alg: 'ES256K' }))).code).toBe('ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+    const disabled: JwtKms = { ...kms, verify: async () => Promise.reject(Object.assign(new Error('disabled'), { name: 'DisabledException' })) };
+    const mine = await signJwt(kms, { keyId, alg: 'ES256K', payload: {} });
+    await expect(verifyJwt(disabled, mine, { keyId, alg: 'ES256K' })).rejects.toMatchObject({ name: 'DisabledException' });
+  });
+
+  it('ES256K with a P-256 key: signJwt refuses it before Sign (KMS would sign ECDSA_SHA_256), verifyJwt refuses an ES256K header the P-256 key signed', async () => {
+    const { kms, calls } = counted();
+    const e = await refusal(signJwt(kms, { keyId: keys.ES256!, alg: 'ES256K', payload: {} }));
+    expect([e.code, e.message]).toEqual([
+      'ERR_JOSE_ALG_NOT_ALLOWED',
+      expect.stringMatching(/the key is ECC_NIST_P256 .*; ES256K needs an ECC_SECG_P256K1 key/),
+    ]);
+    expect(calls).toEqual({ describeKey: 1 });
+    // KMS Verify alone accepts it: ECDSA_SHA_256 with the P-256 key. The key's spec refuses it.
+    const { token, kmsVerifies } = await kmsSigned(client, keys.ES256!, { alg: 'ES256K' }, { admin: true }, 'ECDSA_SHA_256');
+    expect(kmsVerifies).toBe(true);
+    for (const o of [{}, { alg: 'ES256K' as const }, { alg: 'ES256K' as const, via: 'kms' as const }, { alg: ['ES256', 'ES256K'] as JwtAlgorithm[] }]) {
+      const r = await refusal(verifyJwt(client, token, { keyId: keys.ES256!, ...o }));
+      expect([r.code, r.message]).toEqual([
+        'ERR_JOSE_ALG_NOT_ALLOWED',
+        expect.stringMatching(/the key is ECC_NIST_P256 .*; ES256K needs an ECC_SECG_P256K1 key/),
+      ]);
+    }
+  });
+
+  it('against edge-kms: an ECC_SECG_P256K1 key signs ES256K tokens that OpenSSL and verifyJwt verify; an ES256 label is refused', async () => {
+    const keyId = (await client.createKey({ KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata.KeyId;
+    const { PublicKey, KeySpec, SigningAlgorithms } = await client.getPublicKey({ KeyId: keyId });
+    expect([KeySpec, SigningAlgorithms]).toEqual(['ECC_SECG_P256K1', ['ECDSA_SHA_256']]);
+    const token = await checkEs256k(client, keyId, PublicKey);
+    // An ES256K token checked against a P-256 key: the spec, not KMS, refuses it.
+    for (const o of [{}, { alg: 'ES256K' as const }]) {
+      expect((await refusal(verifyJwt(client, token, { keyId: keys.ES256!, ...o }))).code).toBe('ERR_JOSE_ALG_NOT_ALLOWED');
+    }
   });
 });
 
@@ -267,25 +597,20 @@ describe('algorithm confusion', () => {
     expect((await refusal(verifyJwt(client, es256, { keyId: keys.HS256!, alg: 'ES256', via: 'kms' }))).code).toBe('ERR_JOSE_ALG_NOT_ALLOWED');
   });
 
-  it('planned and unknown algorithms: a clear error that names the KMS key type they need', async () => {
-    const cases: [string, RegExp][] = [
-      ['ES256K', /ES256K needs an ECC_SECG_P256K1 key/],
-      ['RS256', /RS256 needs an RSA key \(RSA_2048, RSA_3072 or RSA_4096.*RSASSA_PKCS1_V1_5_SHA_256/],
-      ['PS512', /PS512 needs an RSA key .*RSASSA_PSS_SHA_512/],
-    ];
-    for (const [alg, message] of cases) {
+  it('unknown algorithms: a clear error listing the supported ones', async () => {
+    for (const alg of ['XS999', 'RS1', 'ES256k', 'PS']) {
       const s = await refusal(signJwt(client, { keyId: keys.ES256!, alg: alg as JwtAlgorithm, payload: {} }));
-      expect(s.code).toBe('ERR_JOSE_NOT_SUPPORTED');
-      expect(s.message).toMatch(message);
-      expect((await refusal(verifyJwt(client, 'a.b.c', { keyId: keys.ES256!, alg: alg as JwtAlgorithm }))).message).toMatch(message);
+      expect([s.code, s.message]).toEqual(['ERR_JOSE_NOT_SUPPORTED', expect.stringMatching(/is not supported .*supported: .*ES256K.*RS256.*PS512/)]);
+      expect((await refusal(verifyJwt(client, 'a.b.c', { keyId: keys.ES256!, alg: alg as JwtAlgorithm }))).code).toBe('ERR_JOSE_NOT_SUPPORTED');
       const token = `${b64url(JSON.stringify({ alg }))}.${b64url('{}')}.${b64url('sig')}`;
-      expect((await refusal(verifyJwt(client, token, { keyId: keys.ES256! }))).message).toMatch(message);
+      expect((await refusal(verifyJwt(client, token, { keyId: keys.ES256! }))).message).toMatch(`alg "${alg}" is not supported`);
     }
+    // A foreign RS256 token on an EC key: the alg is known, and does not fit the key.
     const { privateKey } = await jose.generateKeyPair('RS256');
     const rs = await new jose.SignJWT({}).setProtectedHeader({ alg: 'RS256' }).sign(privateKey);
-    expect((await refusal(verifyJwt(client, rs, { keyId: keys.ES256! }))).code).toBe('ERR_JOSE_NOT_SUPPORTED');
-    const unknown = `${b64url(JSON.stringify({ alg: 'XS999' }))}.${b64url('{}')}.${b64url('sig')}`;
-    expect((await refusal(verifyJwt(client, unknown, { keyId: keys.ES256! }))).message).toMatch(/alg "XS999" is not supported/);
+    const e = await refusal(verifyJwt(client, rs, { keyId: keys.ES256! }));
+    expect(e.code).toBe('ERR_JOSE_ALG_NOT_ALLOWED');
+    expect(e.message).toMatch(/the key is ECC_NIST_P256 .*; RS256 needs an RSA_2048, RSA_3072 or RSA_4096 key with usage SIGN_VERIFY/);
   });
 });
 

@@ -3,19 +3,27 @@
  * KMS keys, on WebCrypto only (no JOSE library at run time). Its own module, imported by nothing
  * else in the package: a bundle that does not import `@edge-kms/client/jwt` does not carry it.
  *
- * | alg            | KMS key (KeySpec, KeyUsage)                | signed by          | verified by                          |
- * |----------------|--------------------------------------------|--------------------|--------------------------------------|
- * | ES256          | ECC_NIST_P256, SIGN_VERIFY                 | Sign ECDSA_SHA_256 | WebCrypto (GetPublicKey) or Verify   |
- * | ES384          | ECC_NIST_P384, SIGN_VERIFY                 | Sign ECDSA_SHA_384 | WebCrypto (GetPublicKey) or Verify   |
- * | ES512          | ECC_NIST_P521, SIGN_VERIFY                 | Sign ECDSA_SHA_512 | WebCrypto (GetPublicKey) or Verify   |
- * | EdDSA, Ed25519 | ECC_NIST_EDWARDS25519, SIGN_VERIFY         | Sign ED25519_SHA_512 | WebCrypto (GetPublicKey) or Verify |
- * | HS256/384/512  | HMAC_256/384/512, GENERATE_VERIFY_MAC      | GenerateMac        | VerifyMac                            |
+ * | alg            | KMS key (KeySpec, KeyUsage)                | signed by                          | verified by                        |
+ * |----------------|--------------------------------------------|------------------------------------|------------------------------------|
+ * | ES256          | ECC_NIST_P256, SIGN_VERIFY                 | Sign ECDSA_SHA_256                 | WebCrypto (GetPublicKey) or Verify |
+ * | ES384          | ECC_NIST_P384, SIGN_VERIFY                 | Sign ECDSA_SHA_384                 | WebCrypto (GetPublicKey) or Verify |
+ * | ES512          | ECC_NIST_P521, SIGN_VERIFY                 | Sign ECDSA_SHA_512                 | WebCrypto (GetPublicKey) or Verify |
+ * | ES256K         | ECC_SECG_P256K1, SIGN_VERIFY               | Sign ECDSA_SHA_256                 | Verify (WebCrypto has no secp256k1)|
+ * | EdDSA, Ed25519 | ECC_NIST_EDWARDS25519, SIGN_VERIFY         | Sign ED25519_SHA_512               | WebCrypto (GetPublicKey) or Verify |
+ * | RS256/384/512  | RSA_2048/3072/4096, SIGN_VERIFY            | Sign RSASSA_PKCS1_V1_5_SHA_256/…   | WebCrypto (GetPublicKey) or Verify |
+ * | PS256/384/512  | RSA_2048/3072/4096, SIGN_VERIFY            | Sign RSASSA_PSS_SHA_256/…          | WebCrypto (GetPublicKey) or Verify |
+ * | HS256/384/512  | HMAC_256/384/512, GENERATE_VERIFY_MAC      | GenerateMac                        | VerifyMac                          |
  *
  * KMS signs the JWS signing input itself (`base64url(header).base64url(payload)`, MessageType RAW:
  * KMS hashes it), so a token's signing input is at most 4096 bytes, KMS's limit for a RAW message.
  * ECDSA signatures come from KMS DER-encoded and are converted to JOSE's fixed-size r‖s (64, 96
- * and 132 bytes), and back for KMS Verify. ES256K (ECC_SECG_P256K1), RS* and PS* (RSA keys) are
- * refused with an error that names the key type they need.
+ * and 132 bytes), and back for KMS Verify. RSA signatures are as long as the modulus (256, 384 or
+ * 512 bytes); PSS uses a salt as long as the hash, as KMS and RFC 7518 do.
+ *
+ * ES256 and ES256K share KMS's ECDSA_SHA_256, so KMS alone cannot tell a P-256 key from a
+ * secp256k1 one: signing ES256K and verifying either through KMS Verify first learn the key's spec
+ * (DescribeKey, once per key). An RSA key signs six JWS algorithms: verifyJwt wants `options.alg`
+ * for it (a TypeError otherwise), since the key cannot say which one its tokens use.
  *
  * Verification refuses algorithm confusion: the header's `alg` must be one of `options.alg` when
  * given, and must fit the key (its KeySpec, from GetPublicKey or DescribeKey) in any case; `none`
@@ -33,9 +41,22 @@ import { b64decode, b64encode } from './base64.js';
 import type { InputOf, KeyMetadata, OutputOf } from './types.js';
 
 /** The JWS algorithms signJwt and verifyJwt implement. `Ed25519` is RFC 9864's name for EdDSA with Ed25519. */
-export type JwtAlgorithm = 'ES256' | 'ES384' | 'ES512' | 'EdDSA' | 'Ed25519' | 'HS256' | 'HS384' | 'HS512';
-/** JWS algorithms that need a KMS key type edge-kms cannot create yet: refused with an error naming it. */
-export type PlannedJwtAlgorithm = 'ES256K' | 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512';
+export type JwtAlgorithm =
+  | 'ES256'
+  | 'ES384'
+  | 'ES512'
+  | 'ES256K'
+  | 'EdDSA'
+  | 'Ed25519'
+  | 'RS256'
+  | 'RS384'
+  | 'RS512'
+  | 'PS256'
+  | 'PS384'
+  | 'PS512'
+  | 'HS256'
+  | 'HS384'
+  | 'HS512';
 
 /** What signJwt and verifyJwt need of a KMS client: `createKmsClient(…)` and `createMrkAwareKms(…)` have it. */
 export interface JwtKms {
@@ -96,13 +117,17 @@ export interface VerifyJwtOptions {
   /**
    * The algorithms accepted (jose's `algorithms`). Without it, the one the key's spec implies
    * (learned once per key from DescribeKey: pass `alg` to spare that call and the permission).
-   * Either way the header's alg must fit the key.
+   * Either way the header's alg must fit the key. Required for RSA keys, which sign RS256/384/512
+   * and PS256/384/512 alike (a TypeError without it).
    */
   alg?: JwtAlgorithm | JwtAlgorithm[];
   /**
-   * Who checks an ES*, EdDSA signature: `'local'` (default) WebCrypto with the key GetPublicKey
-   * answers (cached; no KMS call per token), `'kms'` KMS Verify (every token a call; a disabled or
-   * deleted key, or a key policy without kms:Verify, then fails). HS* tokens always go to VerifyMac.
+   * Who checks an ES*, EdDSA, RS*, PS* signature: `'local'` (default) WebCrypto with the key
+   * GetPublicKey answers (cached; no KMS call per token), `'kms'` KMS Verify (every token a call; a
+   * disabled or deleted key, or a key policy without kms:Verify, then fails). HS* tokens always go
+   * to VerifyMac, and ES256K tokens always to KMS Verify (WebCrypto has no secp256k1); with `alg`
+   * given, ES256 and ES256K tokens checked by KMS Verify also need the key's spec (DescribeKey,
+   * once per key), since KMS's ECDSA_SHA_256 fits either curve.
    */
   via?: 'local' | 'kms';
   /** Accepted `iss` values. */
@@ -163,81 +188,95 @@ export class JwtError extends Error {
 // ---------------------------------------------------------------- algorithms
 
 interface AlgSpec {
-  kind: 'ecdsa' | 'eddsa' | 'hmac';
-  /** The KMS key spec the algorithm needs. */
-  keySpec: string;
+  kind: 'ecdsa' | 'eddsa' | 'rsa' | 'hmac';
+  /** The KMS key specs the algorithm needs. */
+  keySpecs: readonly string[];
   /** KMS's SigningAlgorithm or MacAlgorithm. */
   kmsAlg: string;
-  /** Signature length: 2 × the scalar for ECDSA, 64 for Ed25519, the MAC length for HMAC. */
+  /** Signature length: 2 × the scalar for ECDSA, 64 for Ed25519, the MAC length for HMAC; 0 for RSA (the modulus length, per key). */
   sigBytes: number;
   hash?: string;
+  /** WebCrypto's algorithm for the public key; none for ES256K (no secp256k1 in WebCrypto: KMS Verify checks it). */
+  webcrypto?: 'ECDSA' | 'Ed25519' | 'RSASSA-PKCS1-v1_5' | 'RSA-PSS';
 }
 
-const ecdsa = (bits: number, keySpec: string, sigBytes: number): AlgSpec => ({
+const ecdsa = (bits: number, keySpec: string, sigBytes: number, webcrypto?: 'ECDSA'): AlgSpec => ({
   kind: 'ecdsa',
-  keySpec,
+  keySpecs: [keySpec],
   kmsAlg: `ECDSA_SHA_${bits}`,
   sigBytes,
   hash: `SHA-${bits}`,
+  webcrypto,
 });
-const hmac = (bits: number): AlgSpec => ({ kind: 'hmac', keySpec: `HMAC_${bits}`, kmsAlg: `HMAC_SHA_${bits}`, sigBytes: bits / 8 });
-const ED25519: AlgSpec = { kind: 'eddsa', keySpec: 'ECC_NIST_EDWARDS25519', kmsAlg: 'ED25519_SHA_512', sigBytes: 64 };
+/** RSA signature lengths, the modulus in bytes. */
+const RSA_BYTES: Record<string, number> = { RSA_2048: 256, RSA_3072: 384, RSA_4096: 512 };
+const rsa = (bits: number, pss: boolean): AlgSpec => ({
+  kind: 'rsa',
+  keySpecs: Object.keys(RSA_BYTES),
+  kmsAlg: `RSASSA_${pss ? 'PSS' : 'PKCS1_V1_5'}_SHA_${bits}`,
+  sigBytes: 0,
+  hash: `SHA-${bits}`,
+  webcrypto: pss ? 'RSA-PSS' : 'RSASSA-PKCS1-v1_5',
+});
+const hmac = (bits: number): AlgSpec => ({ kind: 'hmac', keySpecs: [`HMAC_${bits}`], kmsAlg: `HMAC_SHA_${bits}`, sigBytes: bits / 8 });
+const ED25519: AlgSpec = { kind: 'eddsa', keySpecs: ['ECC_NIST_EDWARDS25519'], kmsAlg: 'ED25519_SHA_512', sigBytes: 64, webcrypto: 'Ed25519' };
 
 const ALGS: Record<JwtAlgorithm, AlgSpec> = {
-  ES256: ecdsa(256, 'ECC_NIST_P256', 64),
-  ES384: ecdsa(384, 'ECC_NIST_P384', 96),
-  ES512: ecdsa(512, 'ECC_NIST_P521', 132),
+  ES256: ecdsa(256, 'ECC_NIST_P256', 64, 'ECDSA'),
+  ES384: ecdsa(384, 'ECC_NIST_P384', 96, 'ECDSA'),
+  ES512: ecdsa(512, 'ECC_NIST_P521', 132, 'ECDSA'),
+  ES256K: ecdsa(256, 'ECC_SECG_P256K1', 64),
   EdDSA: ED25519,
   Ed25519: ED25519,
+  RS256: rsa(256, false),
+  RS384: rsa(384, false),
+  RS512: rsa(512, false),
+  PS256: rsa(256, true),
+  PS384: rsa(384, true),
+  PS512: rsa(512, true),
   HS256: hmac(256),
   HS384: hmac(384),
   HS512: hmac(512),
 };
 
-const RSA = 'an RSA key (RSA_2048, RSA_3072 or RSA_4096, usage SIGN_VERIFY)';
-const PLANNED: Record<PlannedJwtAlgorithm, string> = {
-  ES256K: 'an ECC_SECG_P256K1 key (usage SIGN_VERIFY, ECDSA_SHA_256)',
-  RS256: `${RSA} with RSASSA_PKCS1_V1_5_SHA_256`,
-  RS384: `${RSA} with RSASSA_PKCS1_V1_5_SHA_384`,
-  RS512: `${RSA} with RSASSA_PKCS1_V1_5_SHA_512`,
-  PS256: `${RSA} with RSASSA_PSS_SHA_256`,
-  PS384: `${RSA} with RSASSA_PSS_SHA_384`,
-  PS512: `${RSA} with RSASSA_PSS_SHA_512`,
-};
-
-/** WebCrypto's import parameters for the public key of each signing key spec. */
-const PUBLIC_KEY_PARAMS: Record<string, EcKeyImportParams | Algorithm> = {
-  ECC_NIST_P256: { name: 'ECDSA', namedCurve: 'P-256' },
-  ECC_NIST_P384: { name: 'ECDSA', namedCurve: 'P-384' },
-  ECC_NIST_P521: { name: 'ECDSA', namedCurve: 'P-521' },
-  ECC_NIST_EDWARDS25519: { name: 'Ed25519' },
-};
+/** WebCrypto's named curves of the ECDSA key specs. */
+const CURVES: Record<string, string> = { ECC_NIST_P256: 'P-256', ECC_NIST_P384: 'P-384', ECC_NIST_P521: 'P-521' };
 
 const has = (o: object, k: string) => Object.hasOwn(o, k);
 
+/**
+ * A KMS signing algorithm that keys of different specs accept (ECDSA_SHA_256: P-256 and secp256k1):
+ * KMS signs and verifies it with either, so the key's spec must be checked apart.
+ */
+const sharedKmsAlg = (spec: AlgSpec) => Object.values(ALGS).some((o) => o.kmsAlg === spec.kmsAlg && o.keySpecs[0] !== spec.keySpecs[0]);
+
 function algSpec(alg: unknown, where: string): AlgSpec {
   if (typeof alg === 'string' && has(ALGS, alg)) return ALGS[alg as JwtAlgorithm];
-  if (typeof alg === 'string' && has(PLANNED, alg)) {
-    throw new JwtError(
-      'ERR_JOSE_NOT_SUPPORTED',
-      `alg ${alg} needs ${PLANNED[alg as PlannedJwtAlgorithm]}, which @edge-kms/client/jwt does not support yet (edge-kms cannot create that key type yet).`,
-    );
-  }
   if (alg === 'none') throw new JwtError('ERR_JOSE_ALG_NOT_ALLOWED', `alg "none" (an unsecured JWT) is never accepted (${where}).`);
   throw new JwtError('ERR_JOSE_NOT_SUPPORTED', `alg ${JSON.stringify(alg)} is not supported (${where}); supported: ${Object.keys(ALGS).join(', ')}.`);
 }
 
 /** The algorithms a key spec signs with, for messages. */
-const algsOfSpec = (keySpec: string | undefined) => (Object.keys(ALGS) as JwtAlgorithm[]).filter((a) => ALGS[a].keySpec === keySpec);
+const algsOfSpec = (keySpec: string | undefined) => (Object.keys(ALGS) as JwtAlgorithm[]).filter((a) => ALGS[a].keySpecs.includes(keySpec!));
 
 const usageOf = (spec: AlgSpec) => (spec.kind === 'hmac' ? 'GENERATE_VERIFY_MAC' : 'SIGN_VERIFY');
+
+const fitsKey = (spec: AlgSpec, keySpec: string | undefined, keyUsage: string | undefined) => spec.keySpecs.includes(keySpec!) && keyUsage === usageOf(spec);
+
+const orList = (items: readonly string[]) => (items.length > 1 ? `${items.slice(0, -1).join(', ')} or ${items.at(-1)}` : (items[0] ?? ''));
 
 function keyMismatch(keyId: string, alg: string, keySpec: string | undefined, keyUsage: string | undefined, spec: AlgSpec): JwtError {
   const fits = keyUsage === 'SIGN_VERIFY' || keyUsage === 'GENERATE_VERIFY_MAC' ? algsOfSpec(keySpec) : [];
   return new JwtError(
     'ERR_JOSE_ALG_NOT_ALLOWED',
-    `alg ${alg} does not fit KMS key ${keyId}: the key is ${keySpec ?? 'of an unknown spec'} with usage ${keyUsage ?? 'unknown'}${fits.length ? `, for ${fits.join(' or ')}` : ''}; ${alg} needs an ${spec.keySpec} key with usage ${usageOf(spec)}.`,
+    `alg ${alg} does not fit KMS key ${keyId}: the key is ${keySpec ?? 'of an unknown spec'} with usage ${keyUsage ?? 'unknown'}${fits.length ? `, for ${orList(fits)}` : ''}; ${alg} needs an ${orList(spec.keySpecs)} key with usage ${usageOf(spec)}.`,
   );
+}
+
+/** A signature of the length `alg` makes (for RSA: of one of the RSA key sizes, or of `keySpec`'s when known). */
+function lengthFits(spec: AlgSpec, n: number, keySpec?: string): boolean {
+  if (spec.kind !== 'rsa') return n === spec.sigBytes;
+  return keySpec === undefined ? Object.values(RSA_BYTES).includes(n) : RSA_BYTES[keySpec] === n;
 }
 
 // ---------------------------------------------------------------- base64url, JSON
@@ -356,8 +395,10 @@ const isAlias = (keyId: string) => keyId.startsWith('alias/') || /^arn:[^:]*:kms
 interface KeyInfo {
   keySpec?: string;
   keyUsage?: string;
-  /** The public key, imported for WebCrypto (GetPublicKey answers only, for the specs above). */
-  publicKey?: CryptoKey;
+  /** The public key's SPKI (GetPublicKey answers only). */
+  spki?: Uint8Array;
+  /** The public key imported for WebCrypto, by algorithm and hash (an RSA key is imported once per scheme it verifies). */
+  imported?: Map<string, Promise<CryptoKey>>;
 }
 
 let caches = new WeakMap<object, Map<string, { expires: number; info: Promise<KeyInfo> }>>();
@@ -391,11 +432,23 @@ const keySpecOf = (kms: JwtKms, keyId: string) =>
 const publicKeyOf = (kms: JwtKms, keyId: string) =>
   cached(kms, `public ${keyId}`, keyId, async () => {
     const out = await kms.getPublicKey({ KeyId: keyId });
-    const params = PUBLIC_KEY_PARAMS[out.KeySpec];
-    const publicKey =
-      params && out.KeyUsage === 'SIGN_VERIFY' ? await crypto.subtle.importKey('spki', out.PublicKey as BufferSource, params, false, ['verify']) : undefined;
-    return { keySpec: out.KeySpec, keyUsage: out.KeyUsage, publicKey };
+    return { keySpec: out.KeySpec, keyUsage: out.KeyUsage, spki: out.PublicKey, imported: new Map() };
   });
+
+/** The key's public key as a WebCrypto key for `spec` (the key's spec fits `spec`: checked by the caller). */
+function importedFor(info: KeyInfo, spec: AlgSpec): Promise<CryptoKey> {
+  const name = spec.webcrypto!;
+  const id = `${name} ${spec.hash ?? ''}`;
+  const map = info.imported!;
+  let key = map.get(id);
+  if (!key) {
+    const params = name === 'ECDSA' ? { name, namedCurve: CURVES[info.keySpec!]! } : name === 'Ed25519' ? { name } : { name, hash: spec.hash! };
+    const p = crypto.subtle.importKey('spki', info.spki as BufferSource, params, false, ['verify']);
+    map.set(id, (key = p));
+    p.catch(() => map.get(id) === p && map.delete(id));
+  }
+  return key;
+}
 
 // ---------------------------------------------------------------- sign
 
@@ -413,7 +466,9 @@ const isKmsError = (e: unknown, ...names: string[]) => e instanceof Error && nam
 
 /**
  * Signs a JWT with a KMS key: a compact JWS `header.payload.signature`. The key must fit `alg`
- * (ES256: ECC_NIST_P256, …; HS256: HMAC_256, …), else KMS refuses it (InvalidKeyUsageException).
+ * (ES256: ECC_NIST_P256, …; RS256, PS256, …: an RSA key; HS256: HMAC_256, …), else KMS refuses it
+ * (InvalidKeyUsageException). ES256K first asks DescribeKey (once per key) whether the key is
+ * ECC_SECG_P256K1, since KMS would sign its ECDSA_SHA_256 with a P-256 key too.
  */
 export async function signJwt(kms: JwtKms, options: SignJwtOptions): Promise<string> {
   const { keyId, alg } = options;
@@ -442,6 +497,12 @@ export async function signJwt(kms: JwtKms, options: SignJwtOptions): Promise<str
   const signingInput = `${b64url(encoder.encode(JSON.stringify({ alg, typ: 'JWT', ...rest })))}.${b64url(encoder.encode(JSON.stringify(payload)))}`;
   const message = encoder.encode(signingInput);
   if (message.length > MAX_MESSAGE_BYTES) throw tooLarge(message.length, spec.kind === 'hmac' ? 'GenerateMac' : 'Sign');
+  if (alg === 'ES256K') {
+    // KMS signs ECDSA_SHA_256 with a P-256 key as well: an ES256K token must not come from one.
+    // (ES256 is spared the check and its call: an ES256 token from a secp256k1 key fails every verifier.)
+    const info = await keySpecOf(kms, keyId);
+    if (!fitsKey(spec, info.keySpec, info.keyUsage)) throw keyMismatch(keyId, alg, info.keySpec, info.keyUsage, spec);
+  }
   let signature: Uint8Array;
   if (spec.kind === 'hmac') {
     signature = (await kms.generateMac({ KeyId: keyId, Message: message, MacAlgorithm: spec.kmsAlg as InputOf<'GenerateMac'>['MacAlgorithm'] })).Mac;
@@ -449,8 +510,9 @@ export async function signJwt(kms: JwtKms, options: SignJwtOptions): Promise<str
     const { Signature } = await kms.sign({ KeyId: keyId, Message: message, MessageType: 'RAW', SigningAlgorithm: spec.kmsAlg });
     signature = spec.kind === 'ecdsa' ? derToJose(Signature, spec.sigBytes / 2) : Signature;
   }
-  if (signature.length !== spec.sigBytes) {
-    throw new JwtError('ERR_JWS_INVALID', `KMS answered a ${spec.kmsAlg} signature of ${signature.length} bytes; ${alg} needs ${spec.sigBytes}.`);
+  if (!lengthFits(spec, signature.length)) {
+    const needs = spec.kind === 'rsa' ? orList(Object.values(RSA_BYTES).map(String)) : spec.sigBytes;
+    throw new JwtError('ERR_JWS_INVALID', `KMS answered a ${spec.kmsAlg} signature of ${signature.length} bytes; ${alg} needs ${needs}.`);
   }
   return `${signingInput}.${b64url(signature)}`;
 }
@@ -498,8 +560,21 @@ async function kmsCall<T>(alg: string, keyId: string, call: () => Promise<T>, ..
   }
 }
 
-async function checkSignature(kms: JwtKms, keyId: string, alg: string, spec: AlgSpec, via: 'local' | 'kms', message: Uint8Array, signature: Uint8Array) {
-  if (signature.length !== spec.sigBytes) throw bad();
+/**
+ * Checks the signature (the header's alg is `spec`). `specChecked`: the key's spec is known to fit
+ * already (verifyJwt without options.alg asked DescribeKey).
+ */
+async function checkSignature(
+  kms: JwtKms,
+  keyId: string,
+  alg: string,
+  spec: AlgSpec,
+  via: 'local' | 'kms',
+  specChecked: boolean,
+  message: Uint8Array,
+  signature: Uint8Array,
+) {
+  if (!lengthFits(spec, signature.length)) throw bad();
   if (spec.kind === 'hmac') {
     if (message.length > MAX_MESSAGE_BYTES) throw tooLarge(message.length, 'VerifyMac');
     const MacAlgorithm = spec.kmsAlg as InputOf<'VerifyMac'>['MacAlgorithm'];
@@ -512,8 +587,14 @@ async function checkSignature(kms: JwtKms, keyId: string, alg: string, spec: Alg
     if (!valid) throw bad();
     return;
   }
-  if (via === 'kms') {
+  // WebCrypto has no secp256k1: ES256K tokens always go to KMS Verify.
+  if (via === 'kms' || !spec.webcrypto) {
     if (message.length > MAX_MESSAGE_BYTES) throw tooLarge(message.length, 'Verify');
+    if (!specChecked && sharedKmsAlg(spec)) {
+      // KMS verifies ECDSA_SHA_256 with a P-256 key and a secp256k1 key alike: ES256 and ES256K need the key's spec.
+      const info = await keySpecOf(kms, keyId);
+      if (!fitsKey(spec, info.keySpec, info.keyUsage)) throw keyMismatch(keyId, alg, info.keySpec, info.keyUsage, spec);
+    }
     const Signature = spec.kind === 'ecdsa' ? joseToDer(signature) : signature;
     const valid = await kmsCall(alg, keyId, () =>
       kms.verify({ KeyId: keyId, Message: message, MessageType: 'RAW', Signature, SigningAlgorithm: spec.kmsAlg }).then(
@@ -526,9 +607,13 @@ async function checkSignature(kms: JwtKms, keyId: string, alg: string, spec: Alg
   }
   // GetPublicKey of a symmetric or HMAC key is UnsupportedOperationException.
   const info = await kmsCall(alg, keyId, () => publicKeyOf(kms, keyId), 'UnsupportedOperationException');
-  if (info.keySpec !== spec.keySpec || info.keyUsage !== 'SIGN_VERIFY' || !info.publicKey) throw keyMismatch(keyId, alg, info.keySpec, info.keyUsage, spec);
-  const params = spec.kind === 'ecdsa' ? { name: 'ECDSA', hash: spec.hash! } : { name: 'Ed25519' };
-  if (!(await crypto.subtle.verify(params, info.publicKey, signature as BufferSource, message as BufferSource))) throw bad();
+  if (!fitsKey(spec, info.keySpec, info.keyUsage) || !info.spki) throw keyMismatch(keyId, alg, info.keySpec, info.keyUsage, spec);
+  if (!lengthFits(spec, signature.length, info.keySpec)) throw bad();
+  const publicKey = await importedFor(info, spec);
+  const name = spec.webcrypto;
+  // RSA-PSS: a salt as long as the hash (RFC 7518 section 3.5, and what KMS signs with).
+  const params = name === 'ECDSA' ? { name, hash: spec.hash! } : name === 'RSA-PSS' ? { name, saltLength: Number(spec.hash!.slice(4)) / 8 } : { name };
+  if (!(await crypto.subtle.verify(params, publicKey, signature as BufferSource, message as BufferSource))) throw bad();
 }
 
 const normalizeTyp = (t: string) => (t.includes('/') ? t.toLowerCase() : `application/${t.toLowerCase()}`);
@@ -606,9 +691,15 @@ export async function verifyJwt<P = JwtPayload>(kms: JwtKms, token: string, opti
   if (!allowed) {
     // Only the key says which alg is right: a token may not choose (HS256 on an EC key, …).
     const info = await keySpecOf(kms, keyId);
-    if (info.keySpec !== spec.keySpec || info.keyUsage !== usageOf(spec)) throw keyMismatch(keyId, alg, info.keySpec, info.keyUsage, spec);
+    if (info.keySpec !== undefined && has(RSA_BYTES, info.keySpec) && info.keyUsage === 'SIGN_VERIFY') {
+      // Six algorithms fit an RSA key: the application says which its tokens use, not the token.
+      throw new TypeError(
+        `verifyJwt: KMS key ${keyId} is an ${info.keySpec} key, which signs ${orList(algsOfSpec(info.keySpec))}: options.alg must name the one (or ones) its tokens use`,
+      );
+    }
+    if (!fitsKey(spec, info.keySpec, info.keyUsage)) throw keyMismatch(keyId, alg, info.keySpec, info.keyUsage, spec);
   }
-  await checkSignature(kms, keyId, alg, spec, via, message, signature);
+  await checkSignature(kms, keyId, alg, spec, via, !allowed, message, signature);
   const payload = parseJsonObject(fromB64url(payloadB64, 'payload'), 'ERR_JWT_INVALID', 'JWT claims set') as JwtPayload;
   checkClaims(header, payload, options);
   return { payload: payload as P & JwtPayload, protectedHeader: header };
