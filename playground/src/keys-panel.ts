@@ -12,7 +12,9 @@ const KEY_SPECS = [
   ['SYMMETRIC_DEFAULT', 'Symmetric'],
   ['ECC_NIST_P256', 'ECC P-256'],
   ['ECC_NIST_EDWARDS25519', 'Ed25519'],
+  ['ECC_SECG_P256K1', 'secp256k1'],
   ['RSA_2048', 'RSA 2048'],
+  ['ML_DSA_44', 'ML-DSA 44'],
   ['HMAC_256', 'HMAC 256'],
 ] as const;
 type KeySpecChoice = (typeof KEY_SPECS)[number][0];

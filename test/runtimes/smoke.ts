@@ -20,6 +20,7 @@ export const SMOKE_STEPS = [
   'wire protocol: Encrypt and Decrypt as AWS JSON 1.1',
   'Sign and Verify (ECDSA P-256, Ed25519, RSA-PSS) and GenerateMac / VerifyMac',
   'DeriveSharedSecret (ECDH P-256) and GenerateDataKeyPair',
+  '@noble keys: ECC_SECG_P256K1, ML_DSA_44, HMAC_224, ECDSA over a DIGEST, ED25519_PH_SHA_512',
 ] as const;
 
 type Out = Record<string, any>;
@@ -53,6 +54,20 @@ function checkBytes(actual: unknown, expected: Uint8Array, what: string): void {
   check(actual != null && typeof (actual as Uint8Array).length === 'number', `${what}: expected bytes, got ${show(actual)}`);
   const a = actual as Uint8Array;
   check(a.length === expected.length && expected.every((b, i) => a[i] === b), `${what}: bytes differ (got ${a.length} bytes, expected ${expected.length})`);
+}
+
+/** A DER ECDSA signature (SEQUENCE { INTEGER r, INTEGER s }) as WebCrypto's r ‖ s. */
+function rawEcdsa(der: Uint8Array, n: number): Uint8Array {
+  const out = new Uint8Array(2 * n);
+  let at = der[1]! & 0x80 ? 3 : 2;
+  for (let i = 0; i < 2; i++) {
+    const len = der[at + 1]!;
+    const v = der.subarray(at + 2, at + 2 + len);
+    const trimmed = v[0] === 0 ? v.subarray(1) : v;
+    out.set(trimmed, (i + 1) * n - trimmed.length);
+    at += 2 + len;
+  }
+  return out;
 }
 
 async function rejectionCode(p: Promise<unknown>): Promise<string> {
@@ -287,6 +302,41 @@ export async function runSmoke(): Promise<{ passed: string[] }> {
     check(await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, pub, s2, message as BufferSource), 'the data key pair signs and verifies');
     const back = (await kms.execute('Decrypt', { CiphertextBlob: pair.PrivateKeyCiphertextBlob })) as Out;
     checkBytes(back.Plaintext, pair.PrivateKeyPlaintext, 'the private key decrypts from its ciphertext');
+  });
+
+  await step('@noble keys: ECC_SECG_P256K1, ML_DSA_44, HMAC_224, ECDSA over a DIGEST, ED25519_PH_SHA_512', async () => {
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', message as BufferSource));
+    for (const [spec, alg, type, msg] of [
+      ['ECC_SECG_P256K1', 'ECDSA_SHA_256', 'RAW', message],
+      ['ECC_SECG_P256K1', 'ECDSA_SHA_256', 'DIGEST', digest],
+      ['ML_DSA_44', 'ML_DSA_SHAKE_256', 'RAW', message],
+      ['ECC_NIST_EDWARDS25519', 'ED25519_PH_SHA_512', 'DIGEST', new Uint8Array(await crypto.subtle.digest('SHA-512', message as BufferSource))],
+    ] as const) {
+      const id = ((await kms.execute('CreateKey', { KeySpec: spec, KeyUsage: 'SIGN_VERIFY' })) as Out).KeyMetadata.KeyId as string;
+      const req = { KeyId: id, Message: msg, MessageType: type, SigningAlgorithm: alg };
+      const sig = ((await kms.execute('Sign', req)) as Out).Signature as Uint8Array;
+      checkEqual(((await kms.execute('Verify', { ...req, Signature: sig })) as Out).SignatureValid, true, `${spec} ${alg} ${type} Verify`);
+      const other = { ...req, Message: msg.map((b, i) => (i === 0 ? b ^ 1 : b)), Signature: sig };
+      checkEqual(await rejectionCode(kms.execute('Verify', other)), 'KMSInvalidSignatureException', `${spec} ${type} Verify of another message`);
+    }
+    // ECDSA over a DIGEST (@noble) verifies in this runtime's WebCrypto over the message itself.
+    const p256 = ((await kms.execute('CreateKey', { KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' })) as Out).KeyMetadata.KeyId as string;
+    const der = ((await kms.execute('Sign', { KeyId: p256, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' })) as Out)
+      .Signature as Uint8Array;
+    const spki = ((await kms.execute('GetPublicKey', { KeyId: p256 })) as Out).PublicKey as Uint8Array;
+    const pub = await crypto.subtle.importKey('spki', spki as BufferSource, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
+    check(
+      await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, pub, rawEcdsa(der, 32) as BufferSource, message as BufferSource),
+      'WebCrypto verifies the DIGEST signature',
+    );
+    const mac = ((await kms.execute('CreateKey', { KeySpec: 'HMAC_224', KeyUsage: 'GENERATE_VERIFY_MAC' })) as Out).KeyMetadata.KeyId as string;
+    const tag = ((await kms.execute('GenerateMac', { KeyId: mac, Message: message, MacAlgorithm: 'HMAC_SHA_224' })) as Out).Mac as Uint8Array;
+    checkEqual(tag.length, 28, 'HMAC_SHA_224 length');
+    checkEqual(
+      ((await kms.execute('VerifyMac', { KeyId: mac, Message: message, Mac: tag, MacAlgorithm: 'HMAC_SHA_224' })) as Out).MacValid,
+      true,
+      'HMAC_224 VerifyMac',
+    );
   });
 
   checkEqual(show(passed), show(SMOKE_STEPS), 'steps run');

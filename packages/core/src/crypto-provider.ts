@@ -19,6 +19,15 @@ export interface CryptoProvider {
   sha256Hex(data: Uint8Array | string): MaybePromise<string>;
   /** HMAC-SHA256 under an HMAC CryptoKey, as lowercase hex; a string is signed as its UTF-8 bytes. */
   hmacSha256Hex(key: CryptoKey, data: Uint8Array | string): MaybePromise<string>;
+  /**
+   * The raw RSA private-key operation (RSASP1 of RFC 8017 §5.2.1, m^d mod n) on a block as long as
+   * the modulus, big-endian and less than n, under an RSA private CryptoKey of either WebCrypto kind
+   * (RSASSA-PKCS1-v1_5 or RSA-PSS, any hash: the binding is ignored); returns a block as long as the
+   * modulus. Optional: it must be constant-time and blinded, so it is never written by hand, and
+   * WebCrypto has none (webCryptoProvider lacks it). Without it, Sign of a DIGEST with an RSA key is
+   * refused (key-specs/rsa-digest.ts). Throws when the block is not as long as the modulus or is ≥ n.
+   */
+  rsaPrivateRaw?(key: CryptoKey, block: Uint8Array): MaybePromise<Uint8Array>;
 }
 
 const bytesOf = (data: Uint8Array | string): Uint8Array => (typeof data === 'string' ? utf8(data) : data);

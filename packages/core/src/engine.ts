@@ -26,6 +26,7 @@ import { isAwsManagedAliasName, isDeletionDue, isRotationDue } from './key-sched
 import { createMaterialCache, currentOf, type MaterialCache, type OpenedMaterial } from './material-cache.js';
 import { familyOfKey, importersOf } from './key-specs/index.js';
 import { makeDecoyKey, type DecoyKey } from './decoy-key.js';
+import { keyResolved } from './quotas.js';
 import { countSharedChange, deletionWrites, hasRemoteReplicas, needsDelivery, replicaWrites, type RegionalSet } from './multi-region.js';
 
 export type { DecoyKey, RegionalSet };
@@ -142,18 +143,28 @@ export class Engine implements Scope {
     }
     if (parsed.kind === 'foreign') {
       throw new KmsError('NotFoundException', parsed.ref.includes(':alias/') ? `Alias ${parsed.ref} is not found.` : `Key '${parsed.ref}' does not exist`);
-    } else if (parsed.kind === 'alias') {
-      return this.resolveAlias(parsed.aliasName, options);
     }
-    return this.loadKey(parsed.keyId);
+    const key = parsed.kind === 'alias' ? this.resolveAlias(parsed.aliasName, options) : this.loadKey(parsed.keyId);
+    // Request quotas by the key's type (quotas.ts) are taken here, before the operation uses the key.
+    if (!options.caller) return key;
+    if (key instanceof Promise) {
+      return key.then((k) => {
+        keyResolved(options.caller, k.KeySpec);
+        return k;
+      });
+    }
+    keyResolved(options.caller, key.KeySpec);
+    return key;
   }
 
   private async resolveAlias(aliasName: string, options: ResolveOptions): Promise<KeyRecord> {
     const alias = await this.store.getAlias(aliasName);
     let keyId: string;
     if (alias) keyId = alias.TargetKeyId;
-    else if (options.createAwsManaged && isAwsManagedAliasName(aliasName)) keyId = await this.createAwsManagedKey(aliasName);
-    else throw new KmsError('NotFoundException', `Alias ${this.aliasArn(aliasName)} is not found.`);
+    else if (options.createAwsManaged && isAwsManagedAliasName(aliasName)) {
+      keyResolved(options.caller, 'SYMMETRIC_DEFAULT'); // its quota before the key is made
+      keyId = await this.createAwsManagedKey(aliasName);
+    } else throw new KmsError('NotFoundException', `Alias ${this.aliasArn(aliasName)} is not found.`);
     return this.loadKey(keyId);
   }
 

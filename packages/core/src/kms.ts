@@ -25,7 +25,7 @@ import {
 } from './protocol.js';
 import { InputReader } from './validate.js';
 import { symmetricFamily } from './key-specs/index.js';
-import { createRequestQuotas, type RequestQuotaOptions, type RequestQuotas } from './quotas.js';
+import { countRequest, createRequestQuotas, type RequestQuotaOptions, type RequestQuotas } from './quotas.js';
 import { createCryptoKeyProtector } from './material.js';
 import { isAwsRegion, isRegionName, partitionOf, requestRegion } from './regions.js';
 import { createMemoryStore } from './store/memory-store.js';
@@ -261,7 +261,10 @@ export function createKms(options: KmsOptions = {}): Kms {
     }
     const region = context.region ?? context.caller?.region;
     const engine = region === undefined ? defaultEngine : engineFor(region);
-    if (quotaOptions && context.caller) quotasOf(engine.region).take(operation, context.caller);
+    if (quotaOptions && context.caller) {
+      // Counted now, or (by the key's type) when engine.resolve finds the key: see quotas.ts.
+      context = { ...context, caller: countRequest(quotasOf(engine.region), operation, context.caller, input) };
+    }
     const waiting = ready();
     if (waiting) await waiting;
     try {

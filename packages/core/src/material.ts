@@ -5,8 +5,9 @@
  * wraps it with AES-256-GCM under a root key (files, Durable Objects, KV).
  */
 import { concat, utf8, wipe } from './bytes.js';
+import { KmsError } from './errors.js';
 import { importAesKey } from './key-specs/index.js';
-import type { StoredMaterial } from './model.js';
+import type { SealedBytes, StoredMaterial } from './model.js';
 
 export { importAesKey };
 
@@ -24,7 +25,15 @@ export interface MaterialContext {
    * raw material -> one CryptoKey per algorithm. The protector keeps or opens all of them.
    */
   importVariants?: (raw: Uint8Array) => Promise<Record<string, CryptoKey>>;
+  /**
+   * Whether some operation needs the raw bytes for a moment (the family's bytes()): 'only' when
+   * there is no CryptoKey to make at all, 'also' beside the CryptoKeys.
+   */
+  bytes?: 'only' | 'also';
 }
+
+/** Raw bytes of a material, fresh on each call (the caller wipes them). */
+export type BytesOpener = () => Promise<Uint8Array>;
 
 export interface MaterialProtector {
   /** Seals raw key material for storage. The caller wipes `raw` afterwards. */
@@ -39,14 +48,71 @@ export interface MaterialProtector {
    * can read their own material have it: the root-key protector does, CryptoKeys do not.
    */
   exportRaw?(stored: StoredMaterial, ctx: MaterialContext): Promise<Uint8Array>;
+  /**
+   * How to open stored material as bytes for one operation (a @noble signature, a DIGEST, an
+   * HMAC-SHA-224), or undefined when this material cannot be (kept as CryptoKeys only).
+   */
+  bytesOf(stored: StoredMaterial, ctx: MaterialContext): BytesOpener | undefined;
+  /** Whether material that exists only as bytes (secp256k1, ML-DSA, HMAC_224) can be kept at all. */
+  readonly keepsBytes: boolean;
 }
 
-/** Keeps material as non-extractable CryptoKeys. */
-export function createCryptoKeyProtector(): MaterialProtector {
+/** AWS's answer where a protector keeps CryptoKeys only and a key needs its bytes. */
+export function bytesRefused(spec?: string): KmsError {
+  return new KmsError(
+    'UnsupportedOperationException',
+    `${spec ? `${spec} keys need their key material as bytes, but this` : 'This'} KMS keeps key material as non-extractable CryptoKeys only (createCryptoKeyProtector({ keepBytes: false })).`,
+  );
+}
+
+export interface CryptoKeyProtectorOptions {
+  /**
+   * Keep the material of keys that need it openable as bytes (default true): secp256k1, ML-DSA and
+   * HMAC_224 keys cannot be made without, and ECDSA DIGEST messages and ED25519_PH_SHA_512 need it.
+   * It is sealed under a non-extractable AES key of its own, beside the CryptoKeys, so that a
+   * script of the page that reads the store can open it, which it cannot do with a non-extractable
+   * CryptoKey. false keeps every key a CryptoKey only: CreateKey refuses the specs that need bytes,
+   * and DIGEST / ED25519_PH_SHA_512 answer UnsupportedOperationException.
+   */
+  keepBytes?: boolean;
+}
+
+function sealAad(ctx: MaterialContext): Uint8Array {
+  return utf8(`edge-kms/sealed-bytes/v1\u0000${ctx.keyId}\u0000${ctx.version}\u0000${ctx.keyMaterialId}`);
+}
+
+async function sealBytes(raw: Uint8Array, ctx: MaterialContext): Promise<SealedBytes> {
+  const key = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const ct = await crypto.subtle.encrypt({ name: 'AES-GCM', iv: iv as BufferSource, additionalData: sealAad(ctx) as BufferSource }, key, raw as BufferSource);
+  return { key, data: concat(iv, new Uint8Array(ct)) };
+}
+
+function openerOf(sealed: SealedBytes, ctx: MaterialContext): BytesOpener {
+  const aad = sealAad(ctx);
+  return async () =>
+    new Uint8Array(
+      await crypto.subtle.decrypt(
+        { name: 'AES-GCM', iv: sealed.data.subarray(0, 12) as BufferSource, additionalData: aad as BufferSource },
+        sealed.key,
+        sealed.data.subarray(12) as BufferSource,
+      ),
+    );
+}
+
+/** Keeps material as non-extractable CryptoKeys (and, where a key needs it, its bytes sealed beside them). */
+export function createCryptoKeyProtector(options: CryptoKeyProtectorOptions = {}): MaterialProtector {
+  const keepBytes = options.keepBytes ?? true;
   return {
+    keepsBytes: keepBytes,
     async seal(raw, ctx) {
-      if (ctx.importVariants) return { kind: 'cryptokeys', keys: await ctx.importVariants(raw) };
-      return { kind: 'cryptokey', key: await (ctx.importKey ?? importAesKey)(raw) };
+      if (ctx.bytes === 'only') {
+        if (!keepBytes) throw bytesRefused();
+        return { kind: 'sealed', ...(await sealBytes(raw, ctx)) };
+      }
+      const sealed = ctx.bytes === 'also' && keepBytes ? await sealBytes(raw, ctx) : undefined;
+      if (ctx.importVariants) return { kind: 'cryptokeys', keys: await ctx.importVariants(raw), ...(sealed && { sealed }) };
+      return { kind: 'cryptokey', key: await (ctx.importKey ?? importAesKey)(raw), ...(sealed && { sealed }) };
     },
     async open(stored) {
       if (stored.kind === 'cryptokeys') return Object.values(stored.keys)[0]!;
@@ -56,6 +122,11 @@ export function createCryptoKeyProtector(): MaterialProtector {
     async openVariants(stored) {
       if (stored.kind !== 'cryptokeys') throw new Error('material is not a set of CryptoKeys');
       return stored.keys;
+    },
+    bytesOf(stored, ctx) {
+      if (stored.kind === 'sealed') return openerOf(stored, ctx);
+      if ((stored.kind === 'cryptokey' || stored.kind === 'cryptokeys') && stored.sealed) return openerOf(stored.sealed, ctx);
+      return undefined;
     },
   };
 }
@@ -99,6 +170,8 @@ export async function createRootKeyProtector(rootKeyBytes: Uint8Array): Promise<
       }
     },
     exportRaw: (stored, ctx) => unwrap(stored, ctx),
+    bytesOf: (stored, ctx) => () => unwrap(stored, ctx),
+    keepsBytes: true,
   };
   async function unwrap(stored: StoredMaterial, ctx: MaterialContext): Promise<Uint8Array> {
     if (stored.kind !== 'wrapped' || stored.alg !== ROOT_WRAP_ALG) throw new Error('unsupported stored material');

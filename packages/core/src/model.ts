@@ -125,11 +125,23 @@ export interface MultiRegionSet {
 }
 
 /** Key material as a store keeps it: wrapped bytes, or a non-extractable CryptoKey. */
+/**
+ * Raw material sealed with AES-256-GCM under a non-extractable key of its own (made for this one
+ * material, kept beside it): for the operations that need the bytes for a moment (@noble), in a
+ * store that keeps CryptoKeys. `data` is the 12-byte IV, the ciphertext and the tag.
+ */
+export interface SealedBytes {
+  key: CryptoKey;
+  data: Uint8Array;
+}
+
 export type StoredMaterial =
   | { kind: 'wrapped'; alg: string; data: Uint8Array }
-  | { kind: 'cryptokey'; key: CryptoKey }
+  | { kind: 'cryptokey'; key: CryptoKey; sealed?: SealedBytes }
   /** One non-extractable CryptoKey per algorithm (WebCrypto binds an RSA key to one scheme and hash). */
-  | { kind: 'cryptokeys'; keys: Record<string, CryptoKey> };
+  | { kind: 'cryptokeys'; keys: Record<string, CryptoKey>; sealed?: SealedBytes }
+  /** Material WebCrypto cannot hold at all (secp256k1, ML-DSA, HMAC-SHA-224): only the sealed bytes. */
+  | ({ kind: 'sealed' } & SealedBytes);
 
 export interface MaterialVersion {
   KeyId: string;

@@ -52,3 +52,31 @@ describe('node:crypto provider', () => {
     }
   });
 });
+
+describe('node:crypto provider: rsaPrivateRaw', () => {
+  it('is m^d mod n on a non-extractable RSA CryptoKey of either kind; refuses a block of the wrong length or ≥ n', async () => {
+    const { constants, KeyObject, publicDecrypt } = await import('node:crypto');
+    expect(web.rsaPrivateRaw).toBeUndefined();
+    for (const name of ['RSASSA-PKCS1-v1_5', 'RSA-PSS']) {
+      const pair = await crypto.subtle.generateKey({ name, modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }, false, [
+        'sign',
+        'verify',
+      ]);
+      const block = crypto.getRandomValues(new Uint8Array(256));
+      block[0] = 0; // < n
+      const out = await node.rsaPrivateRaw!(pair.privateKey, block);
+      expect(out).toBeInstanceOf(Uint8Array);
+      expect(out.length).toBe(256);
+      // (m^d)^e = m
+      expect(new Uint8Array(publicDecrypt({ key: KeyObject.from(pair.publicKey), padding: constants.RSA_NO_PADDING }, out))).toEqual(block);
+      expect(await node.rsaPrivateRaw!(pair.privateKey, block)).toEqual(out); // deterministic (blinding does not show)
+      expect(pair.privateKey.extractable).toBe(false);
+      expect(() => node.rsaPrivateRaw!(pair.privateKey, block.subarray(1))).toThrow(RangeError);
+      expect(() => node.rsaPrivateRaw!(pair.privateKey, new Uint8Array(257))).toThrow(RangeError);
+      expect(() => node.rsaPrivateRaw!(pair.privateKey, new Uint8Array(256).fill(0xff))).toThrow(); // ≥ n
+      expect(() => node.rsaPrivateRaw!(pair.publicKey, block)).toThrow(TypeError);
+    }
+    const aes = await crypto.subtle.importKey('raw', new Uint8Array(32), 'AES-GCM', false, ['encrypt']);
+    expect(() => node.rsaPrivateRaw!(aes, new Uint8Array(256))).toThrow(TypeError);
+  });
+});

@@ -5,11 +5,15 @@
  * SHA-256 and HMAC synchronously, on the same non-extractable CryptoKeys (KeyObject.from reads a
  * CryptoKey without making it extractable). The bytes produced are identical (tests check it).
  *
+ * It also has what WebCrypto lacks: the raw RSA private-key operation (rsaPrivateRaw), which the
+ * core needs to sign a DIGEST with an RSA key (key-specs/rsa-digest.ts encodes the block). It is
+ * OpenSSL's RSA_NO_PADDING private encryption (constant-time and blinded, OpenSSL's defaults).
+ *
  * An in-process core on Node takes it as `createKms({ crypto: createNodeCryptoProvider() })`,
  * imported from `@edge-kms/node/crypto` (this file alone: no server, LMDB or Hono loaded).
  */
 import * as nodeCrypto from 'node:crypto';
-import { createCipheriv, createDecipheriv, createHash, createHmac, KeyObject, type BinaryLike } from 'node:crypto';
+import { constants, createCipheriv, createDecipheriv, createHash, createHmac, KeyObject, privateEncrypt, type BinaryLike } from 'node:crypto';
 import type { CryptoProvider } from '@edge-kms/core';
 
 const TAG = 16;
@@ -102,6 +106,15 @@ export function createNodeCryptoProvider(): CryptoProvider {
       // ArrayBuffer is allocated for it, which costs more than the hash.
       p.outer.write(oneShot('sha256', p.inner.subarray(0, 64 + n), 'binary'), 64, 'latin1');
       return sha256Hex(p.outer);
+    },
+    rsaPrivateRaw(key, block) {
+      const k = keyObject(key);
+      if (k.type !== 'private' || k.asymmetricKeyType !== 'rsa') throw new TypeError('rsaPrivateRaw needs an RSA private key');
+      const bytes = Math.ceil(k.asymmetricKeyDetails!.modulusLength! / 8);
+      if (block.length !== bytes) throw new RangeError(`rsaPrivateRaw takes a block of ${bytes} bytes, not ${block.length}`);
+      // OpenSSL refuses a block >= n itself ("data too large for modulus").
+      const out = privateEncrypt({ key: k, padding: constants.RSA_NO_PADDING }, block);
+      return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
     },
   };
 }

@@ -4,12 +4,17 @@
  * usage SIGN_VERIFY, all on WebCrypto: the private key is a non-extractable CryptoKey, the public
  * key SPKI DER. Asymmetric keys do not rotate (as in AWS).
  *
- * Not here yet: KEY_AGREEMENT (ECDH) for the NIST curves, ECC_SECG_P256K1, ED25519_PH_SHA_512 and
- * DIGEST messages (WebCrypto cannot sign a digest hashed already; they need @noble/curves over
- * material opened as bytes).
+ * KEY_AGREEMENT (ECDH) on the NIST curves is WebCrypto's too. What WebCrypto cannot do, @noble/curves
+ * does over the material opened as bytes for the one call (bytes: 'also'): ECDSA over a DIGEST the
+ * caller hashed already, and ED25519_PH_SHA_512 (Ed25519ph of RFC 8032, which hashes the caller's
+ * DIGEST once more, as AWS documents). ECC_SECG_P256K1 is its own family (secp256k1.ts).
  */
+import { ed25519ph } from '@noble/curves/ed25519.js';
+import { p256, p384, p521 } from '@noble/curves/nist.js';
 import type { KeyRecord, KeySpec, KeyUsage } from '../model.js';
 import { generateKeyPair, generatePkcs8, spkiOf } from './asymmetric.js';
+import { ecPrivateScalar, ed25519Seed, OIDS, oidsAre, readSpki } from './der.js';
+import { derToP1363, p1363ToDer } from './ecdsa-der.js';
 import type { KeyFamily, SigningSpec } from './types.js';
 
 export type SigningAlgorithm = 'ECDSA_SHA_256' | 'ECDSA_SHA_384' | 'ECDSA_SHA_512' | 'ED25519_SHA_512' | 'ED25519_PH_SHA_512';
@@ -22,6 +27,11 @@ interface CurveSpec {
   sign: Partial<Record<SigningAlgorithm, { params: EcdsaParams | Algorithm; digestBytes: number }>>;
   /** The length of one of r, s (ECDSA), for the DER conversion. */
   scalarBytes?: number;
+  /** The message types AWS accepts for each algorithm. */
+  accepts: SigningSpec['accepts'];
+  /** The curve's OID (DER) and its @noble/curves implementation, for DIGEST messages. */
+  oid: Uint8Array;
+  noble?: typeof p256;
 }
 
 export const CURVES: Partial<Record<KeySpec, CurveSpec>> = {
@@ -30,23 +40,34 @@ export const CURVES: Partial<Record<KeySpec, CurveSpec>> = {
     algorithms: ['ECDSA_SHA_256'],
     sign: { ECDSA_SHA_256: { params: { name: 'ECDSA', hash: 'SHA-256' }, digestBytes: 32 } },
     scalarBytes: 32,
+    accepts: { ECDSA_SHA_256: { types: ['RAW', 'DIGEST'], digestBytes: 32 } },
+    oid: OIDS.p256,
+    noble: p256,
   },
   ECC_NIST_P384: {
     key: { name: 'ECDSA', namedCurve: 'P-384' },
     algorithms: ['ECDSA_SHA_384'],
     sign: { ECDSA_SHA_384: { params: { name: 'ECDSA', hash: 'SHA-384' }, digestBytes: 48 } },
     scalarBytes: 48,
+    accepts: { ECDSA_SHA_384: { types: ['RAW', 'DIGEST'], digestBytes: 48 } },
+    oid: OIDS.p384,
+    noble: p384,
   },
   ECC_NIST_P521: {
     key: { name: 'ECDSA', namedCurve: 'P-521' },
     algorithms: ['ECDSA_SHA_512'],
     sign: { ECDSA_SHA_512: { params: { name: 'ECDSA', hash: 'SHA-512' }, digestBytes: 64 } },
     scalarBytes: 66,
+    accepts: { ECDSA_SHA_512: { types: ['RAW', 'DIGEST'], digestBytes: 64 } },
+    oid: OIDS.p521,
+    noble: p521,
   },
   ECC_NIST_EDWARDS25519: {
     key: { name: 'Ed25519' },
     algorithms: ['ED25519_SHA_512', 'ED25519_PH_SHA_512'],
     sign: { ED25519_SHA_512: { params: { name: 'Ed25519' }, digestBytes: 64 } },
+    accepts: { ED25519_SHA_512: { types: ['RAW'] }, ED25519_PH_SHA_512: { types: ['DIGEST'], digestBytes: 64 } },
+    oid: OIDS.ed25519,
   },
 };
 
@@ -90,9 +111,41 @@ export const eccFamily: KeyFamily = {
       const c = curveOf(spec);
       const how: SigningSpec['how'] = {};
       for (const [alg, h] of Object.entries(c.sign)) how[alg] = { ...h, scalarBytes: c.scalarBytes };
-      SIGNING.set(spec, (s = { algorithms: c.algorithms, how }));
+      SIGNING.set(spec, (s = { algorithms: c.algorithms, how, accepts: c.accepts }));
     }
     return s;
+  },
+  // DIGEST messages and Ed25519ph need the private key as bytes for the call; key agreement does not.
+  bytes: (_spec, usage) => (usage === 'KEY_AGREEMENT' ? undefined : 'also'),
+  signBytes(spec, algorithm, type, raw, message) {
+    const c = curveOf(spec);
+    if (algorithm === 'ED25519_PH_SHA_512') {
+      const seed = ed25519Seed(raw);
+      if (!seed) throw new Error('not an Ed25519 private key');
+      return ed25519ph.sign(message, seed);
+    }
+    if (!c.noble || !c.scalarBytes || type !== 'DIGEST') throw new Error(`${algorithm} ${type} is signed by WebCrypto`);
+    const d = ecPrivateScalar(raw, c.oid, c.scalarBytes);
+    if (!d) throw new Error(`not a ${spec} private key`);
+    try {
+      return p1363ToDer(c.noble.sign(message, d, { prehash: false, format: 'compact' }));
+    } finally {
+      if (d.buffer !== raw.buffer) d.fill(0);
+    }
+  },
+  verifyBytes(spec, algorithm, _type, spki, message, signature) {
+    const c = curveOf(spec);
+    const pub = readSpki(spki);
+    if (!pub) return false;
+    try {
+      if (algorithm === 'ED25519_PH_SHA_512') return oidsAre(pub.oids, OIDS.ed25519) && ed25519ph.verify(signature, message, pub.publicKey);
+      if (!c.noble || !c.scalarBytes || !oidsAre(pub.oids, OIDS.ecPublicKey, c.oid)) return false;
+      const rs = derToP1363(signature, c.scalarBytes);
+      // lowS: false: any valid signature verifies, high-S ones too (AWS does not normalize).
+      return rs !== undefined && c.noble.verify(rs, message, pub.publicKey, { prehash: false, lowS: false, format: 'compact' });
+    } catch {
+      return false;
+    }
   },
   metadata: (key: KeyRecord) =>
     key.KeyUsage === 'SIGN_VERIFY'

@@ -1,6 +1,6 @@
 /**
- * The key families edge-kms implements, and familyOf(spec). A spec without a family (RSA, ECC,
- * HMAC, ML-DSA today) is one AWS has and edge-kms does not yet: CreateKey refuses it.
+ * The key families edge-kms implements, and familyOf(spec). A spec without a family (SM2, China
+ * Regions only) is one AWS has and edge-kms does not: CreateKey refuses it.
  * Adding a family: a file beside symmetric.ts implementing KeyFamily, and a line in FAMILIES.
  */
 import type { KeySpec, KeyUsage } from '../model.js';
@@ -8,16 +8,18 @@ import { symmetricFamily } from './symmetric.js';
 import { hmacFamily } from './hmac.js';
 import { eccFamily } from './ecc.js';
 import { rsaFamily } from './rsa.js';
+import { secp256k1Family } from './secp256k1.js';
+import { mlDsaFamily } from './ml-dsa.js';
 import type { KeyFamily } from './types.js';
 
-export type { KeyFamily, SigningSpec } from './types.js';
+export type { KeyFamily, MessageType, SigningSpec } from './types.js';
 export { rsaFamily } from './rsa.js';
 export { importAesKey, symmetricFamily, SYMMETRIC_KEY_BYTES } from './symmetric.js';
 export { hmacFamily, macAlgorithmOf, MAC_ALGORITHMS, type MacAlgorithm } from './hmac.js';
 export { eccFamily, curveOf, CURVES, ECDH_BITS, ecdhOf, type SigningAlgorithm } from './ecc.js';
 export { derToP1363, p1363ToDer } from './ecdsa-der.js';
 
-const FAMILIES: readonly KeyFamily[] = [symmetricFamily, hmacFamily, eccFamily, rsaFamily];
+const FAMILIES: readonly KeyFamily[] = [symmetricFamily, hmacFamily, eccFamily, secp256k1Family, rsaFamily, mlDsaFamily];
 
 const BY_SPEC = new Map<KeySpec, KeyFamily>(FAMILIES.flatMap((f) => f.specs.map((s) => [s, f] as const)));
 
@@ -34,12 +36,15 @@ export function familyOf(spec: KeySpec): KeyFamily | undefined {
 export function importersOf(key: { KeySpec: KeySpec; KeyUsage?: KeyUsage }): {
   importKey: (raw: Uint8Array) => Promise<CryptoKey>;
   importVariants?: (raw: Uint8Array) => Promise<Record<string, CryptoKey>>;
+  bytes?: 'only' | 'also';
 } {
   const family = familyOfKey(key);
   const variants = family.importVariants;
+  const bytes = family.bytes?.(key.KeySpec, key.KeyUsage);
   return {
     importKey: (raw) => family.importMaterial(key.KeySpec, raw, key.KeyUsage),
     importVariants: variants && ((raw) => variants(key.KeySpec, raw, key.KeyUsage)),
+    ...(bytes && { bytes }),
   };
 }
 

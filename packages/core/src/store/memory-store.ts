@@ -27,10 +27,12 @@ function cloneVersion(v: MaterialVersion): MaterialVersion {
     ...v,
     Material:
       m.kind === 'cryptokey'
-        ? { kind: 'cryptokey', key: m.key }
+        ? { kind: 'cryptokey', key: m.key, ...(m.sealed && { sealed: { key: m.sealed.key, data: m.sealed.data.slice() } }) }
         : m.kind === 'cryptokeys'
-          ? { kind: 'cryptokeys', keys: { ...m.keys } }
-          : { kind: 'wrapped', alg: m.alg, data: m.data.slice() },
+          ? { kind: 'cryptokeys', keys: { ...m.keys }, ...(m.sealed && { sealed: { key: m.sealed.key, data: m.sealed.data.slice() } }) }
+          : m.kind === 'sealed'
+            ? { kind: 'sealed', key: m.key, data: m.data.slice() }
+            : { kind: 'wrapped', alg: m.alg, data: m.data.slice() },
   };
   if (v.PublicKey) copy.PublicKey = new Uint8Array(v.PublicKey);
   return copy;

@@ -46,7 +46,7 @@ export async function deriveSharedSecret(engine: Engine, input: InputReader, ctx
   const material = engine.currentMaterialNow(key) ?? (await engine.currentMaterial(key));
   let secret: ArrayBuffer;
   try {
-    secret = await crypto.subtle.deriveBits({ name: 'ECDH', public: peerKey }, material.key, bits);
+    secret = await crypto.subtle.deriveBits({ name: 'ECDH', public: peerKey }, material.key!, bits);
   } catch {
     throw new KmsError('ValidationException', `The public key is not a valid point on the curve of ${key.KeySpec}.`);
   }

@@ -35,6 +35,30 @@ describe('review hardening', () => {
     });
   });
 
+  it('a key-agreement key whose stored public key was swapped is not used either', async () => {
+    const store = createMemoryStore();
+    const kms = createKms({ store, onInternalError: () => undefined });
+    const id = ((await kms.execute('CreateKey', { KeySpec: 'ECC_NIST_P384', KeyUsage: 'KEY_AGREEMENT' })) as { KeyMetadata: { KeyId: string } }).KeyMetadata
+      .KeyId;
+    const peer = new Uint8Array(generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).publicKey.export({ format: 'der', type: 'spki' }));
+    const attacker = new Uint8Array(generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).publicKey.export({ format: 'der', type: 'spki' }));
+    const tampered: KmsStore = {
+      ...store,
+      getVersion: async (keyId, version) => {
+        const v = await store.getVersion(keyId, version);
+        return v && { ...v, PublicKey: attacker };
+      },
+    };
+    const victim = createKms({ store: tampered, protector: kms.engine.protector, onInternalError: () => undefined });
+    await expect(victim.execute('GetPublicKey', { KeyId: id })).rejects.toMatchObject({ code: 'KMSInternalException' });
+    await expect(victim.execute('DeriveSharedSecret', { KeyId: id, KeyAgreementAlgorithm: 'ECDH', PublicKey: peer })).rejects.toMatchObject({
+      code: 'KMSInternalException',
+    });
+    // The untampered store opens the same key.
+    const honest = createKms({ store, protector: kms.engine.protector });
+    await expect(honest.execute('DeriveSharedSecret', { KeyId: id, KeyAgreementAlgorithm: 'ECDH', PublicKey: peer })).resolves.toHaveProperty('SharedSecret');
+  });
+
   it('a burst of RSA pairs is throttled, and Encrypt keeps answering meanwhile', { timeout: 60_000 }, async () => {
     const kms = createKms();
     const id = ((await kms.execute('CreateKey', {})) as { KeyMetadata: { KeyId: string } }).KeyMetadata.KeyId;

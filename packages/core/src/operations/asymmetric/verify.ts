@@ -6,7 +6,6 @@
 import type { OperationContext } from '../../auth/authorize.js';
 import type { Engine } from '../../engine.js';
 import { KmsError } from '../../errors.js';
-import { derToP1363 } from '../../key-specs/index.js';
 import type { InputReader } from '../../validate.js';
 import type { Output } from '../common.js';
 import { signingRequest } from './signing.js';
@@ -16,9 +15,6 @@ export async function verify(engine: Engine, input: InputReader, ctx: OperationC
   const r = await signingRequest(engine, input, ctx, 'Verify', () => {
     signature = input.blob('Signature', { required: true, min: 1, max: 6144 });
   });
-  const raw = r.scalarBytes ? derToP1363(signature, r.scalarBytes) : signature;
-  const valid =
-    raw !== undefined && r.verifyingKey !== undefined && (await crypto.subtle.verify(r.params, r.verifyingKey, raw as BufferSource, r.message as BufferSource));
-  if (!valid) throw new KmsError('KMSInvalidSignatureException', '');
+  if (!(await r.verify(signature))) throw new KmsError('KMSInvalidSignatureException', '');
   return { KeyId: engine.keyArn(r.key.KeyId), SignatureValid: true, SigningAlgorithm: r.algorithm };
 }

@@ -7,6 +7,7 @@ import { KmsError } from '../../errors.js';
 import { GRANT_OPERATIONS, type GrantOperation, type GrantRecord, type KeyUsage } from '../../model.js';
 import type { InputReader } from '../../validate.js';
 import { dryRun, readGrantTokens, readKeyId, type Output } from '../common.js';
+import { familyOf, symmetricFamily } from '../../key-specs/index.js';
 import { makeGrantToken } from './grant-tokens.js';
 import { MAX_GRANTS_PER_KEY, NO_CONSTRAINTS, PRINCIPAL_PATTERN, readConstraints, sameGrant, validPrincipal } from './grant-rules.js';
 
@@ -27,6 +28,8 @@ const OPERATIONS_BY_USAGE: Record<KeyUsage, readonly string[]> = {
   GENERATE_VERIFY_MAC: ['GenerateMac', 'VerifyMac'],
   KEY_AGREEMENT: ['DeriveSharedSecret', 'GetPublicKey'],
 };
+/** An asymmetric ENCRYPT_DECRYPT key (RSA) makes no data keys: AWS's grant operations for it. */
+const ASYMMETRIC_ENCRYPT_DECRYPT: readonly string[] = ['Decrypt', 'Encrypt', 'ReEncryptFrom', 'ReEncryptTo', 'GetPublicKey'];
 
 export async function createGrant(engine: Engine, input: InputReader, ctx: OperationContext): Promise<Output> {
   const ref = readKeyId(input);
@@ -55,7 +58,10 @@ export async function createGrant(engine: Engine, input: InputReader, ctx: Opera
   const resolved = await engine.resolve(ref, { caller: ctx.caller });
   // A grant may only name operations the key supports (the API reference: "KMS returns a
   // ValidationError exception" otherwise).
-  const supported = OPERATIONS_BY_USAGE[resolved.KeyUsage];
+  const supported =
+    resolved.KeyUsage === 'ENCRYPT_DECRYPT' && familyOf(resolved.KeySpec) !== symmetricFamily
+      ? ASYMMETRIC_ENCRYPT_DECRYPT
+      : OPERATIONS_BY_USAGE[resolved.KeyUsage];
   const unsupported = operations.filter((o) => !ALWAYS_GRANTABLE.includes(o) && !supported.includes(o));
   if (unsupported.length > 0) {
     throw new KmsError('ValidationException', `Grant operations ${unsupported.join(', ')} are not supported for a KMS key with KeyUsage ${resolved.KeyUsage}.`);

@@ -6,7 +6,7 @@ import type { Output } from '../common.js';
 import { macRequest } from './mac-key.js';
 
 export async function generateMac(engine: Engine, input: InputReader, ctx: OperationContext): Promise<Output> {
-  const { key, message, algorithm, cryptoKey } = await macRequest(engine, input, ctx, 'GenerateMac');
-  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', cryptoKey, message as BufferSource));
-  return { Mac: mac, MacAlgorithm: algorithm, KeyId: engine.keyArn(key.KeyId) };
+  const r = await macRequest(engine, input, ctx, 'GenerateMac');
+  const { key, algorithm } = r;
+  return { Mac: await r.mac(), MacAlgorithm: algorithm, KeyId: engine.keyArn(key.KeyId) };
 }

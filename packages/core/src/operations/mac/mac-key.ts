@@ -1,6 +1,7 @@
 /** What GenerateMac and VerifyMac share: reading the request, and the checks of the key and algorithm. */
 import { authorize, requestAliasOf, type OperationContext } from '../../auth/authorize.js';
 import type { Engine } from '../../engine.js';
+import { constantTimeEqual, wipe } from '../../bytes.js';
 import { KmsError } from '../../errors.js';
 import { familyOf, hmacFamily, MAC_ALGORITHMS, macAlgorithmOf, type MacAlgorithm } from '../../key-specs/index.js';
 import type { KeyRecord } from '../../model.js';
@@ -11,8 +12,10 @@ export interface MacRequest {
   key: KeyRecord;
   message: Uint8Array;
   algorithm: MacAlgorithm;
-  /** The current version's HMAC CryptoKey (HMAC keys have one version). */
-  cryptoKey: CryptoKey;
+  /** The MAC of the message under the key's current (only) version. */
+  mac(): Promise<Uint8Array>;
+  /** Whether `mac` is the message's MAC, compared in constant time. */
+  verify(mac: Uint8Array): Promise<boolean>;
 }
 
 /** Reads KeyId, Message, MacAlgorithm (and `extra`), resolves and authorizes the key, and checks it. */
@@ -40,6 +43,44 @@ export async function macRequest(
     throw new KmsError('InvalidKeyUsageException', `Algorithm ${algorithm} is incompatible with key spec ${key.KeySpec}.`);
   }
   dryRun(input);
-  const cryptoKey = (engine.currentMaterialNow(key) ?? (await engine.currentMaterial(key))).key;
-  return { key, message, algorithm, cryptoKey, input };
+  const material = engine.currentMaterialNow(key) ?? (await engine.currentMaterial(key));
+  const cryptoKey = material.key;
+  if (cryptoKey) {
+    return {
+      key,
+      message,
+      algorithm,
+      input,
+      mac: async () => new Uint8Array(await crypto.subtle.sign('HMAC', cryptoKey, message as BufferSource)),
+      // WebCrypto's HMAC verify compares in constant time.
+      verify: (mac) => crypto.subtle.verify('HMAC', cryptoKey, mac as BufferSource, message as BufferSource),
+    };
+  }
+  // HMAC_224: @noble/hashes over the material opened as bytes for the call.
+  const family = hmacFamily;
+  const opener = material.bytes;
+  const macOf = async (): Promise<Uint8Array> => {
+    if (!opener || !family.macBytes) throw new Error(`no way to open the material of ${key.KeySpec} key ${key.KeyId}`);
+    const raw = await opener();
+    try {
+      return family.macBytes(key.KeySpec, raw, message);
+    } finally {
+      wipe(raw);
+    }
+  };
+  return {
+    key,
+    message,
+    algorithm,
+    input,
+    mac: macOf,
+    async verify(mac) {
+      const expected = await macOf();
+      try {
+        return constantTimeEqual(expected, mac);
+      } finally {
+        wipe(expected);
+      }
+    },
+  };
 }

@@ -99,8 +99,11 @@ describe('GenerateMac / VerifyMac', () => {
       code: 'ValidationException',
       message: 'KeyUsage ENCRYPT_DECRYPT is not compatible with KeySpec HMAC_256',
     });
-    await expect(k.execute('CreateKey', { KeySpec: 'HMAC_224', KeyUsage: 'GENERATE_VERIFY_MAC' })).rejects.toMatchObject({
-      code: 'UnsupportedOperationException',
+    const h224 = ((await k.execute('CreateKey', { KeySpec: 'HMAC_224', KeyUsage: 'GENERATE_VERIFY_MAC' })) as { KeyMetadata: { KeyId: string } }).KeyMetadata
+      .KeyId;
+    await expect(k.execute('GenerateMac', { KeyId: h224, Message: m, MacAlgorithm: 'HMAC_SHA_256' })).rejects.toMatchObject({
+      code: 'InvalidKeyUsageException',
+      message: 'Algorithm HMAC_SHA_256 is incompatible with key spec HMAC_224.',
     });
   });
 

@@ -1,7 +1,7 @@
 /**
  * VerifyMac: whether a MAC is the HMAC of the message under the key. A MAC that does not verify
- * is KMSInvalidMacException with an empty message, as in AWS. The comparison is WebCrypto's
- * verify, which compares in constant time.
+ * is KMSInvalidMacException with an empty message, as in AWS. The comparison is constant time
+ * (WebCrypto's verify; for HMAC_224, constantTimeEqual).
  */
 import type { OperationContext } from '../../auth/authorize.js';
 import type { Engine } from '../../engine.js';
@@ -12,10 +12,11 @@ import { macRequest } from './mac-key.js';
 
 export async function verifyMac(engine: Engine, input: InputReader, ctx: OperationContext): Promise<Output> {
   let mac!: Uint8Array;
-  const { key, message, algorithm, cryptoKey } = await macRequest(engine, input, ctx, 'VerifyMac', () => {
+  const r = await macRequest(engine, input, ctx, 'VerifyMac', () => {
     mac = input.blob('Mac', { required: true, min: 1, max: 6144 });
   });
-  if (!(await crypto.subtle.verify('HMAC', cryptoKey, mac as BufferSource, message as BufferSource))) {
+  const { key, algorithm } = r;
+  if (!(await r.verify(mac))) {
     throw new KmsError('KMSInvalidMacException', '');
   }
   return { KeyId: engine.keyArn(key.KeyId), MacValid: true, MacAlgorithm: algorithm };

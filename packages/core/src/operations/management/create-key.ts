@@ -1,5 +1,6 @@
 /** CreateKey: a customer managed key of a spec a key family implements, with its first key material version. */
 import type { Engine } from '../../engine.js';
+import { bytesRefused } from '../../material.js';
 import { defaultKeyPolicy, DEFAULT_ROTATION_PERIOD_DAYS } from '../../engine.js';
 import { KmsError } from '../../errors.js';
 import { keyMetadata } from '../../metadata.js';
@@ -44,11 +45,10 @@ export async function createKey(engine: Engine, input: InputReader, ctx: Operati
   if (!family) {
     throw new KmsError(
       'UnsupportedOperationException',
-      `KeySpec ${spec} is not supported by this edge-kms release; SYMMETRIC_DEFAULT, HMAC_256/384/512, ECC_NIST_P256/P384/P521, ECC_NIST_EDWARDS25519 and RSA_2048/3072/4096 keys can be created.`,
+      `KeySpec ${spec} is not supported by edge-kms (SM2 keys are for AWS's China Regions); every other KeySpec is.`,
     );
   }
-  const notYet = family.notYet?.(spec, keyUsage);
-  if (notYet) throw new KmsError('UnsupportedOperationException', notYet);
+  if (family.bytes?.(spec, keyUsage) === 'only' && !engine.protector.keepsBytes) throw bytesRefused(spec);
   if (origin !== 'AWS_KMS') {
     throw new KmsError('UnsupportedOperationException', `Origin ${origin} is not supported by this edge-kms release; only AWS_KMS keys can be created.`);
   }

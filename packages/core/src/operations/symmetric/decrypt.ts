@@ -1,4 +1,7 @@
-/** Decrypt: the blob names its key and key material version, so KeyId is optional. */
+/**
+ * Decrypt: a symmetric key's blob names its key and key material version, so KeyId is optional;
+ * an asymmetric key's ciphertext names nothing, so KeyId and EncryptionAlgorithm are needed.
+ */
 import { KmsError } from '../../errors.js';
 import { authorize, requestAliasOf, type OperationContext } from '../../auth/authorize.js';
 import type { Engine } from '../../engine.js';
@@ -24,7 +27,14 @@ export async function decrypt(engine: Engine, input: InputReader, ctx: Operation
     context,
     ref,
     algorithm,
-    (key) => authorize(engine, ctx, { action: 'Decrypt', key, encryptionContext: context, requestAlias: ref && requestAliasOf(ref) }),
+    (key) =>
+      authorize(engine, ctx, {
+        action: 'Decrypt',
+        key,
+        encryptionContext: context,
+        requestAlias: ref && requestAliasOf(ref),
+        conditions: { 'kms:encryptionalgorithm': algorithm ?? 'SYMMETRIC_DEFAULT' },
+      }),
     ctx.caller,
   );
   try {
@@ -33,10 +43,7 @@ export async function decrypt(engine: Engine, input: InputReader, ctx: Operation
     out.plaintext.fill(0);
     throw e;
   }
-  return {
-    KeyId: engine.keyArn(out.key.KeyId),
-    Plaintext: out.plaintext,
-    EncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
-    KeyMaterialId: out.keyMaterialId,
-  };
+  const answer: Output = { KeyId: engine.keyArn(out.key.KeyId), Plaintext: out.plaintext, EncryptionAlgorithm: out.algorithm };
+  if (out.keyMaterialId !== undefined) answer.KeyMaterialId = out.keyMaterialId;
+  return answer;
 }

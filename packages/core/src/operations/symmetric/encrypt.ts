@@ -1,8 +1,12 @@
-/** Encrypt: up to 4096 bytes under the key's current key material version. */
+/**
+ * Encrypt: up to 4096 bytes under a symmetric key's current key material version, or (RSA
+ * ENCRYPT_DECRYPT keys, EncryptionAlgorithm RSAES_OAEP_SHA_1 or RSAES_OAEP_SHA_256) up to AWS's
+ * limit for the key spec and algorithm with its public key.
+ */
 import { authorize, requestAliasOf, type OperationContext } from '../../auth/authorize.js';
 import type { Engine } from '../../engine.js';
 import { dryRun, readGrantTokens } from '../common.js';
-import { encryptUnder, ENCRYPTION_ALGORITHMS, requireEncryptKey } from '../../symmetric.js';
+import { checkPlaintextSize, encryptWith, ENCRYPTION_ALGORITHMS, requireCipherKey } from '../../symmetric.js';
 import type { InputReader } from '../../validate.js';
 import { readKeyId, type Output } from '../common.js';
 
@@ -21,8 +25,9 @@ export async function encrypt(engine: Engine, input: InputReader, ctx: Operation
     requestAlias: requestAliasOf(ref),
     conditions: { 'kms:encryptionalgorithm': algorithm ?? 'SYMMETRIC_DEFAULT' },
   });
-  requireEncryptKey(engine, key, algorithm);
+  const used = requireCipherKey(engine, key, algorithm, context);
+  checkPlaintextSize(key, used, plaintext.length);
   dryRun(input);
-  const blob = await encryptUnder(engine, key, plaintext, context);
-  return { CiphertextBlob: blob, KeyId: engine.keyArn(key.KeyId), EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
+  const blob = await encryptWith(engine, key, used, plaintext, context);
+  return { CiphertextBlob: blob, KeyId: engine.keyArn(key.KeyId), EncryptionAlgorithm: used };
 }
