@@ -10,6 +10,9 @@ import { toHex, utf8 } from './bytes.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
+/** WebCrypto's sign/verify parameters of the algorithms KMS keys use. */
+export type SignParams = AlgorithmIdentifier | EcdsaParams | RsaPssParams;
+
 export interface CryptoProvider {
   /** AES-256-GCM with a 128-bit tag; returns ciphertext followed by the tag. */
   aesGcmEncrypt(key: CryptoKey, iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): MaybePromise<Uint8Array>;
@@ -19,6 +22,13 @@ export interface CryptoProvider {
   sha256Hex(data: Uint8Array | string): MaybePromise<string>;
   /** HMAC-SHA256 under an HMAC CryptoKey, as lowercase hex; a string is signed as its UTF-8 bytes. */
   hmacSha256Hex(key: CryptoKey, data: Uint8Array | string): MaybePromise<string>;
+  /**
+   * crypto.subtle.sign's answer, the same bytes (ECDSA as r ‖ s; Ed25519; RSA; HMAC), for the
+   * Sign and GenerateMac operations. Optional: without it the core calls crypto.subtle.sign.
+   */
+  sign?(params: SignParams, key: CryptoKey, data: Uint8Array): MaybePromise<Uint8Array>;
+  /** crypto.subtle.verify's answer (ECDSA signatures as r ‖ s); HMAC compared in constant time. Optional, as sign. */
+  verify?(params: SignParams, key: CryptoKey, signature: Uint8Array, data: Uint8Array): MaybePromise<boolean>;
   /**
    * The raw RSA private-key operation (RSASP1 of RFC 8017 §5.2.1, m^d mod n) on a block as long as
    * the modulus, big-endian and less than n, under an RSA private CryptoKey of either WebCrypto kind
@@ -50,3 +60,15 @@ export const webCryptoProvider: CryptoProvider = {
     return toHex(new Uint8Array(await crypto.subtle.sign('HMAC', key, bytesOf(data) as BufferSource)));
   },
 };
+
+/** Signs through the provider's sign, else WebCrypto. */
+export function signWith(provider: CryptoProvider, params: SignParams, key: CryptoKey, data: Uint8Array): MaybePromise<Uint8Array> {
+  if (provider.sign) return provider.sign(params, key, data);
+  return crypto.subtle.sign(params, key, data as BufferSource).then((b) => new Uint8Array(b));
+}
+
+/** Verifies through the provider's verify, else WebCrypto. */
+export function verifyWith(provider: CryptoProvider, params: SignParams, key: CryptoKey, signature: Uint8Array, data: Uint8Array): MaybePromise<boolean> {
+  if (provider.verify) return provider.verify(params, key, signature, data);
+  return crypto.subtle.verify(params, key, signature as BufferSource, data as BufferSource);
+}

@@ -80,3 +80,61 @@ describe('node:crypto provider: rsaPrivateRaw', () => {
     expect(() => node.rsaPrivateRaw!(aes, new Uint8Array(256))).toThrow(TypeError);
   });
 });
+
+describe('node:crypto provider: sign and verify', () => {
+  const msg = new TextEncoder().encode('a message signed through node:crypto');
+  const subtleSign = async (params: AlgorithmIdentifier | EcdsaParams | RsaPssParams, key: CryptoKey) =>
+    new Uint8Array(await crypto.subtle.sign(params, key, msg as BufferSource));
+
+  it('answers what WebCrypto answers, on the same non-extractable keys, for ECDSA, Ed25519, HMAC and RSA', async () => {
+    const p = createNodeCryptoProvider();
+    const cases: [AlgorithmIdentifier | EcdsaParams | RsaPssParams, CryptoKeyPair, boolean][] = [];
+    for (const [curve, hash] of [
+      ['P-256', 'SHA-256'],
+      ['P-384', 'SHA-384'],
+      ['P-521', 'SHA-512'],
+    ] as const) {
+      cases.push([
+        { name: 'ECDSA', hash },
+        (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: curve }, false, ['sign', 'verify'])) as CryptoKeyPair,
+        false,
+      ]);
+    }
+    cases.push([{ name: 'Ed25519' }, (await crypto.subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify'])) as CryptoKeyPair, true]);
+    const rsa = { modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-384' };
+    cases.push([
+      { name: 'RSASSA-PKCS1-v1_5' },
+      (await crypto.subtle.generateKey({ name: 'RSASSA-PKCS1-v1_5', ...rsa }, false, ['sign', 'verify'])) as CryptoKeyPair,
+      true,
+    ]);
+    cases.push([
+      { name: 'RSA-PSS', saltLength: 48 },
+      (await crypto.subtle.generateKey({ name: 'RSA-PSS', ...rsa }, false, ['sign', 'verify'])) as CryptoKeyPair,
+      false,
+    ]);
+    for (const [params, pair, deterministic] of cases) {
+      const ours = await p.sign!(params, pair.privateKey, msg);
+      const theirs = await subtleSign(params, pair.privateKey);
+      expect(ours.length, params.toString()).toBe(theirs.length);
+      if (deterministic) expect(ours).toEqual(theirs);
+      // Each verifies the other's signature; a changed message or signature does not verify.
+      expect(await crypto.subtle.verify(params, pair.publicKey, ours as BufferSource, msg as BufferSource)).toBe(true);
+      expect(await p.verify!(params, pair.publicKey, theirs, msg)).toBe(true);
+      expect(await p.verify!(params, pair.publicKey, theirs, msg.subarray(1))).toBe(false);
+      const bad = theirs.slice();
+      bad[bad.length - 1]! ^= 1;
+      expect(await p.verify!(params, pair.publicKey, bad, msg)).toBe(false);
+      expect(pair.privateKey.extractable).toBe(false);
+    }
+    for (const hash of ['SHA-256', 'SHA-384', 'SHA-512']) {
+      const key = await crypto.subtle.importKey('raw', crypto.getRandomValues(new Uint8Array(48)), { name: 'HMAC', hash }, false, ['sign', 'verify']);
+      const mac = await p.sign!('HMAC', key, msg);
+      expect(mac).toEqual(await subtleSign('HMAC', key));
+      expect(await p.verify!('HMAC', key, mac, msg)).toBe(true);
+      expect(await p.verify!('HMAC', key, mac.subarray(1), msg)).toBe(false);
+      const bad = mac.slice();
+      bad[0]! ^= 1;
+      expect(await p.verify!('HMAC', key, bad, msg)).toBe(false);
+    }
+  });
+});

@@ -3,6 +3,7 @@ import { authorize, requestAliasOf, type OperationContext } from '../../auth/aut
 import type { Engine } from '../../engine.js';
 import { KmsError } from '../../errors.js';
 import { wipe } from '../../bytes.js';
+import { signWith, verifyWith } from '../../crypto-provider.js';
 import { derToP1363, familyOf, type MessageType, p1363ToDer, rsaFamily, type SigningAlgorithm } from '../../key-specs/index.js';
 import { type RsaDigestAlgorithm, rsaDigestSign, rsaDigestVerify } from '../../key-specs/rsa-digest.js';
 import type { KeyRecord } from '../../model.js';
@@ -102,12 +103,12 @@ export async function signingRequest(
       algorithm: alg,
       async sign() {
         if (!signingKey) throw unsupported(key, algorithm, messageType);
-        const raw = new Uint8Array(await crypto.subtle.sign(how.params, signingKey, message as BufferSource));
+        const raw = await signWith(engine.crypto, how.params, signingKey, message);
         return scalarBytes ? p1363ToDer(raw) : raw;
       },
       async verify(signature) {
         const raw = scalarBytes ? derToP1363(signature, scalarBytes) : signature;
-        return raw !== undefined && verifyingKey !== undefined && crypto.subtle.verify(how.params, verifyingKey, raw as BufferSource, message as BufferSource);
+        return raw !== undefined && verifyingKey !== undefined && verifyWith(engine.crypto, how.params, verifyingKey, raw, message);
       },
     };
   }

@@ -2,6 +2,7 @@
 import { authorize, requestAliasOf, type OperationContext } from '../../auth/authorize.js';
 import type { Engine } from '../../engine.js';
 import { constantTimeEqual, wipe } from '../../bytes.js';
+import { signWith, verifyWith } from '../../crypto-provider.js';
 import { KmsError } from '../../errors.js';
 import { familyOf, hmacFamily, MAC_ALGORITHMS, macAlgorithmOf, type MacAlgorithm } from '../../key-specs/index.js';
 import type { KeyRecord } from '../../model.js';
@@ -51,9 +52,9 @@ export async function macRequest(
       message,
       algorithm,
       input,
-      mac: async () => new Uint8Array(await crypto.subtle.sign('HMAC', cryptoKey, message as BufferSource)),
-      // WebCrypto's HMAC verify compares in constant time.
-      verify: (mac) => crypto.subtle.verify('HMAC', cryptoKey, mac as BufferSource, message as BufferSource),
+      mac: async () => signWith(engine.crypto, 'HMAC', cryptoKey, message),
+      // WebCrypto's HMAC verify compares in constant time, and so must a provider's.
+      verify: async (mac) => verifyWith(engine.crypto, 'HMAC', cryptoKey, mac, message),
     };
   }
   // HMAC_224: @noble/hashes over the material opened as bytes for the call.
