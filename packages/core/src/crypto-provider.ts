@@ -72,3 +72,22 @@ export function verifyWith(provider: CryptoProvider, params: SignParams, key: Cr
   if (provider.verify) return provider.verify(params, key, signature, data);
   return crypto.subtle.verify(params, key, signature as BufferSource, data as BufferSource);
 }
+
+let inFlight = 0;
+
+/**
+ * How many KMS operations this process (this global scope) is running right now: a provider that
+ * can work synchronously may do so for one, and hand work to threads when there are several.
+ */
+export function operationsInFlight(): number {
+  return inFlight;
+}
+
+/** kms.execute counts each operation while it runs. */
+export function operationStarted(): void {
+  inFlight++;
+}
+
+export function operationEnded(): void {
+  inFlight--;
+}

@@ -27,7 +27,7 @@ export {
   type RotationPolicyName,
 } from './engine.js';
 export { KmsError, StoreConflictError, isKmsError, kmsError, INVALID_CIPHERTEXT_MESSAGE, INTERNAL_MESSAGE, type KmsErrorCode } from './errors.js';
-export { webCryptoProvider, type CryptoProvider, type SignParams } from './crypto-provider.js';
+export { operationsInFlight, webCryptoProvider, type CryptoProvider, type SignParams } from './crypto-provider.js';
 export { createTestClock, systemClock, DAY_MS, type Clock, type TestClock } from './clock.js';
 export { createMemoryStore, deepFreeze } from './store/memory-store.js';
 export { scopeStore, regionPrefix, regionsIn, migrateLegacyRecords, type RegionStore } from './store/region-scope.js';

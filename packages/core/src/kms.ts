@@ -24,6 +24,7 @@ import {
   type ProtocolService,
 } from './protocol.js';
 import { InputReader } from './validate.js';
+import { operationEnded, operationStarted } from './crypto-provider.js';
 import { symmetricFamily } from './key-specs/index.js';
 import { countRequest, createRequestQuotas, type RequestQuotaOptions, type RequestQuotas } from './quotas.js';
 import { createCryptoKeyProtector } from './material.js';
@@ -265,9 +266,10 @@ export function createKms(options: KmsOptions = {}): Kms {
       // Counted now, or (by the key's type) when engine.resolve finds the key: see quotas.ts.
       context = { ...context, caller: countRequest(quotasOf(engine.region), operation, context.caller, input) };
     }
-    const waiting = ready();
-    if (waiting) await waiting;
+    operationStarted();
     try {
+      const waiting = ready();
+      if (waiting) await waiting;
       const reader = InputReader.from(input);
       const tokens = reader.raw.GrantTokens;
       if (Array.isArray(tokens) && tokens.every((t) => typeof t === 'string')) checkGrantTokens(tokens as string[]);
@@ -276,6 +278,8 @@ export function createKms(options: KmsOptions = {}): Kms {
       if (isKmsError(e)) throw e;
       engine.onInternalError(e);
       throw internalError();
+    } finally {
+      operationEnded();
     }
   }
 

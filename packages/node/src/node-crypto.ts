@@ -8,7 +8,8 @@
  * Sign, Verify, GenerateMac and VerifyMac go the same way for ECDSA, Ed25519 and HMAC (a signature
  * costs tens of µs, the hand-off more), and RSA verification; RSA signing (~250 µs a signature)
  * stays on crypto.subtle, whose worker threads use every core while the event loop serves other
- * requests. The answers are WebCrypto's bytes (ECDSA as r ‖ s); HMACs are compared in constant time.
+ * requests; so do all of them while several KMS operations are in flight (spread()). The answers are WebCrypto's bytes (ECDSA as r ‖ s); HMACs are compared in
+ * constant time.
  *
  * It also has what WebCrypto lacks: the raw RSA private-key operation (rsaPrivateRaw), which the
  * core needs to sign a DIGEST with an RSA key (key-specs/rsa-digest.ts encodes the block). It is
@@ -31,7 +32,7 @@ import {
   verify as nodeVerify,
   type BinaryLike,
 } from 'node:crypto';
-import type { CryptoProvider, SignParams } from '@edge-kms/core';
+import { operationsInFlight, type CryptoProvider, type SignParams } from '@edge-kms/core';
 
 const TAG = 16;
 
@@ -90,6 +91,15 @@ function nodeHash(params: SignParams | KeyAlgorithm): string {
   }
 }
 
+/**
+ * Whether this signature goes to crypto.subtle's worker threads rather than being made here: a
+ * synchronous signature is the fastest for one operation at a time, but many at once would all run
+ * on the event loop's one core while the others idle.
+ */
+function spread(): boolean {
+  return operationsInFlight() > 1;
+}
+
 export function createNodeCryptoProvider(): CryptoProvider {
   const keys = new WeakMap<CryptoKey, KeyObject>();
   const pads = new WeakMap<CryptoKey, HmacPads>();
@@ -142,6 +152,7 @@ export function createNodeCryptoProvider(): CryptoProvider {
     },
     sign(params, key, data) {
       const name = key.algorithm.name;
+      if (name !== 'HMAC' && spread()) return crypto.subtle.sign(params, key, data as BufferSource).then((b) => new Uint8Array(b));
       // Copies out of node's Buffers, which may be views of a shared pool.
       if (name === 'ECDSA') return new Uint8Array(nodeSign(nodeHash(params), data, { key: keyObject(key), dsaEncoding: 'ieee-p1363' }));
       if (name === 'Ed25519') return new Uint8Array(nodeSign(null, data, keyObject(key)));
@@ -150,6 +161,7 @@ export function createNodeCryptoProvider(): CryptoProvider {
     },
     verify(params, key, signature, data) {
       const name = key.algorithm.name;
+      if (name !== 'HMAC' && spread()) return crypto.subtle.verify(params, key, signature as BufferSource, data as BufferSource);
       if (name === 'ECDSA') return nodeVerify(nodeHash(params), data, { key: keyObject(key), dsaEncoding: 'ieee-p1363' }, signature);
       if (name === 'Ed25519') return nodeVerify(null, data, keyObject(key), signature);
       if (name === 'HMAC') {
