@@ -1,7 +1,7 @@
 /** KeyMetadata as AWS returns it from CreateKey and DescribeKey. */
 import type { Engine } from './engine.js';
 import { familyOfKey } from './key-specs/index.js';
-import type { KeyRecord } from './model.js';
+import { CUSTOMER_MASTER_KEY_SPECS, type KeyRecord } from './model.js';
 import { multiRegionConfiguration } from './multi-region.js';
 
 export function keyMetadata(engine: Engine, key: KeyRecord): Record<string, unknown> {
@@ -16,7 +16,7 @@ export function keyMetadata(engine: Engine, key: KeyRecord): Record<string, unkn
     KeyState: key.KeyState,
     Origin: key.Origin,
     KeyManager: key.KeyManager,
-    CustomerMasterKeySpec: key.KeySpec,
+    ...(CUSTOMER_MASTER_KEY_SPECS.includes(key.KeySpec) && { CustomerMasterKeySpec: key.KeySpec }),
     KeySpec: key.KeySpec,
     MultiRegion: key.MultiRegion,
   };

@@ -3,6 +3,7 @@ import { authorize, requestAliasOf, type OperationContext } from '../../auth/aut
 import type { Engine } from '../../engine.js';
 import { KmsError } from '../../errors.js';
 import { familyOfKey } from '../../key-specs/index.js';
+import { CUSTOMER_MASTER_KEY_SPECS } from '../../model.js';
 import type { InputReader } from '../../validate.js';
 import { readGrantTokens, readKeyId, type Output } from '../common.js';
 
@@ -25,7 +26,7 @@ export async function getPublicKey(engine: Engine, input: InputReader, ctx: Oper
   return {
     KeyId: engine.keyArn(key.KeyId),
     PublicKey: new Uint8Array(material.spki),
-    CustomerMasterKeySpec: key.KeySpec,
+    ...(CUSTOMER_MASTER_KEY_SPECS.includes(key.KeySpec) && { CustomerMasterKeySpec: key.KeySpec }),
     KeySpec: key.KeySpec,
     KeyUsage: key.KeyUsage,
     ...family.metadata(key),

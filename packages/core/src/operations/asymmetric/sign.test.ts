@@ -102,6 +102,11 @@ describe('Ed25519 keys', () => {
     const md = ((await kms.execute('CreateKey', { KeySpec: 'ECC_NIST_EDWARDS25519', KeyUsage: 'SIGN_VERIFY' })) as { KeyMetadata: Record<string, unknown> })
       .KeyMetadata;
     expect(md.SigningAlgorithms).toEqual(['ED25519_SHA_512', 'ED25519_PH_SHA_512']);
+    // AWS's deprecated CustomerMasterKeySpec enum has no ECC_NIST_EDWARDS25519: none is answered, and CreateKey refuses it there.
+    expect(md.CustomerMasterKeySpec).toBeUndefined();
+    await expect(kms.execute('CreateKey', { CustomerMasterKeySpec: 'ECC_NIST_EDWARDS25519', KeyUsage: 'SIGN_VERIFY' })).rejects.toMatchObject({
+      code: 'ValidationException',
+    });
     const id = md.KeyId as string;
     const key = createPublicKey({
       key: Buffer.from(((await kms.execute('GetPublicKey', { KeyId: id })) as { PublicKey: Uint8Array }).PublicKey),

@@ -4,7 +4,7 @@ import { bytesRefused } from '../../material.js';
 import { defaultKeyPolicy, DEFAULT_ROTATION_PERIOD_DAYS } from '../../engine.js';
 import { KmsError } from '../../errors.js';
 import { keyMetadata } from '../../metadata.js';
-import { KEY_SPECS, KEY_USAGES, ORIGINS, type KeyRecord } from '../../model.js';
+import { CUSTOMER_MASTER_KEY_SPECS, KEY_SPECS, KEY_USAGES, ORIGINS, type KeyRecord } from '../../model.js';
 import type { InputReader } from '../../validate.js';
 import { checkTags } from '../tags/tag-rules.js';
 import type { Output } from '../common.js';
@@ -13,13 +13,11 @@ import { authorize, type OperationContext } from '../../auth/authorize.js';
 import { randomMrkId, randomUuid } from '../../bytes.js';
 import { familyOf } from '../../key-specs/index.js';
 
-const CMK_SPECS = KEY_SPECS.filter((s) => !s.startsWith('ML_DSA'));
-
 export async function createKey(engine: Engine, input: InputReader, ctx: OperationContext): Promise<Output> {
   const policy = readPolicy(input, 'Policy', false);
   const description = input.string('Description', { min: 0, max: 8192 }) ?? '';
   const usage = input.enumValue('KeyUsage', KEY_USAGES);
-  const cmkSpec = input.enumValue('CustomerMasterKeySpec', CMK_SPECS);
+  const cmkSpec = input.enumValue('CustomerMasterKeySpec', CUSTOMER_MASTER_KEY_SPECS);
   const keySpec = input.enumValue('KeySpec', KEY_SPECS);
   const origin = input.enumValue('Origin', ORIGINS) ?? 'AWS_KMS';
   const customKeyStoreId = input.string('CustomKeyStoreId', { min: 1, max: 64 });
