@@ -1,10 +1,11 @@
 /**
  * The store conformance suite: every KmsStore passes the same cases. It checks atomic commits,
  * each precondition rule of a commit (a commit that breaks one is refused with StoreConflictError
- * and writes nothing), immutable versions, ordered paging, copy semantics and interleaved
- * concurrent writers, and runs the engine's on-demand rotation limit on top of the store from one
- * and from two engines (two engines over one store stand for two processes: in-process locks
- * cannot help them, only the store's preconditions). Where each store runs it:
+ * and writes nothing), immutable versions (but for replaceVersion: imported material deleted and
+ * imported again), ordered paging, copy semantics and interleaved concurrent writers, and runs
+ * the engine's on-demand rotation limit on top of the store from one and from two engines (two
+ * engines over one store stand for two processes: in-process locks cannot help them, only the
+ * store's preconditions). Where each store runs it:
  *   memory, LMDB                  test/stores/memory-store.test.ts, lmdb-store.test.ts
  *                                 (npx vitest run --project e2e test/stores)
  *   Durable Objects, Workers KV   test/cloudflare/store-conformance.test.ts, in workerd
@@ -204,6 +205,35 @@ export function runStoreConformance(name: string, makeFixture: () => Promise<Sto
             ];
           },
         ],
+        [
+          'replaceVersion: a version that does not exist',
+          async () => [{ type: 'replaceVersion', version: { ...(await versionRecord(fx.protector, A, 9)), Material: { kind: 'deleted' } } }],
+        ],
+        [
+          'replaceVersion: a version of a missing key',
+          async () => [{ type: 'replaceVersion', version: { ...(await versionRecord(fx.protector, missing, 1)), Material: { kind: 'deleted' } } }],
+        ],
+        [
+          'replaceVersion: another KeyMaterialId',
+          async () => [
+            { type: 'replaceVersion', version: { ...(await versionRecord(fx.protector, A, 1)), KeyMaterialId: 'e'.repeat(64), Material: { kind: 'deleted' } } },
+          ],
+        ],
+        [
+          'replaceVersion: one version replaced twice in the commit',
+          async () => {
+            const v: MaterialVersion = { ...(await versionRecord(fx.protector, A, 1)), Material: { kind: 'deleted' } };
+            return [
+              { type: 'replaceVersion', version: v },
+              { type: 'replaceVersion', version: v },
+            ];
+          },
+        ],
+        // The commit puts A/3 before this: the replace does not see it.
+        [
+          'replaceVersion: a version put earlier in the same commit',
+          async () => [{ type: 'replaceVersion', version: await versionRecord(fx.protector, A, 3) }],
+        ],
         ['putAlias: creating an alias that exists', async () => [{ type: 'putAlias', alias: alias('alias/pre', missing), expectTarget: null }]],
         ['putAlias: another expected target', async () => [{ type: 'putAlias', alias: alias('alias/pre', missing), expectTarget: missing }]],
         ['putAlias: a target expected of a missing alias', async () => [{ type: 'putAlias', alias: alias('alias/none', A), expectTarget: A }]],
@@ -259,6 +289,171 @@ export function runStoreConformance(name: string, makeFixture: () => Promise<Sto
           expect(await store.getAlias('alias/bystander')).toBeUndefined();
         });
       }
+    });
+
+    describe('replaceVersion (imported key material deleted, and imported again)', () => {
+      const deleted = (v: MaterialVersion): MaterialVersion => ({ ...v, Material: { kind: 'deleted' } });
+      /** Version v's material sealed anew from bytes all `fill`, under v's own KeyMaterialId (imported again). */
+      const reimported = async (v: MaterialVersion, fill: number): Promise<MaterialVersion> => ({
+        ...v,
+        CreationDate: v.CreationDate + 1000,
+        Material: await fx.protector.seal(new Uint8Array(32).fill(fill), { keyId: v.KeyId, version: v.Version, keyMaterialId: v.KeyMaterialId }),
+      });
+      /** The stored material of v opens, through s, to bytes all `fill` (an AES-GCM probe says so). */
+      const opensTo = async (s: KmsStore, v: MaterialVersion, fill: number) => {
+        const back = (await s.getVersion(v.KeyId, v.Version))!;
+        const key = await fx.protector.open(back.Material, { keyId: v.KeyId, version: v.Version, keyMaterialId: v.KeyMaterialId });
+        const iv = new Uint8Array(12);
+        const probe = new Uint8Array([1, 2, 3]);
+        const got = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, key, probe));
+        const raw = await crypto.subtle.importKey('raw', new Uint8Array(32).fill(fill), 'AES-GCM', false, ['encrypt']);
+        expect(got).toEqual(new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, raw, probe)));
+      };
+      /** What every read answers for version v: getVersion, listVersions, and getVersionCandidates where the store has it. */
+      const reads = async (s: KmsStore, v: MaterialVersion) => {
+        const got = await s.getVersion(v.KeyId, v.Version);
+        const listed = (await s.listVersions(v.KeyId, { after: 0, limit: 100 })).filter((x) => x.Version === v.Version);
+        const candidates = s.getVersionCandidates ? await s.getVersionCandidates(v.KeyId, v.Version) : [got];
+        return [got, ...listed, ...candidates].map((x) => x && { KeyMaterialId: x.KeyMaterialId, CreationDate: x.CreationDate, kind: x.Material.kind });
+      };
+      /** reads() when v is the one record of its version. */
+      const answers = (v: MaterialVersion) =>
+        Array.from({ length: 3 }, () => ({ KeyMaterialId: v.KeyMaterialId, CreationDate: v.CreationDate, kind: v.Material.kind }));
+
+      it('replaces a version with the same KeyMaterialId: deleted, then imported again; every read answers the new record only', async () => {
+        const id = uuid();
+        const v1 = await versionRecord(fx.protector, id, 1);
+        const v2 = await versionRecord(fx.protector, id, 2);
+        await store.commit([
+          { type: 'putKey', key: keyRecord(id, 1, { Origin: 'EXTERNAL' }), expectRevision: 0 },
+          { type: 'putVersion', version: v1 },
+          { type: 'putVersion', version: v2 },
+        ]);
+        // Deleted, with the key record in the same commit.
+        await store.commit([
+          { type: 'replaceVersion', version: deleted(v1) },
+          { type: 'putKey', key: keyRecord(id, 2, { Origin: 'EXTERNAL', KeyState: 'PendingImport' }), expectRevision: 1 },
+        ]);
+        expect(await reads(store, v1)).toEqual(answers(deleted(v1)));
+        const gone = await store.getVersion(id, 1);
+        expect(gone).toMatchObject({ KeyId: id, Version: 1, KeyMaterialId: v1.KeyMaterialId, Origin: 'CREATE', Material: { kind: 'deleted' } });
+        expect(Object.keys(gone!.Material)).toEqual(['kind']);
+        expect((await store.getKey(id))?.KeyState).toBe('PendingImport');
+        // The other version is untouched.
+        expect(await reads(store, v2)).toEqual(answers(v2));
+        expect((await store.listVersions(id, { after: 0, limit: 10 })).map((v) => [v.Version, v.Material.kind])).toEqual([
+          [1, 'deleted'],
+          [2, v2.Material.kind],
+        ]);
+        // Imported again (other bytes than before, so the new record is the one read).
+        const again = await reimported(v1, 0x5a);
+        await store.commit([
+          { type: 'replaceVersion', version: again },
+          { type: 'putKey', key: keyRecord(id, 3, { Origin: 'EXTERNAL' }), expectRevision: 2 },
+        ]);
+        expect(await reads(store, v1)).toEqual(answers(again));
+        await opensTo(store, again, 0x5a);
+        // Deleted again and imported once more: a version may be replaced any number of times.
+        await store.commit([{ type: 'replaceVersion', version: deleted(again) }]);
+        expect(await reads(store, v1)).toEqual(answers(deleted(again)));
+        const third = await reimported(again, 0x77);
+        await store.commit([{ type: 'replaceVersion', version: third }]);
+        expect(await reads(store, v1)).toEqual(answers(third));
+        await opensTo(store, third, 0x77);
+        expect((await store.listVersions(id, { after: 0, limit: 10 })).map((v) => v.Version)).toEqual([1, 2]);
+      });
+
+      it('refuses a replace of a missing version or under another KeyMaterialId, and writes nothing of the commit', async () => {
+        const id = uuid();
+        const v1 = await versionRecord(fx.protector, id, 1);
+        await store.commit([
+          { type: 'putKey', key: keyRecord(id), expectRevision: 0 },
+          { type: 'putVersion', version: v1 },
+        ]);
+        const bystander = uuid();
+        for (const bad of [
+          deleted(await versionRecord(fx.protector, id, 2)),
+          { ...deleted(v1), KeyMaterialId: 'f'.repeat(64) },
+          { ...(await reimported(v1, 9)), KeyMaterialId: 'f'.repeat(64) },
+          deleted(await versionRecord(fx.protector, bystander, 1)),
+        ]) {
+          await expect(
+            store.commit([
+              { type: 'putKey', key: keyRecord(bystander), expectRevision: 0 },
+              { type: 'replaceVersion', version: bad },
+              { type: 'putKey', key: keyRecord(id, 2, { KeyState: 'PendingImport' }), expectRevision: 1 },
+            ]),
+          ).rejects.toBeInstanceOf(StoreConflictError);
+          expect(await store.getKey(bystander)).toBeUndefined();
+          expect((await store.getKey(id))?.Revision).toBe(1);
+          expect(await store.getVersion(id, 2)).toBeUndefined();
+          expect(await reads(store, v1)).toEqual(answers(v1));
+        }
+        // A stale key revision refuses the replace with it.
+        await expect(
+          store.commit([
+            { type: 'replaceVersion', version: deleted(v1) },
+            { type: 'putKey', key: keyRecord(id, 3), expectRevision: 2 },
+          ]),
+        ).rejects.toBeInstanceOf(StoreConflictError);
+        expect(await reads(store, v1)).toEqual(answers(v1));
+        await opensTo(store, v1, 1);
+        // putVersion still refuses an existing version, a deleted one too.
+        await store.commit([{ type: 'replaceVersion', version: deleted(v1) }]);
+        await expect(store.commit([{ type: 'putVersion', version: await reimported(v1, 3) }])).rejects.toBeInstanceOf(StoreConflictError);
+        expect(await reads(store, v1)).toEqual(answers(deleted(v1)));
+      });
+
+      it('deleting the key removes its replaced versions', async () => {
+        const id = uuid();
+        const v1 = await versionRecord(fx.protector, id, 1);
+        const v2 = await versionRecord(fx.protector, id, 2);
+        await store.commit([
+          { type: 'putKey', key: keyRecord(id), expectRevision: 0 },
+          { type: 'putVersion', version: v1 },
+          { type: 'putVersion', version: v2 },
+        ]);
+        await store.commit([{ type: 'replaceVersion', version: deleted(v1) }]);
+        await store.commit([{ type: 'replaceVersion', version: await reimported(v2, 4) }]);
+        await store.commit([{ type: 'deleteKey', keyId: id, expectRevision: 1 }]);
+        expect(await store.getVersion(id, 1)).toBeUndefined();
+        expect(await store.getVersion(id, 2)).toBeUndefined();
+        expect(await store.listVersions(id, { after: 0, limit: 10 })).toEqual([]);
+        if (store.getVersionCandidates) expect(await store.getVersionCandidates(id, 1)).toEqual([]);
+        // The version number can be made anew.
+        await store.commit([
+          { type: 'putKey', key: keyRecord(id), expectRevision: 0 },
+          { type: 'putVersion', version: v1 },
+        ]);
+        expect(await reads(store, v1)).toEqual(answers(v1));
+      });
+
+      it('a deleted version, and the material imported again, are seen through another handle and after reopening', async () => {
+        const other = fx.reopen ? await fx.reopen() : store;
+        const id = uuid();
+        const v1 = await versionRecord(fx.protector, id, 1);
+        await store.commit([
+          { type: 'putKey', key: keyRecord(id), expectRevision: 0 },
+          { type: 'putVersion', version: v1 },
+        ]);
+        // Read first, so a handle that caches a snapshot has one to go stale.
+        expect(await reads(other, v1)).toEqual(answers(v1));
+        await store.commit([{ type: 'replaceVersion', version: deleted(v1) }]);
+        expect(await reads(other, v1)).toEqual(answers(deleted(v1)));
+        const again = await reimported(v1, 0x33);
+        await other.commit([{ type: 'replaceVersion', version: again }]);
+        expect(await reads(store, v1)).toEqual(answers(again));
+        await opensTo(other, again, 0x33);
+        await store.commit([{ type: 'replaceVersion', version: deleted(again) }]);
+        expect(await reads(other, v1)).toEqual(answers(deleted(again)));
+        if (other !== store) await other.close?.();
+        // A handle opened after the writes reads the deleted version from what was persisted.
+        if (fx.reopen) {
+          const fresh = await fx.reopen();
+          expect(await reads(fresh, v1)).toEqual(answers(deleted(again)));
+          await fresh.close?.();
+        }
+      });
     });
 
     it('keeps wrapped material byte for byte and it still opens', async () => {

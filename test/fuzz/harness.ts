@@ -214,7 +214,7 @@ export function createRecordingStore(): RecordingStore {
 
 /** Writes as logged: CryptoKeys kept by reference (they cannot be cloned everywhere), the rest copied. */
 function structuredCloneWrites(writes: StoreWrite[]): StoreWrite[] {
-  return writes.map((w) => (w.type === 'putVersion' ? { ...w, version: { ...w.version } } : structuredClone(w)));
+  return writes.map((w) => (w.type === 'putVersion' || w.type === 'replaceVersion' ? { ...w, version: { ...w.version } } : structuredClone(w)));
 }
 
 interface VersionSnapshot {
@@ -238,6 +238,7 @@ let nextCryptoKeyId = 1;
 function materialOf(v: MaterialVersion): string {
   const m = v.Material;
   if (m.kind === 'wrapped') return `wrapped ${m.alg} ${Buffer.from(m.data).toString('hex')}`;
+  if (m.kind === 'deleted') return 'deleted';
   const id = (key: CryptoKey) => {
     let n = cryptoKeyIds.get(key);
     if (n === undefined) cryptoKeyIds.set(key, (n = nextCryptoKeyId++));
@@ -488,7 +489,7 @@ export function unexplainedWrites(commits: StoreWrite[][], before: Snapshot, now
         (w.type === 'deleteAlias' && due(splitPhysical(w.aliasName).prefix + w.expectTarget, isDeletionDue));
       if (!ok)
         out.push(
-          `committed ${w.type} ${preview(w.type === 'putKey' ? w.key.KeyId : w.type === 'putVersion' ? `${w.version.KeyId}/${w.version.Version}` : w.type === 'putAlias' ? w.alias.AliasName : w.type === 'deleteKey' ? w.keyId : w.aliasName, 80)}`,
+          `committed ${w.type} ${preview(w.type === 'putKey' ? w.key.KeyId : w.type === 'putVersion' || w.type === 'replaceVersion' ? `${w.version.KeyId}/${w.version.Version}` : w.type === 'putAlias' ? w.alias.AliasName : w.type === 'deleteKey' ? w.keyId : w.aliasName, 80)}`,
         );
     }
   }

@@ -17,7 +17,8 @@ export function createDurableObjectStore(storage: DurableObjectStorageLike): Kms
     },
     transaction: (fn) => storage.transactionSync(fn),
     checkVersion: (v) => {
-      if (v.Material.kind !== 'wrapped') throw new Error('the Durable Object store keeps wrapped key material only');
+      // Deleted imported material has no bytes to keep.
+      if (v.Material.kind !== 'wrapped' && v.Material.kind !== 'deleted') throw new Error('the Durable Object store keeps wrapped key material only');
     },
   });
 }

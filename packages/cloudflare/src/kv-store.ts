@@ -3,17 +3,23 @@
  * compare-and-set, and a write can take up to a minute to be seen at other locations. What this
  * store promises, and what it does not:
  *
- * - No version is ever lost: every key material version is written under its own immutable KV key,
+ * - No version is ever lost: every key material version is written under its own KV key,
  *   `v:<keyId>:<version>:<keyMaterialId>`, before any key record points at it. Two writers that
  *   race (two isolates rotating one key at once) both keep their material; if both chose the same
  *   version number, both stay under it and Decrypt tries each (getVersionCandidates).
+ * - replaceVersion (imported material deleted, or imported again) overwrites that same KV key, so
+ *   the version answers only the new record, never the old one beside it. Like putVersion, its
+ *   precondition (the version exists with that KeyMaterialId) is checked by this isolate only,
+ *   with no compare-and-set: a racing writer in another isolate may overwrite it (last writer
+ *   wins), and other locations may see the old record for up to a minute.
  * - What may lag or be lost to a race is only which version is current (the key record is
  *   last-writer-wins) and counters such as the on-demand rotation count.
  * - Within one isolate, commits are serialized and their preconditions checked, so a single
  *   writer behaves exactly like the other stores (it passes the store conformance suite).
  *
  * Use the Durable Object store when several writers, strict limits or read-after-write across
- * locations matter. Values are JSON; bytes travel as {"$b": base64}. Key material is kept wrapped.
+ * locations matter. Values are JSON; bytes travel as {"$b": base64}. Key material is kept wrapped
+ * (or as deleted: imported material whose bytes are gone).
  */
 import { checkWritesAsync, type AliasRecord, type KeyRecord, type KmsStore, type ListPage, type MaterialVersion, type StoreWrite } from '@edge-kms/core';
 import type { KVNamespaceLike } from './cf-types.js';
@@ -25,7 +31,8 @@ const encode = encodeJson;
 const decode = decodeValue;
 
 const refuseUnwrapped = (v: MaterialVersion): void => {
-  if (v.Material.kind !== 'wrapped') throw new Error('the KV store keeps wrapped key material only');
+  // Deleted imported material has no bytes to keep.
+  if (v.Material.kind !== 'wrapped' && v.Material.kind !== 'deleted') throw new Error('the KV store keeps wrapped key material only');
 };
 
 export interface KvStoreOptions {
@@ -82,6 +89,8 @@ export function createKvStore(kv: KVNamespaceLike, options: KvStoreOptions = {})
       {
         getKey: (keyId) => get<KeyRecord>(`k:${keyId}`),
         hasVersion: async (keyId, version) => (await names(versionPrefix(keyId, version))).length > 0,
+        // The candidates' KV keys end in their KeyMaterialIds.
+        versionMaterialIds: async (keyId, version) => (await names(versionPrefix(keyId, version))).map((n) => n.slice(versionPrefix(keyId, version).length)),
         getAlias: (name) => get<AliasRecord>(`a:${name}`),
       },
       writes,
@@ -89,9 +98,12 @@ export function createKvStore(kv: KVNamespaceLike, options: KvStoreOptions = {})
     );
 
   async function apply(writes: StoreWrite[]): Promise<void> {
-    // Versions first: a key record never points at material that is not written yet.
+    // Versions first: a key record never points at material that is not written yet. A replace
+    // writes the KV key of the candidate it replaces (same KeyMaterialId): no second candidate.
     for (const w of writes) {
-      if (w.type === 'putVersion') await kv.put(p + versionPrefix(w.version.KeyId, w.version.Version) + w.version.KeyMaterialId, encode(w.version));
+      if (w.type === 'putVersion' || w.type === 'replaceVersion') {
+        await kv.put(p + versionPrefix(w.version.KeyId, w.version.Version) + w.version.KeyMaterialId, encode(w.version));
+      }
     }
     for (const w of writes) {
       if (w.type === 'putAlias') await kv.put(`${p}a:${w.alias.AliasName}`, encode(w.alias));

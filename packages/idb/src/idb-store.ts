@@ -55,6 +55,10 @@ function check(tx: Tx, writes: StoreWrite[]): Promise<void> {
     {
       getKey: (keyId) => tx.objectStore('keys').get(keyId),
       hasVersion: async (keyId, version) => (await tx.objectStore('versions').count([keyId, version])) > 0,
+      versionMaterialIds: async (keyId, version) => {
+        const found = await tx.objectStore('versions').get([keyId, version]);
+        return found ? [found.KeyMaterialId] : [];
+      },
       getAlias: (name) => tx.objectStore('aliases').get(name),
     },
     writes,
@@ -73,6 +77,10 @@ async function apply(tx: Tx, writes: StoreWrite[]): Promise<void> {
         break;
       case 'putVersion':
         await tx.objectStore('versions').add(w.version);
+        break;
+      case 'replaceVersion':
+        // Checked to exist with the same KeyMaterialId: put overwrites it in place.
+        await tx.objectStore('versions').put(w.version);
         break;
       case 'putAlias':
         await tx.objectStore('aliases').put(w.alias);

@@ -3,7 +3,8 @@
  * LMDB gives ACID transactions on a copy-on-write B+tree: a commit is all or nothing, and a crash
  * or kill -9 at any moment leaves the last committed state intact. Writes from several processes
  * serialize on LMDB's write lock, so a commit's precondition check and its writes run in one
- * transaction. Key material is kept wrapped only (CryptoKeys cannot be persisted here).
+ * transaction. Key material is kept wrapped only (CryptoKeys cannot be persisted here), or as
+ * deleted (imported material whose bytes are gone).
  * The database and its lock file are created mode 0600 (an existing wider file is narrowed), in
  * a directory created 0700 (lmdb-open.ts).
  */
@@ -62,7 +63,8 @@ export function createLmdbStore(options: LmdbStoreOptions): KmsStore & { db: Roo
       return out;
     },
     checkVersion: (v) => {
-      if (v.Material.kind !== 'wrapped') throw new Error('the LMDB store keeps wrapped key material only');
+      // Deleted imported material has no bytes to keep.
+      if (v.Material.kind !== 'wrapped' && v.Material.kind !== 'deleted') throw new Error('the LMDB store keeps wrapped key material only');
     },
     close: async () => {
       await db.close();

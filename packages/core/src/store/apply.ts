@@ -10,6 +10,11 @@ import type { StoreWrite } from './types.js';
 export interface SyncView extends PreconditionView {
   putKey(key: KeyRecord): void;
   deleteKey(keyId: string): void;
+  /**
+   * Writes a version record, replacing any under the same (KeyId, Version): used for putVersion
+   * and replaceVersion alike, whose preconditions (new, or existing with the same KeyMaterialId)
+   * checkWrites has checked.
+   */
   putVersion(v: MaterialVersion): void;
   putAlias(a: AliasRecord): void;
   deleteAlias(name: string): void;
@@ -25,6 +30,7 @@ export function applyWrites(view: SyncView, writes: StoreWrite[]): void {
         view.deleteKey(w.keyId);
         break;
       case 'putVersion':
+      case 'replaceVersion':
         view.putVersion(w.version);
         break;
       case 'putAlias':

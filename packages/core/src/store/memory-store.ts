@@ -1,8 +1,9 @@
 /**
  * The in-memory store: the default for tests, the MSW mock and the browser without persistence.
  * Key records and aliases are cloned and deep-frozen when committed and handed out as they are
- * (reads copy nothing: this is the hot path of every operation); versions are copied. Either way
- * no caller can change stored state behind a commit.
+ * (reads copy nothing: this is the hot path of every operation); versions are copied (a
+ * replaceVersion stores a new copy in place of the old). Either way no caller can change stored
+ * state behind a commit.
  */
 import type { AliasRecord, KeyRecord, MaterialVersion } from '../model.js';
 import { commitWrites, type SyncView } from './apply.js';
@@ -32,7 +33,9 @@ function cloneVersion(v: MaterialVersion): MaterialVersion {
           ? { kind: 'cryptokeys', keys: { ...m.keys }, ...(m.sealed && { sealed: { key: m.sealed.key, data: m.sealed.data.slice() } }) }
           : m.kind === 'sealed'
             ? { kind: 'sealed', key: m.key, data: m.data.slice() }
-            : { kind: 'wrapped', alg: m.alg, data: m.data.slice() },
+            : m.kind === 'deleted'
+              ? { kind: 'deleted' }
+              : { kind: 'wrapped', alg: m.alg, data: m.data.slice() },
   };
   if (v.PublicKey) copy.PublicKey = new Uint8Array(v.PublicKey);
   return copy;
@@ -57,6 +60,10 @@ export function createMemoryStore(): KmsStore {
   const view: SyncView = {
     getKey: (id) => keys.get(id),
     hasVersion: (id, v) => versions.get(id)?.has(v) ?? false,
+    versionMaterialIds: (id, v) => {
+      const found = versions.get(id)?.get(v);
+      return found ? [found.KeyMaterialId] : [];
+    },
     getAlias: (n) => aliases.get(n),
     putKey: (k) => void keys.set(k.KeyId, frozen(k)),
     deleteKey: (id) => {

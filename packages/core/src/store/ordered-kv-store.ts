@@ -3,7 +3,7 @@
  * Durable Object storage on Workers share it. The layout, in one ordered key space:
  *
  *   k:<keyId>                      key record
- *   v:<keyId>:<version, 10 digits> key material version (immutable)
+ *   v:<keyId>:<version, 10 digits> key material version (replaced only by replaceVersion)
  *   a:<aliasName>                  alias
  *
  * A commit runs checkWrites and applyWrites inside one backend transaction, so it is atomic and
@@ -45,6 +45,10 @@ export function createOrderedKvStore(options: OrderedKvStoreOptions): KmsStore {
   const view: SyncView = {
     getKey: (id) => kv.get(`k:${id}`) as KeyRecord | undefined,
     hasVersion: (id, v) => kv.get(versionKey(id, v)) !== undefined,
+    versionMaterialIds: (id, v) => {
+      const found = kv.get(versionKey(id, v)) as MaterialVersion | undefined;
+      return found ? [found.KeyMaterialId] : [];
+    },
     getAlias: (n) => kv.get(`a:${n}`) as AliasRecord | undefined,
     putKey: (k) => kv.put(`k:${k.KeyId}`, k),
     deleteKey: (id) => {
@@ -84,12 +88,10 @@ export function createOrderedKvStore(options: OrderedKvStoreOptions): KmsStore {
       return list<KeyRecord>('k:', after, limit, (k) => k.KeyId);
     },
     async getVersion(keyId, version) {
-      // Versions are immutable: only a miss needs a fresh snapshot.
-      let v = kv.get(versionKey(keyId, version)) as MaterialVersion | undefined;
-      if (!v) {
-        fresh();
-        v = kv.get(versionKey(keyId, version)) as MaterialVersion | undefined;
-      }
+      // Always a fresh snapshot: replaceVersion changes a version (imported material deleted or
+      // imported again), so a hit in a stale snapshot may be the old record.
+      fresh();
+      const v = kv.get(versionKey(keyId, version)) as MaterialVersion | undefined;
       return v && readVersion(v);
     },
     async listVersions(keyId, { after, limit }) {

@@ -11,11 +11,12 @@ import { checkWritesAsync, readPreconditionView, type PreconditionReader } from 
 import type { StoreWrite } from './types.js';
 
 const key = (KeyId: string, Revision: number) => ({ KeyId, Revision }) as KeyRecord;
-const version = (KeyId: string, Version: number) => ({ KeyId, Version, Material: { kind: 'wrapped', alg: 'x', data: new Uint8Array(1) } }) as MaterialVersion;
+const version = (KeyId: string, Version: number, KeyMaterialId = 'm') =>
+  ({ KeyId, Version, KeyMaterialId, Material: { kind: 'wrapped', alg: 'x', data: new Uint8Array(1) } }) as MaterialVersion;
 const alias = (AliasName: string, TargetKeyId: string): AliasRecord => ({ AliasName, TargetKeyId, CreationDate: 1, LastUpdatedDate: 1 });
 
 /** A reader over fixed state whose answers wait until release(): shows what is asked, and when. */
-function pendingReader(state: { keys?: KeyRecord[]; versions?: [string, number][]; aliases?: AliasRecord[] }) {
+function pendingReader(state: { keys?: KeyRecord[]; versions?: [string, number, string?][]; aliases?: AliasRecord[] }) {
   const asked: string[] = [];
   const waiting: (() => void)[] = [];
   const later = <T>(what: string, value: T) => {
@@ -29,6 +30,11 @@ function pendingReader(state: { keys?: KeyRecord[]; versions?: [string, number][
         state.keys?.find((k) => k.KeyId === id),
       ),
     hasVersion: (id, v) => later(`version ${id}/${v}`, state.versions?.some(([i, n]) => i === id && n === v) ?? false),
+    versionMaterialIds: (id, v) =>
+      later(
+        `material ids ${id}/${v}`,
+        (state.versions ?? []).filter(([i, n]) => i === id && n === v).map(([, , m]) => m ?? 'm'),
+      ),
     getAlias: (n) =>
       later(
         `alias ${n}`,
@@ -74,6 +80,40 @@ describe('readPreconditionView', () => {
     ]);
     release();
     await expect(p).rejects.toBeInstanceOf(StoreConflictError);
+  });
+
+  it('replaceVersion: reads the stored KeyMaterialIds once, and passes only when the version exists with the same one', async () => {
+    const state = { versions: [['a', 1, 'm1'] as [string, number, string]] };
+    const r = pendingReader(state);
+    const view = readPreconditionView(r.reader, [
+      { type: 'replaceVersion', version: version('a', 1, 'm1') },
+      { type: 'replaceVersion', version: version('a', 1, 'm1') },
+    ]);
+    expect(r.asked).toEqual(['material ids a/1']);
+    r.release();
+    expect((await view).versionMaterialIds('a', 1)).toEqual(['m1']);
+    const check = async (writes: StoreWrite[]) => {
+      const { reader, release } = pendingReader(state);
+      const p = checkWritesAsync(reader, writes);
+      release();
+      await p;
+    };
+    await check([{ type: 'replaceVersion', version: version('a', 1, 'm1') }]);
+    await expect(check([{ type: 'replaceVersion', version: version('a', 1, 'other') }])).rejects.toBeInstanceOf(StoreConflictError);
+    await expect(check([{ type: 'replaceVersion', version: version('a', 2, 'm1') }])).rejects.toBeInstanceOf(StoreConflictError);
+    // One version written twice in a commit, however: refused.
+    await expect(
+      check([
+        { type: 'replaceVersion', version: version('a', 1, 'm1') },
+        { type: 'replaceVersion', version: version('a', 1, 'm1') },
+      ]),
+    ).rejects.toBeInstanceOf(StoreConflictError);
+    await expect(
+      check([
+        { type: 'putVersion', version: version('a', 2, 'm2') },
+        { type: 'replaceVersion', version: version('a', 2, 'm2') },
+      ]),
+    ).rejects.toBeInstanceOf(StoreConflictError);
   });
 
   it('calls checkVersion for each version write that passed, in order with the other checks', async () => {

@@ -17,6 +17,8 @@
  *                expectRevision + 1
  *   deleteKey    the key exists with revision expectRevision
  *   putVersion   no version (KeyId, Version) exists, nor is written twice by the commit
+ *   replaceVersion  the version (KeyId, Version) exists with the same KeyMaterialId, and is not
+ *                written twice by the commit (by putVersion or replaceVersion)
  *   putAlias     the alias's target is expectTarget (null: the alias does not exist)
  *   deleteAlias  the alias exists with target expectTarget
  * A violated rule throws StoreConflictError before anything is written.
@@ -29,6 +31,11 @@ import type { StoreWrite } from './types.js';
 export interface PreconditionView {
   getKey(keyId: string): KeyRecord | undefined;
   hasVersion(keyId: string, version: number): boolean;
+  /**
+   * The KeyMaterialIds stored under (KeyId, Version): none when the version does not exist; more
+   * than one only in a store without compare-and-set after two writers raced (Workers KV).
+   */
+  versionMaterialIds(keyId: string, version: number): readonly string[];
   getAlias(aliasName: string): AliasRecord | undefined;
 }
 
@@ -36,13 +43,14 @@ export interface PreconditionView {
 export interface PreconditionReader {
   getKey(keyId: string): Promise<KeyRecord | undefined>;
   hasVersion(keyId: string, version: number): Promise<boolean>;
+  versionMaterialIds(keyId: string, version: number): Promise<readonly string[]>;
   getAlias(aliasName: string): Promise<AliasRecord | undefined>;
 }
 
 export interface CheckWritesOptions {
   /**
-   * Called for each version write as its precondition is checked (after it passed), e.g. to
-   * refuse material the store must not keep. It may throw any error.
+   * Called for each version write (putVersion, replaceVersion) as its precondition is checked
+   * (after it passed), e.g. to refuse material the store must not keep. It may throw any error.
    */
   checkVersion?(version: MaterialVersion): void;
 }
@@ -75,6 +83,17 @@ export function checkWrites(view: PreconditionView, writes: StoreWrite[], option
         options?.checkVersion?.(w.version);
         break;
       }
+      case 'replaceVersion': {
+        const { KeyId, Version, KeyMaterialId } = w.version;
+        const id = versionId(KeyId, Version);
+        if (seenVersions.has(id)) throw new StoreConflictError(`version ${id} written twice`);
+        if (!view.versionMaterialIds(KeyId, Version).includes(KeyMaterialId)) {
+          throw new StoreConflictError(`version ${id} with key material ${KeyMaterialId} does not exist`);
+        }
+        seenVersions.add(id);
+        options?.checkVersion?.(w.version);
+        break;
+      }
       case 'putAlias': {
         const cur = view.getAlias(w.alias.AliasName);
         if ((cur?.TargetKeyId ?? null) !== w.expectTarget) throw new StoreConflictError(`alias ${w.alias.AliasName} changed`);
@@ -96,6 +115,7 @@ export function checkWrites(view: PreconditionView, writes: StoreWrite[], option
 export async function readPreconditionView(reader: PreconditionReader, writes: StoreWrite[]): Promise<PreconditionView> {
   const keys = new Map<string, KeyRecord | undefined>();
   const versions = new Map<string, boolean>();
+  const materialIds = new Map<string, readonly string[]>();
   const aliases = new Map<string, AliasRecord | undefined>();
   const reads: Promise<void>[] = [];
   const readKey = (keyId: string) => {
@@ -124,6 +144,14 @@ export async function readPreconditionView(reader: PreconditionReader, writes: S
         reads.push(reader.hasVersion(KeyId, Version).then((has) => void versions.set(id, has)));
         break;
       }
+      case 'replaceVersion': {
+        const { KeyId, Version } = w.version;
+        const id = versionId(KeyId, Version);
+        if (materialIds.has(id)) break;
+        materialIds.set(id, []);
+        reads.push(reader.versionMaterialIds(KeyId, Version).then((ids) => void materialIds.set(id, ids)));
+        break;
+      }
       case 'putAlias':
         readAlias(w.alias.AliasName);
         break;
@@ -136,6 +164,7 @@ export async function readPreconditionView(reader: PreconditionReader, writes: S
   return {
     getKey: (keyId) => keys.get(keyId),
     hasVersion: (keyId, version) => versions.get(versionId(keyId, version)) ?? false,
+    versionMaterialIds: (keyId, version) => materialIds.get(versionId(keyId, version)) ?? [],
     getAlias: (name) => aliases.get(name),
   };
 }

@@ -55,6 +55,7 @@ export function scopeStore(store: KmsStore, region: string): RegionStore {
       case 'deleteKey':
         return { ...w, keyId: p + w.keyId };
       case 'putVersion':
+      case 'replaceVersion':
         return { ...w, version: { ...w.version, KeyId: p + w.version.KeyId } };
       case 'putAlias':
         return { ...w, alias: { ...w.alias, AliasName: p + w.alias.AliasName } };

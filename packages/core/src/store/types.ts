@@ -1,8 +1,10 @@
 /**
- * The store interface. A store persists keys, their immutable key material versions and aliases,
- * and applies a commit atomically: every write of it or none. Preconditions make concurrent
- * writers safe: a key write names the revision it was computed from, a version write requires the
- * version to be new, an alias write names the target it expects. A violated precondition rejects
+ * The store interface. A store persists keys, their key material versions and aliases, and
+ * applies a commit atomically: every write of it or none. Versions are immutable except through
+ * replaceVersion, which only imported key material uses (its bytes deleted, or imported again into
+ * the same version). Preconditions make concurrent writers safe: a key write names the revision it
+ * was computed from, a version write requires the version to be new (a replace: to exist with the
+ * same KeyMaterialId), an alias write names the target it expects. A violated precondition rejects
  * the whole commit with StoreConflictError and the engine recomputes and retries. The rules are
  * checked for every store by preconditions.ts; the retry policy is retry.ts.
  */
@@ -13,8 +15,14 @@ export type StoreWrite =
   | { type: 'putKey'; key: KeyRecord; expectRevision: number }
   /** Delete a key with all of its versions. */
   | { type: 'deleteKey'; keyId: string; expectRevision: number }
-  /** Add a version; fails if (KeyId, Version) exists. Versions are never replaced. */
+  /** Add a version; fails if (KeyId, Version) exists. Versions are replaced only by replaceVersion. */
   | { type: 'putVersion'; version: MaterialVersion }
+  /**
+   * Replace an existing version's record: imported key material deleted (Material kind
+   * 'deleted') or imported again. Fails (StoreConflictError) unless (KeyId, Version) exists with
+   * the same KeyMaterialId.
+   */
+  | { type: 'replaceVersion'; version: MaterialVersion }
   /** Create or retarget an alias; expectTarget null means the alias must not exist yet. */
   | { type: 'putAlias'; alias: AliasRecord; expectTarget: string | null }
   | { type: 'deleteAlias'; aliasName: string; expectTarget: string };
