@@ -45,7 +45,12 @@ export interface KeyMetadata {
     ReplicaKeys?: MultiRegionKey[];
   };
   CurrentKeyMaterialId?: string;
+  /** Keys with imported key material (Origin EXTERNAL): whether and when the current material expires. */
+  ExpirationModel?: ExpirationModel;
+  ValidTo?: Date;
 }
+
+export type ExpirationModel = 'KEY_MATERIAL_EXPIRES' | 'KEY_MATERIAL_DOES_NOT_EXPIRE';
 
 export interface MultiRegionKey {
   Arn?: string;
@@ -154,7 +159,11 @@ export interface KmsOperations {
       Rotations: {
         KeyId: string;
         KeyMaterialId?: string;
-        KeyMaterialState?: 'CURRENT' | 'NON_CURRENT';
+        KeyMaterialState?: 'CURRENT' | 'NON_CURRENT' | 'PENDING_ROTATION' | 'PENDING_MULTI_REGION_IMPORT_AND_ROTATION';
+        KeyMaterialDescription?: string;
+        ImportState?: 'IMPORTED' | 'PENDING_IMPORT';
+        ExpirationModel?: ExpirationModel;
+        ValidTo?: Date;
         RotationDate?: Date;
         RotationType?: 'AUTOMATIC' | 'ON_DEMAND';
       }[];
@@ -176,6 +185,26 @@ export interface KmsOperations {
     { ReplicaKeyMetadata: KeyMetadata; ReplicaPolicy: string; ReplicaTags: Tag[] },
   ];
   UpdatePrimaryRegion: [KeyRef & { PrimaryRegion: string }, object];
+  GetParametersForImport: [
+    KeyRef & {
+      WrappingAlgorithm: 'RSAES_OAEP_SHA_1' | 'RSAES_OAEP_SHA_256' | 'RSA_AES_KEY_WRAP_SHA_1' | 'RSA_AES_KEY_WRAP_SHA_256' | 'RSAES_PKCS1_V1_5' | 'SM2PKE';
+      WrappingKeySpec: 'RSA_2048' | 'RSA_3072' | 'RSA_4096' | 'SM2';
+    },
+    { KeyId: string; ImportToken: Uint8Array; PublicKey: Uint8Array; ParametersValidTo: Date },
+  ];
+  ImportKeyMaterial: [
+    KeyRef & {
+      ImportToken: Uint8Array;
+      EncryptedKeyMaterial: Uint8Array;
+      ValidTo?: Date;
+      ExpirationModel?: ExpirationModel;
+      ImportType?: 'NEW_KEY_MATERIAL' | 'EXISTING_KEY_MATERIAL';
+      KeyMaterialDescription?: string;
+      KeyMaterialId?: string;
+    },
+    { KeyId: string; KeyMaterialId: string },
+  ];
+  DeleteImportedKeyMaterial: [KeyRef & { KeyMaterialId?: string }, { KeyId: string; KeyMaterialId: string }];
   Sign: [
     KeyRef & Tokens & { Message: Uint8Array; MessageType?: 'RAW' | 'DIGEST' | 'EXTERNAL_MU'; SigningAlgorithm: string; DryRun?: boolean },
     { KeyId: string; Signature: Uint8Array; SigningAlgorithm: string },

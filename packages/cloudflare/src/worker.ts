@@ -77,8 +77,8 @@ export class KmsDurableObject extends DurableObject<Env> {
     }
   }
 
-  /** Rotates due keys and deletes due keys (called by the Worker's cron trigger). */
-  async maintenance(): Promise<{ rotated: string[]; deleted: string[] }> {
+  /** Rotates due keys, deletes due keys and expires imported key material (called by the Worker's cron trigger). */
+  async maintenance(): Promise<{ rotated: string[]; deleted: string[]; expired: string[] }> {
     const { kms } = await this.ready();
     return kms.runMaintenance();
   }

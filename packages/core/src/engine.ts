@@ -26,6 +26,8 @@ import { isAwsManagedAliasName, isDeletionDue, isRotationDue } from './key-sched
 import { createMaterialCache, currentOf, type MaterialCache, type OpenedMaterial } from './material-cache.js';
 import { familyOfKey, importersOf } from './key-specs/index.js';
 import { makeDecoyKey, type DecoyKey } from './decoy-key.js';
+import { deletionOf, expiredMaterials, isImportExpiryDue, pendingRotation, withImported } from './imported-material.js';
+import { ImportTokens } from './imports.js';
 import { keyResolved } from './quotas.js';
 import { countSharedChange, deletionWrites, hasRemoteReplicas, needsDelivery, replicaWrites, type RegionalSet } from './multi-region.js';
 
@@ -55,6 +57,20 @@ export interface Decision<T> {
   result: T;
 }
 
+/**
+ * The KeyMaterialId of material given to the KMS (seeded keys, imported material): a hash bound to
+ * the key id, so the same material imported again into the same key has the same id, and the id
+ * says nothing usable about material of 32 random bytes or more.
+ */
+export async function givenMaterialId(keyId: string, raw: Uint8Array): Promise<string> {
+  const input = concat(utf8('edge-kms key material id\u0000'), utf8(keyId), new Uint8Array([0]), raw);
+  try {
+    return toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', input as BufferSource)));
+  } finally {
+    wipe(input);
+  }
+}
+
 export class Engine implements Scope {
   readonly store: KmsStore;
   readonly accountId: string;
@@ -66,6 +82,8 @@ export class Engine implements Scope {
   readonly onDemandRotationLimit: number;
   readonly onInternalError: (error: unknown) => void;
   readonly crypto: CryptoProvider;
+  /** The import tokens GetParametersForImport issued in this Region, with their wrapping keys (in memory). */
+  readonly importTokens = new ImportTokens();
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly material: MaterialCache;
 
@@ -194,7 +212,7 @@ export class Engine implements Scope {
       const key = this.store.getKeyNow(keyId);
       if (!key) return undefined;
       const now = this.now();
-      if (!isDeletionDue(key, now) && !isRotationDue(key, now)) return key;
+      if (!isDeletionDue(key, now) && !isRotationDue(key, now) && !isImportExpiryDue(key, now)) return key;
     }
     return this.findKeyApplyingDue(keyId);
   }
@@ -210,7 +228,36 @@ export class Engine implements Scope {
       await this.rotate(keyId, 'AUTOMATIC');
       key = await this.store.getKey(keyId);
     }
+    if (key && isImportExpiryDue(key, this.now())) {
+      await this.expireImports(keyId);
+      key = await this.store.getKey(keyId);
+    }
     return key;
+  }
+
+  /**
+   * Deletes the imported key material whose ValidTo has come (the key goes to PendingImport), on
+   * the engine's clock: on the first use of the key after it, and in runMaintenance.
+   */
+  async expireImports(keyId: string): Promise<boolean> {
+    const expired = await this.mutateKey(keyId, async (key) => {
+      const ids = expiredMaterials(key, this.now());
+      if (ids.length === 0) return { result: false };
+      return { ...(await this.deleteImported(key, ids)), result: true };
+    });
+    if (expired) this.forgetMaterial(keyId);
+    return expired;
+  }
+
+  /** The next record and writes that delete imported materials `ids` of `key` (their version records keep their ids). */
+  async deleteImported(key: KeyRecord, ids: readonly string[]): Promise<{ next: KeyRecord; writes: StoreWrite[] }> {
+    const versions: MaterialVersion[] = [];
+    for (const id of ids) {
+      const m = key.Imported?.[id];
+      const v = m && (await this.store.getVersion(key.KeyId, m.Version));
+      if (v) versions.push(v);
+    }
+    return deletionOf(key, ids, versions);
   }
 
   /** Throws AWS's error if the key cannot be used for cryptographic operations. */
@@ -227,6 +274,8 @@ export class Engine implements Scope {
       case 'PendingDeletion':
       case 'PendingReplicaDeletion':
         return new KmsError('KMSInvalidStateException', `${arn} is pending deletion.`);
+      case 'PendingImport':
+        return new KmsError('KMSInvalidStateException', `${arn} is pending import.`);
       default:
         return new KmsError('KMSInvalidStateException', `${arn} is ${key.KeyState}.`);
     }
@@ -315,13 +364,7 @@ export class Engine implements Scope {
     const material = raw ? raw.slice() : pair ? pair.pkcs8 : await family.newMaterial(key.KeySpec);
     // Given material (seeded keys) gets a reproducible id: a hash bound to the key id; fresh
     // material a random one.
-    const keyMaterialId = raw
-      ? toHex(
-          new Uint8Array(
-            await crypto.subtle.digest('SHA-256', concat(utf8('edge-kms key material id\u0000'), utf8(keyId), new Uint8Array([0]), raw) as BufferSource),
-          ),
-        )
-      : toHex(randomBytes(32));
+    const keyMaterialId = raw ? await givenMaterialId(keyId, raw) : toHex(randomBytes(32));
     try {
       const sealed = await this.protector.seal(material, {
         keyId,
@@ -399,6 +442,8 @@ export class Engine implements Scope {
           `The on-demand rotations limit has been reached for the given keyId. No more on-demand rotations can be performed for this key: ${this.keyArn(key.KeyId)}`,
         );
       }
+      // Imported key material: RotateKeyOnDemand makes the material waiting for it current.
+      if (key.Origin === 'EXTERNAL') return this.rotateImported(key, type);
       if (key.PendingRotation) {
         // A rotation is still reaching replicas in other deployments.
         if (type === 'AUTOMATIC') return { result: undefined };
@@ -430,6 +475,22 @@ export class Engine implements Scope {
       };
       return { next, writes: [{ type: 'putVersion', version }], result: next };
     });
+  }
+
+  /** RotateKeyOnDemand of an EXTERNAL key: the imported material pending rotation becomes current, the current one NON_CURRENT. */
+  private rotateImported(key: KeyRecord, type: RotationType): Decision<KeyRecord | undefined> {
+    if (type === 'AUTOMATIC') return { result: undefined };
+    const pending = pendingRotation(key);
+    if (!pending || pending[1].ImportState !== 'IMPORTED') {
+      throw new KmsError('KMSInvalidStateException', `No available key material pending rotation for the key: ${this.keyArn(key.KeyId)}.`);
+    }
+    const [id, m] = pending;
+    const next = withImported(
+      { ...key, CurrentVersion: m.Version, CurrentKeyMaterialId: id, OnDemandRotationCount: key.OnDemandRotationCount + 1 },
+      key.Imported ?? {},
+      m.Version,
+    );
+    return { next, result: next };
   }
 
   /** Deletes a key (versions and aliases included) whose waiting period is over. */
@@ -477,6 +538,25 @@ export class Engine implements Scope {
     keyId = randomUuid(),
     raw?: Uint8Array,
   ): Promise<KeyRecord> {
+    // A key for imported material (Origin EXTERNAL) starts with none: version 0, PendingImport.
+    if (fields.Origin === 'EXTERNAL') {
+      const key: KeyRecord = {
+        ...fields,
+        ...(fields.MultiRegion ? { MultiRegionConfiguration: { MultiRegionKeyType: 'PRIMARY', PrimaryRegion: this.region, ReplicaRegions: [] } } : {}),
+        KeyState: 'PendingImport',
+        KeyId: keyId,
+        AccountId: this.accountId,
+        Region: this.region,
+        CreationDate: this.now(),
+        CurrentVersion: 0,
+        CurrentKeyMaterialId: '',
+        OnDemandRotationCount: 0,
+        Imported: {},
+        Revision: 1,
+      };
+      await this.store.commit([{ type: 'putKey', key, expectRevision: 0 }, ...extra]);
+      return key;
+    }
     const version = await this.newVersion({ KeyId: keyId, KeySpec: fields.KeySpec, KeyUsage: fields.KeyUsage }, 1, 'CREATE', raw);
     const key: KeyRecord = {
       ...fields,

@@ -24,6 +24,7 @@ import {
   type ProtocolService,
 } from './protocol.js';
 import { InputReader } from './validate.js';
+import { isImportExpiryDue } from './imported-material.js';
 import { operationEnded, operationStarted } from './crypto-provider.js';
 import { symmetricFamily } from './key-specs/index.js';
 import { countRequest, createRequestQuotas, type RequestQuotaOptions, type RequestQuotas } from './quotas.js';
@@ -69,6 +70,8 @@ export type { HandleOptions };
 export interface MaintenanceReport {
   rotated: string[];
   deleted: string[];
+  /** Keys whose imported key material expired (and was deleted) in this run. */
+  expired: string[];
 }
 
 export interface Kms extends ProtocolService {
@@ -284,7 +287,7 @@ export function createKms(options: KmsOptions = {}): Kms {
   }
 
   async function runMaintenance(): Promise<MaintenanceReport> {
-    const report: MaintenanceReport = { rotated: [], deleted: [] };
+    const report: MaintenanceReport = { rotated: [], deleted: [], expired: [] };
     await ready();
     const regions = await regionsIn(store);
     for (const region of regions) await maintainRegion(engineOf(region), report);
@@ -297,12 +300,15 @@ export function createKms(options: KmsOptions = {}): Kms {
     for (let after: string | undefined; ; ) {
       const page = await engine.store.listKeys({ after, limit: 500 });
       const now = engine.now();
+      engine.importTokens.sweep(now);
       for (const key of page.items) {
         try {
           if (isDeletionDue(key, now)) {
             if (await engine.deleteIfDue(key.KeyId)) report.deleted.push(key.KeyId);
           } else if (isRotationDue(key, now)) {
             if (await engine.rotate(key.KeyId, 'AUTOMATIC')) report.rotated.push(key.KeyId);
+          } else if (isImportExpiryDue(key, now)) {
+            if (await engine.expireImports(key.KeyId)) report.expired.push(key.KeyId);
           } else if (hasRemoteReplicas(key) && !regional.remote) {
             // Replicas in other deployments, and no peers configured any more: they leave the set
             // (each keeps what it has; this primary keeps every version), and a pending rotation

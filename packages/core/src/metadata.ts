@@ -26,5 +26,12 @@ export function keyMetadata(engine: Engine, key: KeyRecord): Record<string, unkn
   if (key.PendingDeletionWindowInDays !== undefined) md.PendingDeletionWindowInDays = key.PendingDeletionWindowInDays;
   // The *Algorithms fields and CurrentKeyMaterialId: what they are depends on the key's family.
   Object.assign(md, familyOfKey(key).metadata(key));
+  if (key.Origin === 'EXTERNAL') {
+    // The current material's expiration (AWS: ExpirationModel and ValidTo only for imported keys).
+    const current = key.CurrentVersion > 0 ? key.Imported?.[key.CurrentKeyMaterialId] : undefined;
+    if (current?.ImportState === 'IMPORTED' && current.ExpirationModel) md.ExpirationModel = current.ExpirationModel;
+    if (current?.ImportState === 'IMPORTED' && current.ValidTo !== undefined) md.ValidTo = new Date(current.ValidTo);
+    if (key.CurrentVersion === 0) delete md.CurrentKeyMaterialId;
+  }
   return md;
 }

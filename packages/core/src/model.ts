@@ -118,12 +118,31 @@ export interface KeyRecord {
   PendingRotation?: { Version: number; KeyMaterialId: string; Type: RotationType; StartDate: number };
   Rotation: RotationSettings;
   OnDemandRotationCount: number;
+  /**
+   * Origin EXTERNAL: every key material imported (or expected) into the key, by KeyMaterialId.
+   * A key without material yet has CurrentVersion 0; one of its materials is pending rotation
+   * when its Version is above CurrentVersion.
+   */
+  Imported?: Record<string, ImportedMaterial>;
+  /** The earliest ValidTo of the imported materials (epoch ms), kept so the hot path checks one number. */
+  ImportValidTo?: number;
   Tags: Tag[];
   Policy: string;
   /** Grants on this key; committed with the key record, so they take effect atomically. */
   Grants?: GrantRecord[];
   /** Optimistic-concurrency revision: 1 for a new key, incremented by every commit that changes it. */
   Revision: number;
+}
+
+/** One imported key material of an EXTERNAL key (ImportKeyMaterial, DeleteImportedKeyMaterial, expiry). */
+export interface ImportedMaterial {
+  /** The key material version that holds it. */
+  Version: number;
+  ImportState: 'IMPORTED' | 'PENDING_IMPORT';
+  ExpirationModel?: 'KEY_MATERIAL_EXPIRES' | 'KEY_MATERIAL_DOES_NOT_EXPIRE';
+  /** Epoch ms at which it expires (KEY_MATERIAL_EXPIRES). */
+  ValidTo?: number;
+  Description?: string;
 }
 
 export interface MultiRegionSet {
@@ -161,7 +180,12 @@ export type StoredMaterial =
   /** One non-extractable CryptoKey per algorithm (WebCrypto binds an RSA key to one scheme and hash). */
   | { kind: 'cryptokeys'; keys: Record<string, CryptoKey>; sealed?: SealedBytes }
   /** Material WebCrypto cannot hold at all (secp256k1, ML-DSA, HMAC-SHA-224): only the sealed bytes. */
-  | ({ kind: 'sealed' } & SealedBytes);
+  | ({ kind: 'sealed' } & SealedBytes)
+  /**
+   * Imported key material that was deleted or expired: the version record stays (its
+   * KeyMaterialId, for re-import), the bytes are gone.
+   */
+  | { kind: 'deleted' };
 
 export interface MaterialVersion {
   KeyId: string;

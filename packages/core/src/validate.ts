@@ -86,6 +86,18 @@ export class InputReader {
     return v;
   }
 
+  /**
+   * A timestamp as epoch ms: epoch seconds on the wire (AWS JSON 1.1, fractions allowed), or a
+   * Date when called in process.
+   */
+  timestamp(field: string): number | undefined {
+    const v = this.raw[field];
+    if (v === undefined || v === null) return undefined;
+    if (v instanceof Date && Number.isFinite(v.getTime())) return v.getTime();
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw serialization(field, 'a timestamp (epoch seconds)');
+    return Math.round(v * 1000);
+  }
+
   bool(field: string): boolean | undefined {
     const v = this.raw[field];
     if (v === undefined || v === null) return undefined;

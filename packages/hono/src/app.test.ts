@@ -217,7 +217,7 @@ describe('test-mode endpoints', () => {
       'The request body is not valid JSON.',
     );
 
-    expect(await (await test.request('/_edge-kms/maintenance', json())).json()).toEqual({ rotated: [], deleted: [] });
+    expect(await (await test.request('/_edge-kms/maintenance', json())).json()).toEqual({ rotated: [], deleted: [], expired: [] });
     expect(await (await test.request('/_edge-kms/reset', json())).json()).toEqual({ reset: true });
     expect((await kms.execute('ListKeys', {})).Keys).toEqual([]);
     // The app without test mode, on the same KMS, still has none of them.

@@ -15,12 +15,13 @@ import type { KeyFamily } from './types.js';
 export type MacAlgorithm = 'HMAC_SHA_224' | 'HMAC_SHA_256' | 'HMAC_SHA_384' | 'HMAC_SHA_512';
 export const MAC_ALGORITHMS: readonly MacAlgorithm[] = ['HMAC_SHA_224', 'HMAC_SHA_256', 'HMAC_SHA_384', 'HMAC_SHA_512'];
 
+/** `bytes`: the length of material KMS generates; `max`: the longest imported material AWS takes (at least `bytes`). */
 const SPECS = {
-  HMAC_224: { bytes: 28, hash: 'SHA-224', algorithm: 'HMAC_SHA_224' },
-  HMAC_256: { bytes: 32, hash: 'SHA-256', algorithm: 'HMAC_SHA_256' },
-  HMAC_384: { bytes: 48, hash: 'SHA-384', algorithm: 'HMAC_SHA_384' },
-  HMAC_512: { bytes: 64, hash: 'SHA-512', algorithm: 'HMAC_SHA_512' },
-} as const satisfies Partial<Record<KeySpec, { bytes: number; hash: string; algorithm: MacAlgorithm }>>;
+  HMAC_224: { bytes: 28, max: 64, hash: 'SHA-224', algorithm: 'HMAC_SHA_224' },
+  HMAC_256: { bytes: 32, max: 64, hash: 'SHA-256', algorithm: 'HMAC_SHA_256' },
+  HMAC_384: { bytes: 48, max: 128, hash: 'SHA-384', algorithm: 'HMAC_SHA_384' },
+  HMAC_512: { bytes: 64, max: 128, hash: 'SHA-512', algorithm: 'HMAC_SHA_512' },
+} as const satisfies Partial<Record<KeySpec, { bytes: number; max: number; hash: string; algorithm: MacAlgorithm }>>;
 type HmacSpec = keyof typeof SPECS;
 
 const USAGES: readonly KeyUsage[] = ['GENERATE_VERIFY_MAC'];
@@ -41,7 +42,8 @@ export const hmacFamily: KeyFamily = {
   specs: Object.keys(SPECS) as KeySpec[],
   usages: () => USAGES,
   newMaterial: (s) => randomBytes(spec(s).bytes),
-  checkMaterial: (s, raw) => (raw.length === spec(s).bytes ? undefined : `"KeyMaterial" expected ${spec(s).bytes} bytes for ${s}`),
+  checkMaterial: (s, raw) =>
+    raw.length >= spec(s).bytes && raw.length <= spec(s).max ? undefined : `"KeyMaterial" expected ${spec(s).bytes} to ${spec(s).max} bytes for ${s}`,
   bytes: (s) => (s === 'HMAC_224' ? 'only' : undefined),
   macBytes: (s, raw, message) => {
     if (s !== 'HMAC_224') throw new TypeError(`${s} MACs are WebCrypto's`);

@@ -20,6 +20,9 @@ import { retireGrant } from './grants/retire-grant.js';
 import { revokeGrant } from './grants/revoke-grant.js';
 import { cancelKeyDeletion } from './management/cancel-key-deletion.js';
 import { createKey } from './management/create-key.js';
+import { deleteImportedKeyMaterial } from './import/delete-imported-key-material.js';
+import { getParametersForImport } from './import/get-parameters-for-import.js';
+import { importKeyMaterial } from './import/import-key-material.js';
 import { describeKey } from './management/describe-key.js';
 import { disableKey } from './management/disable-key.js';
 import { enableKey } from './management/enable-key.js';
@@ -102,6 +105,10 @@ export const OPERATIONS = {
   // HMAC keys
   GenerateMac: generateMac,
   VerifyMac: verifyMac,
+  // imported key material
+  GetParametersForImport: getParametersForImport,
+  ImportKeyMaterial: importKeyMaterial,
+  DeleteImportedKeyMaterial: deleteImportedKeyMaterial,
   // multi-Region keys
   ReplicateKey: replicateKey,
   UpdatePrimaryRegion: updatePrimaryRegion,

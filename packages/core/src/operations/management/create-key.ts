@@ -47,8 +47,11 @@ export async function createKey(engine: Engine, input: InputReader, ctx: Operati
     );
   }
   if (family.bytes?.(spec, keyUsage) === 'only' && !engine.protector.keepsBytes) throw bytesRefused(spec);
-  if (origin !== 'AWS_KMS') {
-    throw new KmsError('UnsupportedOperationException', `Origin ${origin} is not supported by this edge-kms release; only AWS_KMS keys can be created.`);
+  if (origin !== 'AWS_KMS' && origin !== 'EXTERNAL') {
+    throw new KmsError(
+      'UnsupportedOperationException',
+      `Origin ${origin} (a custom key store) is not supported by edge-kms; AWS_KMS and EXTERNAL keys can be created.`,
+    );
   }
   if (customKeyStoreId !== undefined) {
     throw new KmsError('UnsupportedOperationException', 'Custom key stores are not supported by edge-kms.');

@@ -14,6 +14,8 @@ export async function setState(engine: Engine, input: InputReader, ctx: Operatio
   await engine.mutateKey(KeyId, (key) => {
     engine.requireCustomerManaged(key, op);
     engine.requireNotPendingDeletion(key);
+    // A key without all of its imported material is neither enabled nor disabled until it has it.
+    if (key.KeyState === 'PendingImport') throw engine.stateError(key);
     if (key.KeyState === state) return { result: undefined };
     const next: KeyRecord = { ...key, KeyState: state };
     return { next, result: undefined };

@@ -6,7 +6,9 @@ import { authorize, type OperationContext } from '../../auth/authorize.js';
 import type { Engine } from '../../engine.js';
 import { KmsError } from '../../errors.js';
 import type { InputReader } from '../../validate.js';
-import { supportsRotation } from '../rotation/rotation-shared.js';
+import { supportsOnDemandRotation } from '../rotation/rotation-shared.js';
+import { materialState } from '../../imported-material.js';
+import type { ImportedMaterial } from '../../model.js';
 import { decodeMarker, encodeMarker, readKeyId, readMarker, type Output } from '../common.js';
 
 export async function listKeyRotations(engine: Engine, input: InputReader, ctx: OperationContext): Promise<Output> {
@@ -17,15 +19,18 @@ export async function listKeyRotations(engine: Engine, input: InputReader, ctx: 
   input.done();
   const key = await engine.resolve(ref, { caller: ctx.caller });
   authorize(engine, ctx, { action: 'ListKeyRotations', key });
-  if (!supportsRotation(key)) {
+  if (!supportsOnDemandRotation(key)) {
     throw new KmsError('UnsupportedOperationException', `${engine.keyArn(key.KeyId)} does not support key rotations.`);
   }
   engine.requireNotPendingDeletion(key);
   const first = include === 'ROTATIONS_ONLY' ? 1 : 0;
-  const after = decodeMarker(marker, (p) => /^\d{1,10}$/.test(p) && Number(p) >= first && Number(p) <= key.CurrentVersion);
+  // Imported material: by id, with its import state; ALL_KEY_MATERIAL lists the one pending rotation too.
+  const byVersion = new Map<number, [string, ImportedMaterial]>(Object.entries(key.Imported ?? {}).map(([id, m]) => [m.Version, [id, m]]));
+  const last = include === 'ALL_KEY_MATERIAL' ? Math.max(key.CurrentVersion, ...[...byVersion.keys()]) : key.CurrentVersion;
+  const after = decodeMarker(marker, (p) => /^\d{1,10}$/.test(p) && Number(p) >= first && Number(p) <= last);
   const start = after === undefined ? first : Number(after);
   // Read one more than asked to know whether the list goes on; never past the committed current version.
-  const versions = (await engine.store.listVersions(key.KeyId, { after: start, limit: limit + 1 })).filter((v) => v.Version <= key.CurrentVersion);
+  const versions = (await engine.store.listVersions(key.KeyId, { after: start, limit: limit + 1 })).filter((v) => v.Version <= last);
   const page = versions.slice(0, limit);
   const truncated = versions.length > limit;
   const out: Output = {
@@ -35,7 +40,16 @@ export async function listKeyRotations(engine: Engine, input: InputReader, ctx: 
         KeyMaterialId: v.KeyMaterialId,
         KeyMaterialState: v.Version === key.CurrentVersion ? 'CURRENT' : 'NON_CURRENT',
       };
-      if (v.Origin !== 'CREATE') {
+      const imported = byVersion.get(v.Version);
+      if (imported) {
+        const [, m] = imported;
+        entry.KeyMaterialState = materialState(key, m);
+        if (m.Description !== undefined) entry.KeyMaterialDescription = m.Description;
+        entry.ImportState = m.ImportState;
+        if (m.ExpirationModel) entry.ExpirationModel = m.ExpirationModel;
+        if (m.ValidTo !== undefined) entry.ValidTo = new Date(m.ValidTo);
+      }
+      if (v.Origin !== 'CREATE' && entry.KeyMaterialState !== 'PENDING_ROTATION') {
         entry.RotationDate = new Date(v.CreationDate);
         entry.RotationType = v.Origin;
       }
