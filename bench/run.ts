@@ -17,6 +17,8 @@
  *   9. Signing and MACs: in-process Sign and Verify (ECDSA P-256, Ed25519, RSA-2048 once it
  *      exists) and GenerateMac vs bare WebCrypto on the same key, and HTTP Sign and GenerateMac
  *      vs moto_server with wrk (signing.ts)
+ *  10. Importing key material: GetParametersForImport with a warm and a cold wrapping key pool,
+ *      bursts, ImportKeyMaterial latency, the pool's memory (import.ts)
  * Installs wrk with apt-get if it is missing, needs moto_server on PATH, and waits (up to a minute)
  * for other processes to leave the CPU mostly idle. `npm run bench -- --only=inprocess,rotation`
  * runs some sections and prints them without touching results.md (for working on the bench).
@@ -36,6 +38,7 @@ import { runEnvelopeBench } from './envelope.js';
 import { runOracleBench } from './oracle.js';
 import { runMultiRegionBench } from './multiregion.js';
 import { runSigningBench } from './signing.js';
+import { runImportBench } from './import.js';
 
 const RESULTS = fileURLToPath(new URL('./results.md', import.meta.url));
 
@@ -112,7 +115,7 @@ function firstLine(cmd: string, args: string[]): string {
   return `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n')[0]!.trim();
 }
 
-const SECTIONS = ['http', 'inprocess', 'rotation', 'edge', 'browser', 'envelope', 'oracle', 'multiregion', 'signing'] as const;
+const SECTIONS = ['http', 'inprocess', 'rotation', 'edge', 'browser', 'envelope', 'oracle', 'multiregion', 'signing', 'import'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const onlyArg = process.argv.find((a) => a.startsWith('--only='));
@@ -185,6 +188,12 @@ if (only.includes('signing')) {
   log('section 9: signing and MACs');
   const r = await runSigningBench();
   parts.push('## 9. Signing and MACs', '', r.markdown, '');
+  goals.push(...r.goals);
+}
+if (only.includes('import')) {
+  log('section 10: importing key material');
+  const r = await runImportBench();
+  parts.push('## 10. Importing key material', '', r.markdown, '');
   goals.push(...r.goals);
 }
 const seconds = (Date.now() - started.getTime()) / 1000;

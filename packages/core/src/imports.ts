@@ -74,10 +74,15 @@ function refill(spec: keyof typeof BITS): void {
 
 /** A fresh wrapping key pair: from the pool when it has one (refilled behind), else generated now. */
 async function wrappingPair(spec: keyof typeof BITS): Promise<Pair> {
-  const pool = pools.get(spec);
-  const pair = pool?.shift();
+  const pair = pools.get(spec)?.shift();
+  if (pair) {
+    refill(spec);
+    return pair;
+  }
+  // An empty pool: the caller's pair first (the gate runs one generation at a time), then the refill.
+  const mine = await generate(spec);
   refill(spec);
-  return pair ?? generate(spec);
+  return mine;
 }
 
 /** Drops the pools (tests and bench: measure a cold pool). */
