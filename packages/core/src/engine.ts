@@ -478,10 +478,11 @@ export class Engine implements Scope {
   }
 
   /** RotateKeyOnDemand of an EXTERNAL key: the imported material pending rotation becomes current, the current one NON_CURRENT. */
-  private rotateImported(key: KeyRecord, type: RotationType): Decision<KeyRecord | undefined> {
+  private async rotateImported(key: KeyRecord, type: RotationType): Promise<Decision<KeyRecord | undefined>> {
     if (type === 'AUTOMATIC') return { result: undefined };
     const pending = pendingRotation(key);
-    if (!pending || pending[1].ImportState !== 'IMPORTED') {
+    // A multi-Region key's new material becomes current only once every replica has imported it.
+    if (!pending || pending[1].ImportState !== 'IMPORTED' || (await this.replicasLacking(key, pending[0])).length > 0) {
       throw new KmsError('KMSInvalidStateException', `No available key material pending rotation for the key: ${this.keyArn(key.KeyId)}.`);
     }
     const [id, m] = pending;
@@ -491,6 +492,21 @@ export class Engine implements Scope {
       m.Version,
     );
     return { next, result: next };
+  }
+
+  /**
+   * The Regions whose replica of a multi-Region primary has not imported material `id` (or does
+   * not know it yet): empty for a key without replicas.
+   */
+  async replicasLacking(key: KeyRecord, id: string): Promise<string[]> {
+    const set = key.MultiRegionConfiguration;
+    if (!set || set.MultiRegionKeyType !== 'PRIMARY' || !this.regional) return [];
+    const lacking: string[] = [];
+    for (const region of set.ReplicaRegions) {
+      const replica = await this.regional.engineFor(region).store.getKey(key.KeyId);
+      if (replica?.Imported?.[id]?.ImportState !== 'IMPORTED') lacking.push(region);
+    }
+    return lacking;
   }
 
   /** Deletes a key (versions and aliases included) whose waiting period is over. */

@@ -8,7 +8,8 @@
  */
 import { DAY_MS } from './clock.js';
 import { KmsError } from './errors.js';
-import type { KeyRecord, MultiRegionSet } from './model.js';
+import { withImported } from './imported-material.js';
+import type { ImportedMaterial, KeyRecord, MultiRegionSet } from './model.js';
 import type { KmsStore, StoreWrite } from './store/types.js';
 
 /** What this module needs of a Region's engine (engine.ts imports this module, not the reverse). */
@@ -74,7 +75,8 @@ export function withShared(
     | 'OnDemandRotationCount'
     | 'MultiRegionConfiguration'
     | 'PendingRotation'
-  >,
+  > &
+    Partial<Pick<KeyRecord, 'Imported'>>,
 ): KeyRecord {
   const next: KeyRecord = {
     ...replica,
@@ -90,6 +92,17 @@ export function withShared(
   };
   if (primary.PendingRotation) next.PendingRotation = primary.PendingRotation;
   else delete next.PendingRotation;
+  // Imported key material: the set shares which materials exist (their ids and versions); each
+  // Region imports them itself, so a material the replica has not imported yet is PENDING_IMPORT
+  // there, and the replica's state follows its own imports.
+  if (primary.Origin === 'EXTERNAL' && primary.Imported) {
+    const own = replica.Imported ?? {};
+    const imported: Record<string, ImportedMaterial> = {};
+    for (const [id, m] of Object.entries(primary.Imported)) {
+      imported[id] = own[id]?.Version === m.Version ? own[id]! : { Version: m.Version, ImportState: 'PENDING_IMPORT', ...(m.Description !== undefined && { Description: m.Description }) };
+    }
+    return { ...withImported(next, imported, next.CurrentVersion), Revision: next.Revision };
+  }
   return next;
 }
 
@@ -106,6 +119,8 @@ export function sharedState(k: KeyRecord): string {
     k.Rotation,
     k.PendingRotation ?? null,
     set,
+    // Imported key material: which materials exist is shared, not where each is imported.
+    k.Origin === 'EXTERNAL' ? Object.entries(k.Imported ?? {}).map(([id, m]) => [id, m.Version]) : null,
   ]);
 }
 
@@ -164,7 +179,11 @@ export async function replicaWrites(
   writes: StoreWrite[],
 ): Promise<Map<string, StoreWrite[]> | undefined> {
   if (!isPrimary(before) || !isPrimary(next)) return undefined;
-  const versions = writes.filter((w) => w.type === 'putVersion');
+  // New versions reach every replica; imported material does not (each Region imports its own):
+  // a replica gets the version record without its bytes, to import them into.
+  const versions = writes
+    .filter((w) => w.type === 'putVersion')
+    .map((w) => (next.Origin === 'EXTERNAL' ? { ...w, version: { ...w.version, Material: { kind: 'deleted' as const } } } : w));
   if (versions.length === 0 && !sharedChanged(before, next)) return undefined;
   const byRegion = new Map<string, StoreWrite[]>();
   for (const region of next.MultiRegionConfiguration!.ReplicaRegions) {

@@ -91,8 +91,16 @@ interface ImportRequest {
 async function decide(engine: Engine, key: KeyRecord, raw: Uint8Array, id: string, req: ImportRequest) {
   const imported = key.Imported ?? {};
   const known = imported[id];
-  const type = req.importType ?? (Object.keys(imported).length === 0 ? 'NEW_KEY_MATERIAL' : 'EXISTING_KEY_MATERIAL');
+  const replica = key.MultiRegionConfiguration?.MultiRegionKeyType === 'REPLICA';
+  // A replica imports what its primary has (it knows the materials' ids): EXISTING by default.
+  const type = req.importType ?? (Object.keys(imported).length === 0 && !replica ? 'NEW_KEY_MATERIAL' : 'EXISTING_KEY_MATERIAL');
   const arn = engine.keyArn(key.KeyId);
+  if (type === 'NEW_KEY_MATERIAL' && replica) {
+    throw new KmsError(
+      'UnsupportedOperationException',
+      `${arn} is a multi-Region replica key: import new key material into its primary key in ${key.MultiRegionConfiguration!.PrimaryRegion}, then the same material here with ImportType EXISTING_KEY_MATERIAL.`,
+    );
+  }
   let version: number;
   if (type === 'EXISTING_KEY_MATERIAL') {
     if (!known) {
@@ -123,10 +131,11 @@ async function decide(engine: Engine, key: KeyRecord, raw: Uint8Array, id: strin
   }
   const made = await engine.newVersion(key, version, version === 1 ? 'CREATE' : 'ON_DEMAND', raw);
   let writes: StoreWrite[];
-  if (known) {
-    // The same version again, as it was made (its date and origin), with its material back.
-    const old = await engine.store.getVersion(key.KeyId, version);
-    if (!old || old.KeyMaterialId !== id) throw new Error(`version ${version} of ${key.KeyId} is not material ${id}`);
+  // The same version again (deleted, expired, or a replica's record without bytes), as it was
+  // made (its date and origin), with its material back.
+  const old = known ? await engine.store.getVersion(key.KeyId, version) : undefined;
+  if (old) {
+    if (old.KeyMaterialId !== id) throw new Error(`version ${version} of ${key.KeyId} is not material ${id}`);
     writes = [{ type: 'replaceVersion', version: { ...made, CreationDate: old.CreationDate, Origin: old.Origin } }];
   } else {
     writes = [{ type: 'putVersion', version: made }];

@@ -53,10 +53,6 @@ export async function createKey(engine: Engine, input: InputReader, ctx: Operati
       `Origin ${origin} (a custom key store) is not supported by edge-kms; AWS_KMS and EXTERNAL keys can be created.`,
     );
   }
-  if (origin === 'EXTERNAL' && multiRegion) {
-    // Replicas that each import the primary's material (EXISTING_KEY_MATERIAL) are not built yet.
-    throw new KmsError('UnsupportedOperationException', 'Multi-Region keys with imported key material (Origin EXTERNAL) are not supported by this edge-kms release yet.');
-  }
   if (customKeyStoreId !== undefined) {
     throw new KmsError('UnsupportedOperationException', 'Custom key stores are not supported by edge-kms.');
   }

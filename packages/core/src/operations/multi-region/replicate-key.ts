@@ -78,6 +78,12 @@ export async function replicateKey(engine: Engine, input: InputReader, ctx: Oper
       },
       next,
     );
+    if (remote && primary.Origin === 'EXTERNAL') {
+      throw new KmsError(
+        'UnsupportedOperationException',
+        `Replicas of multi-Region keys with imported key material in another deployment (${replicaRegion}) are not supported by this edge-kms release; Regions this deployment serves are.`,
+      );
+    }
     if (remote) {
       // Another deployment serves the Region: the replica is made there, from what we send; this
       // record's outbox then follows it (replication.ts).
@@ -91,12 +97,15 @@ export async function replicateKey(engine: Engine, input: InputReader, ctx: Oper
       };
       return { next: withRemote, result: made };
     }
-    // The whole history: a ciphertext of any version decrypts in the new Region too.
+    // The whole history: a ciphertext of any version decrypts in the new Region too. Imported key
+    // material is imported into each Region by its owner: the replica gets the version records
+    // without their bytes (PendingImport until it has them all).
     const writes: StoreWrite[] = [{ type: 'putKey', key: made, expectRevision: existing?.Revision ?? 0 }];
     for (let after = 0; ; ) {
       const versions = await engine.store.listVersions(primary.KeyId, { after, limit: 100 });
       for (const version of versions)
-        if (!orphan || !(await there.store.getVersion(primary.KeyId, version.Version))) writes.push({ type: 'putVersion', version });
+        if (!orphan || !(await there.store.getVersion(primary.KeyId, version.Version)))
+          writes.push({ type: 'putVersion', version: primary.Origin === 'EXTERNAL' ? { ...version, Material: { kind: 'deleted' } } : version });
       if (versions.length < 100) break;
       after = versions[versions.length - 1]!.Version;
     }

@@ -32,6 +32,8 @@ export async function listKeyRotations(engine: Engine, input: InputReader, ctx: 
   // Read one more than asked to know whether the list goes on; never past the committed current version.
   const versions = (await engine.store.listVersions(key.KeyId, { after: start, limit: limit + 1 })).filter((v) => v.Version <= last);
   const page = versions.slice(0, limit);
+  const lacking = new Set<string>();
+  for (const [id, m] of byVersion.values()) if (m.Version > key.CurrentVersion && (await engine.replicasLacking(key, id)).length > 0) lacking.add(id);
   const truncated = versions.length > limit;
   const out: Output = {
     Rotations: page.map((v) => {
@@ -42,8 +44,12 @@ export async function listKeyRotations(engine: Engine, input: InputReader, ctx: 
       };
       const imported = byVersion.get(v.Version);
       if (imported) {
-        const [, m] = imported;
+        const [id, m] = imported;
         entry.KeyMaterialState = materialState(key, m);
+        // A multi-Region key's new material waits for every Region to import it.
+        if (entry.KeyMaterialState === 'PENDING_ROTATION' && (m.ImportState !== 'IMPORTED' || lacking.has(id))) {
+          if (key.MultiRegion) entry.KeyMaterialState = 'PENDING_MULTI_REGION_IMPORT_AND_ROTATION';
+        }
         if (m.Description !== undefined) entry.KeyMaterialDescription = m.Description;
         entry.ImportState = m.ImportState;
         if (m.ExpirationModel) entry.ExpirationModel = m.ExpirationModel;
