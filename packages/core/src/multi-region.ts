@@ -99,7 +99,10 @@ export function withShared(
     const own = replica.Imported ?? {};
     const imported: Record<string, ImportedMaterial> = {};
     for (const [id, m] of Object.entries(primary.Imported)) {
-      imported[id] = own[id]?.Version === m.Version ? own[id]! : { Version: m.Version, ImportState: 'PENDING_IMPORT', ...(m.Description !== undefined && { Description: m.Description }) };
+      imported[id] =
+        own[id]?.Version === m.Version
+          ? own[id]!
+          : { Version: m.Version, ImportState: 'PENDING_IMPORT', ...(m.Description !== undefined && { Description: m.Description }) };
     }
     return { ...withImported(next, imported, next.CurrentVersion), Revision: next.Revision };
   }
