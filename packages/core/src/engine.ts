@@ -482,7 +482,7 @@ export class Engine implements Scope {
     if (type === 'AUTOMATIC') return { result: undefined };
     const pending = pendingRotation(key);
     // A multi-Region key's new material becomes current only once every replica has imported it.
-    if (!pending || pending[1].ImportState !== 'IMPORTED' || (await this.replicasLacking(key, pending[0])).length > 0) {
+    if (pending?.[1].ImportState !== 'IMPORTED' || (await this.replicasLacking(key, pending[0])).length > 0) {
       throw new KmsError('KMSInvalidStateException', `No available key material pending rotation for the key: ${this.keyArn(key.KeyId)}.`);
     }
     const [id, m] = pending;
@@ -500,7 +500,7 @@ export class Engine implements Scope {
    */
   async replicasLacking(key: KeyRecord, id: string): Promise<string[]> {
     const set = key.MultiRegionConfiguration;
-    if (!set || set.MultiRegionKeyType !== 'PRIMARY' || !this.regional) return [];
+    if (set?.MultiRegionKeyType !== 'PRIMARY' || !this.regional) return [];
     const lacking: string[] = [];
     for (const region of set.ReplicaRegions) {
       const replica = await this.regional.engineFor(region).store.getKey(key.KeyId);

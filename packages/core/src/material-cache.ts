@@ -94,7 +94,7 @@ const PROBES = new Map<string, Promise<CryptoKeyPair>>();
  * GetPublicKey's answer use it).
  */
 async function checkAgreementPair(spec: KeyRecord['KeySpec'], opened: OpenedMaterial): Promise<void> {
-  if (!opened.key || opened.key.algorithm.name !== 'ECDH' || !opened.spki) return;
+  if (opened.key?.algorithm.name !== 'ECDH' || !opened.spki) return;
   const params = ecdhOf(spec);
   let probe = PROBES.get(params.namedCurve);
   if (!probe) PROBES.set(params.namedCurve, (probe = crypto.subtle.generateKey(params, false, ['deriveBits']) as Promise<CryptoKeyPair>));

@@ -118,7 +118,7 @@ export function readSpki(der: Uint8Array): { oids: Uint8Array[]; publicKey: Uint
   const top = readTlv(der);
   if (!top || top.tag !== SEQUENCE || top.end !== der.length) return undefined;
   const parts = readChildren(top.value);
-  if (!parts || parts.length !== 2) return undefined;
+  if (parts?.length !== 2) return undefined;
   const [algId, bits] = parts as [Tlv, Tlv];
   const oids = algorithmOids(algId);
   if (!oids || bits.tag !== BIT_STRING || bits.value.length < 2 || bits.value[0] !== 0) return undefined;
@@ -180,7 +180,7 @@ export function mlDsaSeed(der: Uint8Array, oid: Uint8Array): Uint8Array | undefi
   const p = readPkcs8(der);
   if (!p || !oidsAre(p.oids, oid)) return undefined;
   const seed = readTlv(p.privateKey);
-  if (!seed || seed.tag !== 0x80 || seed.end !== p.privateKey.length || seed.value.length !== 32) return undefined;
+  if (seed?.tag !== 0x80 || seed.end !== p.privateKey.length || seed.value.length !== 32) return undefined;
   return seed.value;
 }
 

@@ -78,7 +78,7 @@ export function scopeStore(store: KmsStore, region: string): RegionStore {
       if (!name(item).startsWith(p)) return { items };
       items.push(view(item));
     }
-    return page.next !== undefined && page.next.startsWith(p) ? { items, next: strip(p, page.next) } : { items };
+    return page.next?.startsWith(p) ? { items, next: strip(p, page.next) } : { items };
   }
 
   const scoped: RegionStore = {
