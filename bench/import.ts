@@ -463,15 +463,15 @@ function importFindings(
     }. All at once: ${together.map((c) => `${ms(c.ms)}${c.error ? ` ${c.error}` : ''}`).join(', ')} ms: the calls the pool could not serve wait in the gate one generation after another (the last ${fmt(Math.max(...together.map((c) => c.ms)) / gen4096, 1)}x the p50 of one pair).`,
   );
   const throttled = bursts.map((b) => ({ b, n: b.calls.filter((c) => c.error === 'ThrottlingException').length }));
-  // What the gate's code predicts for calls all at once: the refill holds one of its GATE_LIMIT places.
-  const expected = (calls: number, pooled: number) => Math.max(0, calls - pooled - (GATE_LIMIT - 1));
+  // What the gate's code predicts for calls all at once: requests hold its GATE_LIMIT places (a pool's background refill holds none).
+  const expected = (calls: number, pooled: number) => Math.max(0, calls - pooled - GATE_LIMIT);
   const predicted = [expected(bursts[1]!.calls.length, POOL_SIZE), expected(bursts[2]!.calls.length, 0)];
   const asPredicted = throttled[0]!.n === 0 && throttled[1]!.n === predicted[0] && throttled[2]!.n === predicted[1];
   out.push(
     `ThrottlingException: ${throttled.map(({ b, n }) => `${n} of ${b.calls.length} (${b.label})`).join('; ')}. ${
       asPredicted
-        ? `As the gate's code says: it admits ${GATE_LIMIT} generations at once, the running one included (RSA_QUEUE_LIMIT ${GATE_LIMIT} counts the running generation: 1 running + ${GATE_LIMIT - 1} waiting), and the pool's refill holds one of those places. So from a full pool ${POOL_SIZE + GATE_LIMIT - 1} calls at once are served and the next is refused; from an empty pool (every size's pool until its first call after a start, or one a burst has just drained) only ${GATE_LIMIT - 1}: a client that asks for ${GATE_LIMIT} or more tokens of one size at once right after the server started gets ThrottlingException for the rest (the AWS SDKs retry it). One after another, calls never reach the limit (at most the refill and the caller's own generation are in the gate).`
-        : `The gate's code (RSA_QUEUE_LIMIT ${GATE_LIMIT}, the running generation counted, the pool's refill holding one place) predicts ${predicted[0]} refused from a full pool and ${predicted[1]} from an empty one, all at once, and none one after another: the measurement differs, so the gate or the pool changed since this section was written.`
+        ? `As the gate's code says: it admits ${GATE_LIMIT} requests' generations at once, the running one included (RSA_QUEUE_LIMIT ${GATE_LIMIT}), and a pool's background refill takes none of those places (it queues behind them and starts only while no request waits). So from a full pool ${POOL_SIZE + GATE_LIMIT} calls at once are served and the next is refused; from an empty pool (every size's pool until its first call after a start, or one a burst has just drained) ${GATE_LIMIT}: a client that asks for more tokens of one size at once right after the server started gets ThrottlingException for the rest (the AWS SDKs retry it). One after another, calls never reach the limit.`
+        : `The gate's code (RSA_QUEUE_LIMIT ${GATE_LIMIT} requests, the running one counted, a background refill holding no place) predicts ${predicted[0]} refused from a full pool and ${predicted[1]} from an empty one, all at once, and none one after another: the measurement differs, so the gate or the pool changed since this section was written.`
     }`,
   );
   const p50Of = (pred: (s: Slot) => boolean) => slots.filter(pred).map((s) => median(imp.imports.get(s)!));

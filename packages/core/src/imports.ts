@@ -4,7 +4,8 @@
  * the material against the key's spec. AWS's behaviour and errors; decision 0009.
  *
  * Wrapping keys never leave the KMS: each GetParametersForImport makes a fresh RSA key pair (from a
- * small pool per size, refilled in the background: an RSA-4096 pair takes up to a second), keeps
+ * small pool per size, refilled in the background while no request waits for an RSA generation:
+ * an RSA-4096 pair takes seconds on a busy machine), keeps
  * its private key as a non-extractable CryptoKey in memory, and answers its public key and a
  * token that names it. The private key is dropped when its token's 24 hours are over (checked on
  * every use and by runMaintenance). They are held in memory only, never in a store: a restarted
@@ -14,7 +15,7 @@
 import { aeskwp } from '@noble/ciphers/aes.js';
 import { publicRandomBytes, wipe } from './bytes.js';
 import { KmsError } from './errors.js';
-import { generateKeyPair } from './key-specs/asymmetric.js';
+import { generateKeyPair, rsaGenerationsWaiting } from './key-specs/asymmetric.js';
 import { familyOf } from './key-specs/index.js';
 import type { KeyRecord, KeySpec } from './model.js';
 
@@ -45,31 +46,57 @@ interface Pair {
 }
 
 const pools = new Map<string, Pair[]>();
-const filling = new Map<string, Promise<void>>();
+/** The sizes whose pool wants refilling, and the one background loop that refills them. */
+const wanted = new Set<keyof typeof BITS>();
+let filling: Promise<void> | undefined;
+/** Bumped by clearWrappingKeyPools: a pair generated before it is not pooled after it. */
+let epoch = 0;
 
-function generate(spec: keyof typeof BITS): Promise<Pair> {
-  return generateKeyPair({ name: 'RSA-OAEP', modulusLength: BITS[spec], publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' } as RsaHashedKeyGenParams, [
-    'encrypt',
-    'decrypt',
-  ]);
+function generate(spec: keyof typeof BITS, background = false): Promise<Pair> {
+  return generateKeyPair(
+    { name: 'RSA-OAEP', modulusLength: BITS[spec], publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' } as RsaHashedKeyGenParams,
+    ['encrypt', 'decrypt'],
+    { background },
+  );
 }
 
-/** Refills a size's pool in the background (one generation at a time, through the RSA generation gate). */
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Refills a size's pool in the background: one generation at a time for all sizes, and only
+ * while no request waits at the RSA generation gate, so that the pool never takes a request's
+ * place there (nor makes a request ThrottlingException).
+ */
 function refill(spec: keyof typeof BITS): void {
-  if (filling.has(spec)) return;
-  const pool = pools.get(spec) ?? [];
-  pools.set(spec, pool);
-  if (pool.length >= POOL_SIZE) return;
-  const run = (async () => {
+  wanted.add(spec);
+  filling ??= (async () => {
     try {
-      while (pool.length < POOL_SIZE) pool.push(await generate(spec));
-    } catch {
-      // Throttled or failed: the next GetParametersForImport generates its own and refills again.
+      while (wanted.size > 0) {
+        for (const s of [...wanted]) {
+          const pool = pools.get(s) ?? [];
+          pools.set(s, pool);
+          if (pool.length >= POOL_SIZE) {
+            wanted.delete(s);
+            continue;
+          }
+          if (rsaGenerationsWaiting() > 0) {
+            await pause(25);
+            continue;
+          }
+          const at = epoch;
+          try {
+            const pair = await generate(s, true);
+            if (at === epoch) pool.push(pair);
+            else wipe(pair.pkcs8);
+          } catch {
+            wanted.delete(s); // throttled or failed: the next GetParametersForImport asks again
+          }
+        }
+      }
     } finally {
-      filling.delete(spec);
+      filling = undefined;
     }
   })();
-  filling.set(spec, run);
 }
 
 /** A fresh wrapping key pair: from the pool when it has one (refilled behind), else generated now. */
@@ -89,6 +116,8 @@ async function wrappingPair(spec: keyof typeof BITS): Promise<Pair> {
 export function clearWrappingKeyPools(): void {
   for (const pool of pools.values()) for (const p of pool) wipe(p.pkcs8);
   pools.clear();
+  wanted.clear();
+  epoch++;
 }
 
 interface TokenEntry {

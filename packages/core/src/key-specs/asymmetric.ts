@@ -19,10 +19,16 @@ function isRsa(algorithm: EcKeyGenParams | RsaHashedKeyGenParams | Algorithm): b
   return algorithm.name.startsWith('RSA');
 }
 
+/** How many requests' RSA generations are running or waiting at the gate (a background pool fills only at 0). */
+export function rsaGenerationsWaiting(): number {
+  return rsaWaiting;
+}
+
 /** A fresh key pair's private key as PKCS#8 and public key as SPKI (no JWK, no private part in JavaScript strings). */
 export async function generateKeyPair(
   algorithm: EcKeyGenParams | RsaHashedKeyGenParams | Algorithm,
   usages: globalThis.KeyUsage[],
+  options: { background?: boolean } = {},
 ): Promise<{ pkcs8: Uint8Array; spki: Uint8Array }> {
   const make = async () => {
     const pair = (await crypto.subtle.generateKey(algorithm, true, usages)) as CryptoKeyPair;
@@ -30,15 +36,18 @@ export async function generateKeyPair(
     return { pkcs8: new Uint8Array(pkcs8), spki: new Uint8Array(spki) };
   };
   if (!isRsa(algorithm)) return make();
-  if (rsaWaiting >= RSA_QUEUE_LIMIT)
+  // A background generation (a pool refilling) queues like any other but takes no request's
+  // place in the limit: only requests are throttled, by requests.
+  const background = options.background === true;
+  if (!background && rsaWaiting >= RSA_QUEUE_LIMIT)
     throw new KmsError('ThrottlingException', 'You have exceeded the rate at which you may call KMS. Reduce the frequency of your calls.');
-  rsaWaiting++;
+  if (!background) rsaWaiting++;
   const mine = rsaRunning.then(make, make);
   rsaRunning = mine.catch(() => undefined);
   try {
     return await mine;
   } finally {
-    rsaWaiting--;
+    if (!background) rsaWaiting--;
   }
 }
 

@@ -18,8 +18,8 @@ export async function deleteImportedKeyMaterial(engine: Engine, input: InputRead
   const resolved = await engine.resolve(ref, { caller: ctx.caller });
   authorize(engine, ctx, { action: 'DeleteImportedKeyMaterial', key: resolved });
   requireExternal(engine, resolved);
+  // Allowed while the key is pending deletion (it stays so), as in AWS.
   const deleted = await engine.mutateKey(resolved.KeyId, async (key) => {
-    engine.requireNotPendingDeletion(key);
     const id = named ?? (key.CurrentVersion > 0 ? key.CurrentKeyMaterialId : undefined);
     const m = id === undefined ? undefined : key.Imported?.[id];
     if (id === undefined || !m) {

@@ -87,6 +87,18 @@ interface ImportRequest {
   description?: string;
 }
 
+/** An imported material's record after an import: the request's expiration, its description or the one it had. */
+function expiration(m: Pick<ImportedMaterial, 'Version' | 'Description'>, req: ImportRequest): ImportedMaterial {
+  const description = req.description ?? m.Description;
+  return {
+    Version: m.Version,
+    ImportState: 'IMPORTED',
+    ExpirationModel: req.model,
+    ...(req.validTo !== undefined && { ValidTo: req.validTo }),
+    ...(description !== undefined && { Description: description }),
+  };
+}
+
 /** What an import of material `id` does to `key`: a new version, or the deleted one restored. */
 async function decide(engine: Engine, key: KeyRecord, raw: Uint8Array, id: string, req: ImportRequest) {
   const imported = key.Imported ?? {};
@@ -107,10 +119,10 @@ async function decide(engine: Engine, key: KeyRecord, raw: Uint8Array, id: strin
       throw new KmsError('IncorrectKeyMaterialException', `The key material is not the key material previously imported into ${arn}.`);
     }
     if (known.ImportState === 'IMPORTED') {
-      throw new KmsError(
-        'KMSInvalidStateException',
-        `Key material (id: ${id}) is already imported into ${arn}. Delete it (DeleteImportedKeyMaterial) to import it again with another expiration.`,
-      );
+      // The same material again while it is imported: its expiration (and description) change,
+      // nothing else (AWS's reimport to update ExpirationModel and ValidTo).
+      const m = expiration(known, req);
+      return { next: withImported(key, { ...imported, [id]: m }), writes: [], result: id };
     }
     version = known.Version;
   } else {
@@ -140,13 +152,7 @@ async function decide(engine: Engine, key: KeyRecord, raw: Uint8Array, id: strin
   } else {
     writes = [{ type: 'putVersion', version: made }];
   }
-  const m: ImportedMaterial = {
-    Version: version,
-    ImportState: 'IMPORTED',
-    ExpirationModel: req.model,
-    ...(req.validTo !== undefined && { ValidTo: req.validTo }),
-    ...((req.description ?? known?.Description) !== undefined && { Description: req.description ?? known?.Description }),
-  };
+  const m = expiration({ Version: version, ...(known?.Description !== undefined && { Description: known.Description }) }, req);
   const first = key.CurrentVersion === 0;
   const base: KeyRecord = first ? { ...key, CurrentVersion: version, CurrentKeyMaterialId: id } : key;
   const next = withImported(base, { ...imported, [id]: m });

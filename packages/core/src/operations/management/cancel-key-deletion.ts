@@ -3,6 +3,7 @@ import { authorize, type OperationContext } from '../../auth/authorize.js';
 import type { Engine } from '../../engine.js';
 import { KmsError } from '../../errors.js';
 import type { KeyRecord } from '../../model.js';
+import { withImported } from '../../imported-material.js';
 import type { InputReader } from '../../validate.js';
 import { readKeyId, type Output } from '../common.js';
 
@@ -17,9 +18,11 @@ export async function cancelKeyDeletion(engine: Engine, input: InputReader, ctx:
     if (key.KeyState !== 'PendingDeletion' && key.KeyState !== 'PendingReplicaDeletion') {
       throw new KmsError('KMSInvalidStateException', `${engine.keyArn(key.KeyId)} is not pending deletion.`);
     }
-    const next: KeyRecord = { ...key, KeyState: 'Disabled' };
+    let next: KeyRecord = { ...key, KeyState: 'Disabled' };
     delete next.DeletionDate;
     delete next.PendingDeletionWindowInDays;
+    // A key with imported material comes back Disabled only if it has all of it; else PendingImport.
+    if (key.Origin === 'EXTERNAL') next = withImported(next, key.Imported ?? {});
     return { next, result: undefined };
   });
   return { KeyId: engine.keyArn(KeyId) };
