@@ -29,6 +29,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { RunningWorker } from '../../packages/cloudflare/scripts/miniflare.js';
 import { testMaterial, wrapKeyMaterial, type WrappingAlgorithm, type WrappingKeySpec } from '../helpers/import-wrap.js';
 import { ROOT_KEY, tempDir, worker } from './harness.js';
+import { createProxyStore } from './proxy-store.js';
 
 const running: RunningWorker[] = [];
 afterAll(async () => {
@@ -192,5 +193,31 @@ describe('Worker (Durable Object store): imported key material', () => {
       }
     }
     expect(dump.some((f) => readFileSync(f).includes(Buffer.from(sym.KeyId!)))).toBe(true);
+  });
+
+  it("the Durable Object's alarm expires imported material on time, with no cron run and no call to the key", async () => {
+    const w = await worker();
+    running.push(w);
+    const kms = client(w.url);
+    const key = (await kms.send(new CreateKeyCommand({ Origin: 'EXTERNAL' }))).KeyMetadata!;
+    const p = await kms.send(new GetParametersForImportCommand({ KeyId: key.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
+    const validTo = new Date(Math.floor((await clock(w.url)) / 1000) * 1000 + DAY_MS);
+    await kms.send(
+      new ImportKeyMaterialCommand({
+        KeyId: key.KeyId,
+        ImportToken: p.ImportToken,
+        EncryptedKeyMaterial: wrapKeyMaterial(p.PublicKey!, 'RSAES_OAEP_SHA_256', randomBytes(32)),
+        ValidTo: validTo,
+      }),
+    );
+    // Read the record straight from the store (the KMS would expire it on this read itself).
+    const raw = createProxyStore(w.url);
+    const state = async () => (await raw.getKey(`~us-east-1/${key.KeyId}`))?.KeyState;
+    expect(await state()).toBe('Enabled');
+    // The test clock jumps past ValidTo; the object sets its alarm (a second ahead) and wakes.
+    await clock(w.url, { advanceMs: validTo.getTime() - (await clock(w.url)) });
+    const deadline = Date.now() + 15_000;
+    while ((await state()) !== 'PendingImport' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(await state()).toBe('PendingImport');
   });
 });

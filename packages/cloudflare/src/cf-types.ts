@@ -12,6 +12,9 @@ export interface DurableObjectStorageLike {
     list<T = unknown>(options?: { start?: string; end?: string; prefix?: string; limit?: number }): Iterable<[string, T]>;
   };
   transactionSync<T>(fn: () => T): T;
+  /** The object's one alarm (epoch ms of wall time), as Durable Object storage has it. */
+  getAlarm?(): Promise<number | null>;
+  setAlarm?(scheduledTime: number): Promise<void>;
 }
 
 export interface KVNamespaceLike {

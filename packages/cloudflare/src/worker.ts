@@ -1,7 +1,8 @@
 /**
  * The edge-kms Worker. `fetch` serves the TrentService protocol through the Hono app; `scheduled`
- * (a Cron Trigger) rotates every key whose automatic rotation is due and deletes keys whose
- * deletion is due.
+ * (a Cron Trigger) rotates every key whose automatic rotation is due, deletes keys whose
+ * deletion is due and expires imported key material; the Durable Object also sets its alarm for
+ * the next of those, so they happen on time between cron runs.
  *
  * With the Durable Object store (the default) one object per account and region, named
  * "<account>:<region>", holds the keys and runs the KMS; the Worker forwards requests to it. With
@@ -71,7 +72,12 @@ export class KmsDurableObject extends DurableObject<Env> {
   async fetch(request: Request): Promise<Response> {
     try {
       const { app } = await this.ready();
-      return await app.fetch(request, this.env);
+      const response = await app.fetch(request, this.env);
+      // A call that can bring maintenance forward (an import's expiry, a deletion, a rotation
+      // schedule; the test clock moved) sets the object's alarm for it.
+      const target = request.headers.get('x-amz-target') ?? '';
+      if (SCHEDULES.has(target.slice(target.indexOf('.') + 1)) || new URL(request.url).pathname === '/_edge-kms/clock') await this.schedule();
+      return response;
     } catch (e) {
       return configurationErrorResponse(e);
     }
@@ -80,9 +86,40 @@ export class KmsDurableObject extends DurableObject<Env> {
   /** Rotates due keys, deletes due keys and expires imported key material (called by the Worker's cron trigger). */
   async maintenance(): Promise<{ rotated: string[]; deleted: string[]; expired: string[] }> {
     const { kms } = await this.ready();
-    return kms.runMaintenance();
+    const report = await kms.runMaintenance();
+    await this.schedule();
+    return report;
+  }
+
+  /** The alarm: maintenance when it is due, without waiting for the cron trigger. */
+  async alarm(): Promise<void> {
+    await this.maintenance();
+  }
+
+  /** Sets the alarm to the next maintenance (nextMaintenance on the KMS's clock, which a test clock may run ahead of wall time). */
+  private async schedule(): Promise<void> {
+    const storage = this.ctx.storage as unknown as DurableObjectStorageLike;
+    if (!storage.setAlarm || !storage.getAlarm) return;
+    const { kms } = await this.ready();
+    const next = await kms.nextMaintenance();
+    if (next === undefined) return;
+    // At least a second ahead: an alarm never spins on something maintenance could not do.
+    const at = Date.now() + Math.max(1000, next - kms.now());
+    const current = await storage.getAlarm();
+    if (current === null || at < current) await storage.setAlarm(at);
   }
 }
+
+/** The operations after which the Durable Object's alarm is set again. */
+const SCHEDULES = new Set([
+  'CreateKey',
+  'ImportKeyMaterial',
+  'ScheduleKeyDeletion',
+  'EnableKeyRotation',
+  'ReplicateKey',
+  'CancelKeyDeletion',
+  'DisableKeyRotation',
+]);
 
 let kvServed: Promise<Served> | undefined;
 const kvStores = new Map<number, KmsStore>();

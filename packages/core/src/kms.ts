@@ -8,7 +8,7 @@ import type { OperationContext } from './auth/authorize.js';
 import { createSigV4Verifier } from './auth/sigv4.js';
 import { systemClock } from './clock.js';
 import type { Caller, Identity, IdentityLookup, RequestLike } from './auth/types.js';
-import { defaultKeyPolicy, Engine, isDeletionDue, isRotationDue, type KmsOptions as EngineOptions } from './engine.js';
+import { defaultKeyPolicy, Engine, isDeletionDue, isRotationDue, nextRotationDate, type KmsOptions as EngineOptions } from './engine.js';
 import { isUuid, randomUuid } from './bytes.js';
 import { keyMetadata } from './metadata.js';
 import { checkGrantTokens } from './operations/grants/grant-tokens.js';
@@ -108,6 +108,12 @@ export interface Kms extends ProtocolService {
   authenticate(request: RequestLike, body: Uint8Array, options?: HandleOptions): Promise<Caller>;
   /** Rotates every key whose automatic rotation is due and deletes keys whose deletion is due. */
   runMaintenance(): Promise<MaintenanceReport>;
+  /**
+   * When runMaintenance next has something to do, on the KMS's clock: the earliest automatic
+   * rotation, deletion or imported-material expiry of any key (undefined: nothing scheduled).
+   * For shells that wake themselves (a Durable Object's alarm).
+   */
+  nextMaintenance(): Promise<number | undefined>;
   /** The KMS's clock (a test clock in test mode): what shells show as the KMS's time. */
   now(): number;
   /** Logs an unexpected error (the `onInternalError` option; console.error by default). */
@@ -296,6 +302,28 @@ export function createKms(options: KmsOptions = {}): Kms {
     return report;
   }
 
+  async function nextMaintenance(): Promise<number | undefined> {
+    await ready();
+    let next: number | undefined;
+    const earliest = (t: number | undefined) => {
+      if (t !== undefined && (next === undefined || t < next)) next = t;
+    };
+    for (const region of await regionsIn(store)) {
+      const engine = engineOf(region);
+      for (let after: string | undefined; ; ) {
+        const page = await engine.store.listKeys({ after, limit: 500 });
+        for (const key of page.items) {
+          if (key.DeletionDate !== undefined) earliest(key.DeletionDate);
+          earliest(nextRotationDate(key));
+          earliest(key.ImportValidTo);
+        }
+        if (!page.next) break;
+        after = page.next;
+      }
+    }
+    return next;
+  }
+
   async function maintainRegion(engine: Engine, report: MaintenanceReport): Promise<void> {
     for (let after: string | undefined; ; ) {
       const page = await engine.store.listKeys({ after, limit: 500 });
@@ -339,6 +367,7 @@ export function createKms(options: KmsOptions = {}): Kms {
     handle: (request, handleOptions) => handleProtocolRequest(kms, request, handleOptions),
     handleMessage: (message, handleOptions) => handleProtocolMessage(kms, message, handleOptions),
     runMaintenance,
+    nextMaintenance,
     now: () => engine.now(),
     onInternalError: (e) => engine.onInternalError(e),
     handlePeer: regional.remote && ((request) => regional.remote!.handle(request)),
