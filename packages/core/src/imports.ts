@@ -48,7 +48,7 @@ interface Pair {
 const pools = new Map<string, Pair[]>();
 /** The sizes whose pool wants refilling, and the one background loop that refills them. */
 const wanted = new Set<keyof typeof BITS>();
-let filling: Promise<void> | undefined;
+let filling = false;
 /** Bumped by clearWrappingKeyPools: a pair generated before it is not pooled after it. */
 let epoch = 0;
 
@@ -69,7 +69,9 @@ const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  */
 function refill(spec: keyof typeof BITS): void {
   wanted.add(spec);
-  filling ??= (async () => {
+  if (filling) return;
+  filling = true;
+  void (async () => {
     try {
       while (wanted.size > 0) {
         for (const s of [...wanted]) {
@@ -94,7 +96,7 @@ function refill(spec: keyof typeof BITS): void {
         }
       }
     } finally {
-      filling = undefined;
+      filling = false;
     }
   })();
 }
