@@ -9,10 +9,9 @@
  *          is full when the call starts;
  *        - cold: `clearWrappingKeyPools()` right before the call, so the pair is generated on the
  *          spot.
- *      Before every sample the bench waits until no RSA generation is running or queued: it polls
- *      the core's RSA generation gate (packages/core/src/key-specs/asymmetric.ts) with a 512-bit
- *      RSA generation until two in a row come back at once (one that waited sat behind a real
- *      generation). That wait after each call is the background refill the call started, which
+ *      Before every sample the bench waits until the pools are full again
+ *      (whenWrappingKeyPoolsFull in packages/core/src/imports.ts). That wait after each call is
+ *      the background refill the call started, which
  *      is also reported: the time one pair takes to generate. The samples alternate between the
  *      two cores (the wrapping key pair and its PKCS#8 import are crypto.subtle calls in both:
  *      the provider takes no part) and take turns between the keys the imports below use.
@@ -36,7 +35,7 @@
  */
 import { createKms, type Kms } from '@edge-kms/core';
 import { createNodeCryptoProvider } from '@edge-kms/node/crypto';
-import { clearWrappingKeyPools } from '../packages/core/src/imports.js';
+import { clearWrappingKeyPools, whenWrappingKeyPoolsFull } from '../packages/core/src/imports.js';
 import { generateKeyPair } from '../packages/core/src/key-specs/asymmetric.js';
 import { testMaterial, wrapKeyMaterial, type MaterialSpec, type WrappingAlgorithm } from '../test/helpers/import-wrap.js';
 import { fmt, log, median, percentile, table, type Goal } from './lib.js';
@@ -139,31 +138,16 @@ const rsaParams = (bits: number): RsaHashedKeyGenParams => ({
   publicExponent: new Uint8Array([1, 0, 1]),
   hash: 'SHA-256',
 });
-const PROBE = rsaParams(512);
-/** A probe that came back faster than this did not wait behind a real generation (an RSA_2048 one takes 80 ms or more here). */
-const FAST_PROBE_MS = 40;
 
 /**
- * Waits until the core's RSA generation gate is idle: nothing running, nothing queued. Polls it
- * with 512-bit generations (through the same gate) until two in a row come back at once; a refill
- * that still had a pair to make would have queued behind the first. Returns the ms until the gate
- * was idle (the start of the first of those two probes).
+ * Waits until the wrapping-key pools are full again (the core's whenWrappingKeyPoolsFull: the
+ * background refill is done). Returns the ms it took: after a warm call, the refill that call
+ * started, i.e. one RSA key pair made by the pool's generator.
  */
 async function settle(): Promise<number> {
   const start = performance.now();
-  let fast = 0;
-  let idleAt = start;
-  while (fast < 2) {
-    const t = performance.now();
-    await generateKeyPair(PROBE, ['encrypt', 'decrypt']);
-    if (performance.now() - t < FAST_PROBE_MS) {
-      if (fast++ === 0) idleAt = t;
-    } else {
-      fast = 0;
-    }
-    if (performance.now() - start > 120_000) throw new Error('import: the RSA generation gate did not go idle within 2 minutes');
-  }
-  return idleAt - start;
+  await whenWrappingKeyPoolsFull();
+  return performance.now() - start;
 }
 
 async function gpfi(slot: Slot, spec: Spec): Promise<GpfiOut> {
@@ -412,7 +396,7 @@ export async function runImportBench(o: ImportOptions = DEFAULT_IMPORT_OPTIONS):
   const markdown = [
     `Information only: the issue sets no goal. In process, memory store, two cores: \`createKms()\` (WebCrypto only) and \`createKms({ crypto: createNodeCryptoProvider() })\` (the Node server's). This part took ${fmt(seconds, 0)} s.`,
     '',
-    `**GetParametersForImport** (RSAES_OAEP_SHA_256, or RSA_AES_KEY_WRAP_SHA_256 for the RSA key's token: the wrapping key pair is the same). Before every sample the bench waits until the core's RSA generation gate (packages/core/src/key-specs/asymmetric.ts: one generation at a time) is idle, polling it with 512-bit RSA generations until two in a row come back within ${FAST_PROBE_MS} ms; after a warm call that wait is the pool's background refill, so the pool is full (${POOL_SIZE} pairs) when the next call starts. "Cold": \`clearWrappingKeyPools()\` (packages/core/src/imports.ts) right before the call. "One pair generated": the wait after each call until the gate was idle, i.e. the refill that call started: one RSA key pair made by the pool's generator. Samples alternate between the two cores (the pair's generation and PKCS#8 import are crypto.subtle calls in both; the provider takes no part); cold and warm samples take turns. ms:`,
+    `**GetParametersForImport** (RSAES_OAEP_SHA_256, or RSA_AES_KEY_WRAP_SHA_256 for the RSA key's token: the wrapping key pair is the same). Before every sample the bench waits until the pools are full again (\`whenWrappingKeyPoolsFull()\`, packages/core/src/imports.ts): after a warm call that wait is the pool's background refill, so the pool is full (${POOL_SIZE} pairs) when the next call starts. "Cold": \`clearWrappingKeyPools()\` (packages/core/src/imports.ts) right before the call. "One pair generated": the wait after each call until the gate was idle, i.e. the refill that call started: one RSA key pair made by the pool's generator. Samples alternate between the two cores (the pair's generation and PKCS#8 import are crypto.subtle calls in both; the provider takes no part); cold and warm samples take turns. ms:`,
     '',
     table(['GetParametersForImport', 'samples (createKms() + node:crypto provider)', 'p50 / p90 ms', 'max ms'], gpfiRows),
     '',

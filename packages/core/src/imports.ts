@@ -49,6 +49,8 @@ const pools = new Map<string, Pair[]>();
 /** The sizes whose pool wants refilling, and the one background loop that refills them. */
 const wanted = new Set<keyof typeof BITS>();
 let filling = false;
+/** Who waits for the pools to be full (whenWrappingKeyPoolsFull). */
+const waitingFull: (() => void)[] = [];
 /** Bumped by clearWrappingKeyPools: a pair generated before it is not pooled after it. */
 let epoch = 0;
 
@@ -97,6 +99,7 @@ function refill(spec: keyof typeof BITS): void {
       }
     } finally {
       filling = false;
+      for (const resolve of waitingFull.splice(0)) resolve();
     }
   })();
 }
@@ -112,6 +115,12 @@ async function wrappingPair(spec: keyof typeof BITS): Promise<Pair> {
   const mine = await generate(spec);
   refill(spec);
   return mine;
+}
+
+/** Resolves when no pool is refilling (every pool asked for is full, or its refill gave up): bench and tests. */
+export function whenWrappingKeyPoolsFull(): Promise<void> {
+  if (!filling) return Promise.resolve();
+  return new Promise((resolve) => waitingFull.push(resolve));
 }
 
 /** Drops the pools (tests and bench: measure a cold pool). */

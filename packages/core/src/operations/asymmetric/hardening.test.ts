@@ -10,6 +10,17 @@ import { createMemoryStore } from '../../store/memory-store.js';
 import type { KmsStore } from '../../store/types.js';
 import { derToP1363 } from '../../key-specs/index.js';
 
+/** A store whose version records were written to: `spki` in place of every key's public key. */
+function withPublicKey(store: KmsStore, spki: Uint8Array): KmsStore {
+  return {
+    ...store,
+    getVersion: async (keyId, version) => {
+      const v = await store.getVersion(keyId, version);
+      return v && { ...v, PublicKey: spki };
+    },
+  };
+}
+
 describe('review hardening', () => {
   it('a public key swapped in the store is not used: Verify and GetPublicKey refuse rather than trust it', async () => {
     const store = createMemoryStore();
@@ -18,15 +29,7 @@ describe('review hardening', () => {
       .KeyId;
     const attacker = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     const spki = new Uint8Array(attacker.publicKey.export({ format: 'der', type: 'spki' }));
-    // A store whose version records were written to: the attacker's public key in place of the key's.
-    const tampered: KmsStore = {
-      ...store,
-      getVersion: async (keyId, version) => {
-        const v = await store.getVersion(keyId, version);
-        return v && { ...v, PublicKey: spki };
-      },
-    };
-    const victim = createKms({ store: tampered, protector: kms.engine.protector, onInternalError: () => undefined });
+    const victim = createKms({ store: withPublicKey(store, spki), protector: kms.engine.protector, onInternalError: () => undefined });
     await expect(victim.execute('GetPublicKey', { KeyId: id })).rejects.toMatchObject({ code: 'KMSInternalException' });
     await expect(
       victim.execute('Verify', { KeyId: id, Message: new Uint8Array([1]), Signature: new Uint8Array(70), SigningAlgorithm: 'ECDSA_SHA_256' }),
@@ -42,14 +45,7 @@ describe('review hardening', () => {
       .KeyId;
     const peer = new Uint8Array(generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).publicKey.export({ format: 'der', type: 'spki' }));
     const attacker = new Uint8Array(generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).publicKey.export({ format: 'der', type: 'spki' }));
-    const tampered: KmsStore = {
-      ...store,
-      getVersion: async (keyId, version) => {
-        const v = await store.getVersion(keyId, version);
-        return v && { ...v, PublicKey: attacker };
-      },
-    };
-    const victim = createKms({ store: tampered, protector: kms.engine.protector, onInternalError: () => undefined });
+    const victim = createKms({ store: withPublicKey(store, attacker), protector: kms.engine.protector, onInternalError: () => undefined });
     await expect(victim.execute('GetPublicKey', { KeyId: id })).rejects.toMatchObject({ code: 'KMSInternalException' });
     await expect(victim.execute('DeriveSharedSecret', { KeyId: id, KeyAgreementAlgorithm: 'ECDH', PublicKey: peer })).rejects.toMatchObject({
       code: 'KMSInternalException',
