@@ -356,6 +356,8 @@ export class Engine implements Scope {
     version: number,
     origin: MaterialVersion['Origin'],
     raw?: Uint8Array,
+    /** What the caller already derived from `raw` (an import checked it): not derived again. */
+    known?: { keyMaterialId: string; publicKey?: Uint8Array },
   ): Promise<MaterialVersion> {
     const keyId = key.KeyId;
     const family = familyOfKey(key);
@@ -364,7 +366,7 @@ export class Engine implements Scope {
     const material = raw ? raw.slice() : pair ? pair.pkcs8 : await family.newMaterial(key.KeySpec);
     // Given material (seeded keys) gets a reproducible id: a hash bound to the key id; fresh
     // material a random one.
-    const keyMaterialId = raw ? await givenMaterialId(keyId, raw) : toHex(randomBytes(32));
+    const keyMaterialId = known?.keyMaterialId ?? (raw ? await givenMaterialId(keyId, raw) : toHex(randomBytes(32)));
     try {
       const sealed = await this.protector.seal(material, {
         keyId,
@@ -381,6 +383,7 @@ export class Engine implements Scope {
         Material: sealed,
       };
       if (pair) made.PublicKey = pair.spki;
+      else if (known?.publicKey) made.PublicKey = known.publicKey;
       else if (family.publicKeyOf) made.PublicKey = await family.publicKeyOf(key.KeySpec, material);
       return made;
     } finally {

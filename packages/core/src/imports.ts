@@ -16,7 +16,7 @@ import { aeskwp } from '@noble/ciphers/aes.js';
 import { publicRandomBytes, wipe } from './bytes.js';
 import { KmsError } from './errors.js';
 import { generateKeyPair, rsaGenerationsWaiting } from './key-specs/asymmetric.js';
-import { familyOf } from './key-specs/index.js';
+import { familyOf, RSA_BITS } from './key-specs/index.js';
 import type { KeyRecord, KeySpec } from './model.js';
 
 export const WRAPPING_ALGORITHMS = [
@@ -38,7 +38,7 @@ const MAX_TOKENS = 1000;
 /** Pre-generated wrapping key pairs kept per size. */
 const POOL_SIZE = 2;
 
-const BITS: Record<'RSA_2048' | 'RSA_3072' | 'RSA_4096', number> = { RSA_2048: 2048, RSA_3072: 3072, RSA_4096: 4096 };
+const BITS = RSA_BITS;
 
 interface Pair {
   pkcs8: Uint8Array;
@@ -266,8 +266,6 @@ export async function unwrapMaterial(entry: TokenEntry, encrypted: Uint8Array): 
   }
 }
 
-const RSA_BITS: Partial<Record<KeySpec, number>> = { RSA_2048: 2048, RSA_3072: 3072, RSA_4096: 4096 };
-
 /**
  * Checks imported material against the key's spec and answers the public key of an asymmetric
  * key (derived from the private key, never taken from the caller); IncorrectKeyMaterialException
@@ -288,7 +286,7 @@ export async function checkImportedMaterial(key: KeyRecord, raw: Uint8Array): Pr
   } catch {
     throw incorrect();
   }
-  const bits = RSA_BITS[key.KeySpec];
+  const bits = (RSA_BITS as Partial<Record<KeySpec, number>>)[key.KeySpec];
   if (bits !== undefined) {
     const pub = await crypto.subtle.importKey('spki', spki as BufferSource, { name: 'RSA-PSS', hash: 'SHA-256' }, true, ['verify']);
     if ((pub.algorithm as RsaHashedKeyAlgorithm).modulusLength !== bits) throw incorrect();

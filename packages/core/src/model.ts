@@ -24,26 +24,6 @@ export type KeySpec =
   | 'ML_DSA_87'
   | 'ECC_NIST_EDWARDS25519';
 
-/**
- * The deprecated CustomerMasterKeySpec's values (AWS's enum): every KeySpec but the ones added
- * after it was deprecated (ECC_NIST_EDWARDS25519, ML_DSA_*), for which AWS answers none.
- */
-export const CUSTOMER_MASTER_KEY_SPECS: readonly KeySpec[] = [
-  'RSA_2048',
-  'RSA_3072',
-  'RSA_4096',
-  'ECC_NIST_P256',
-  'ECC_NIST_P384',
-  'ECC_NIST_P521',
-  'ECC_SECG_P256K1',
-  'SYMMETRIC_DEFAULT',
-  'HMAC_224',
-  'HMAC_256',
-  'HMAC_384',
-  'HMAC_512',
-  'SM2',
-];
-
 export const KEY_SPECS: readonly KeySpec[] = [
   'SYMMETRIC_DEFAULT',
   'RSA_2048',
@@ -63,6 +43,12 @@ export const KEY_SPECS: readonly KeySpec[] = [
   'ML_DSA_87',
   'ECC_NIST_EDWARDS25519',
 ];
+
+/**
+ * The deprecated CustomerMasterKeySpec's values (AWS's enum): every KeySpec but the ones added
+ * after it was deprecated (ECC_NIST_EDWARDS25519, ML_DSA_*), for which AWS answers none.
+ */
+export const CUSTOMER_MASTER_KEY_SPECS: readonly KeySpec[] = KEY_SPECS.filter((s) => s !== 'ECC_NIST_EDWARDS25519' && !s.startsWith('ML_DSA_'));
 
 export type KeyUsage = 'ENCRYPT_DECRYPT' | 'SIGN_VERIFY' | 'GENERATE_VERIFY_MAC' | 'KEY_AGREEMENT';
 export const KEY_USAGES: readonly KeyUsage[] = ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'GENERATE_VERIFY_MAC', 'KEY_AGREEMENT'];

@@ -9,7 +9,7 @@
 import { DAY_MS } from './clock.js';
 import { KmsError } from './errors.js';
 import { withImported } from './imported-material.js';
-import type { ImportedMaterial, KeyRecord, MultiRegionSet } from './model.js';
+import type { ImportedMaterial, KeyRecord, MaterialVersion, MultiRegionSet } from './model.js';
 import type { KmsStore, StoreWrite } from './store/types.js';
 
 /** What this module needs of a Region's engine (engine.ts imports this module, not the reverse). */
@@ -175,6 +175,14 @@ export function needsDelivery(key: KeyRecord): boolean {
  * replicas' Regions: each replica's record with the shared properties, and every new version.
  * Undefined when the change touches nothing shared.
  */
+/**
+ * A primary's version as a replica gets it: as it is, except imported key material, which each
+ * Region imports itself (the replica gets the record without its bytes, to import them into).
+ */
+export function replicaVersion(primary: Pick<KeyRecord, 'Origin'>, version: MaterialVersion): MaterialVersion {
+  return primary.Origin === 'EXTERNAL' ? { ...version, Material: { kind: 'deleted' } } : version;
+}
+
 export async function replicaWrites(
   engine: RegionEngine,
   before: KeyRecord,
@@ -184,9 +192,7 @@ export async function replicaWrites(
   if (!isPrimary(before) || !isPrimary(next)) return undefined;
   // New versions reach every replica; imported material does not (each Region imports its own):
   // a replica gets the version record without its bytes, to import them into.
-  const versions = writes
-    .filter((w) => w.type === 'putVersion')
-    .map((w) => (next.Origin === 'EXTERNAL' ? { ...w, version: { ...w.version, Material: { kind: 'deleted' as const } } } : w));
+  const versions = writes.filter((w) => w.type === 'putVersion').map((w) => ({ ...w, version: replicaVersion(next, w.version) }));
   if (versions.length === 0 && !sharedChanged(before, next)) return undefined;
   const byRegion = new Map<string, StoreWrite[]>();
   for (const region of next.MultiRegionConfiguration!.ReplicaRegions) {

@@ -13,7 +13,7 @@ import { mlDsaFamily } from './ml-dsa.js';
 import type { KeyFamily } from './types.js';
 
 export type { KeyFamily, MessageType, SigningSpec } from './types.js';
-export { rsaFamily } from './rsa.js';
+export { RSA_BITS, rsaFamily } from './rsa.js';
 export { importAesKey, symmetricFamily, SYMMETRIC_KEY_BYTES } from './symmetric.js';
 export { hmacFamily, macAlgorithmOf, MAC_ALGORITHMS, type MacAlgorithm } from './hmac.js';
 export { eccFamily, curveOf, CURVES, ECDH_BITS, ecdhOf, type SigningAlgorithm } from './ecc.js';

@@ -15,7 +15,9 @@ import type { KeyRecord, KeySpec, KeyUsage } from '../model.js';
 import { generateKeyPair, generatePkcs8, spkiOf } from './asymmetric.js';
 import type { KeyFamily, SigningSpec } from './types.js';
 
-const BITS: Partial<Record<KeySpec, number>> = { RSA_2048: 2048, RSA_3072: 3072, RSA_4096: 4096 };
+/** The modulus length of each RSA key spec (also the RSA wrapping key specs of imports). */
+export const RSA_BITS = { RSA_2048: 2048, RSA_3072: 3072, RSA_4096: 4096 } as const;
+const BITS: Partial<Record<KeySpec, number>> = RSA_BITS;
 const USAGES: readonly KeyUsage[] = ['ENCRYPT_DECRYPT', 'SIGN_VERIFY'];
 
 const SCHEMES = {

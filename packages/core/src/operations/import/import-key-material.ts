@@ -64,14 +64,14 @@ export async function importKeyMaterial(engine: Engine, input: InputReader, ctx:
   const entry = engine.importTokens.entryFor(token, resolved.KeyId, now);
   const raw = await unwrapMaterial(entry, encrypted);
   try {
-    await checkImportedMaterial(resolved, raw);
+    const publicKey = await checkImportedMaterial(resolved, raw);
     const id = await givenMaterialId(resolved.KeyId, raw);
     if (namedId !== undefined && namedId !== id) {
       throw new KmsError('IncorrectKeyMaterialException', `The key material does not match the key material ID ${namedId}.`);
     }
     const out = await engine.mutateKey(resolved.KeyId, async (key) => {
       engine.requireNotPendingDeletion(key);
-      return decide(engine, key, raw, id, { importType, model, validTo, description });
+      return decide(engine, key, raw, { keyMaterialId: id, publicKey }, { importType, model, validTo, description });
     });
     engine.forgetMaterial(resolved.KeyId);
     return { KeyId: engine.keyArn(resolved.KeyId), KeyMaterialId: out };
@@ -100,7 +100,8 @@ function expiration(m: Pick<ImportedMaterial, 'Version' | 'Description'>, req: I
 }
 
 /** What an import of material `id` does to `key`: a new version, or the deleted one restored. */
-async function decide(engine: Engine, key: KeyRecord, raw: Uint8Array, id: string, req: ImportRequest) {
+async function decide(engine: Engine, key: KeyRecord, raw: Uint8Array, derived: { keyMaterialId: string; publicKey?: Uint8Array }, req: ImportRequest) {
+  const id = derived.keyMaterialId;
   const imported = key.Imported ?? {};
   const known = imported[id];
   const replica = key.MultiRegionConfiguration?.MultiRegionKeyType === 'REPLICA';
@@ -141,7 +142,7 @@ async function decide(engine: Engine, key: KeyRecord, raw: Uint8Array, id: strin
     }
     version = Math.max(0, ...Object.values(imported).map((m) => m.Version)) + 1;
   }
-  const made = await engine.newVersion(key, version, version === 1 ? 'CREATE' : 'ON_DEMAND', raw);
+  const made = await engine.newVersion(key, version, version === 1 ? 'CREATE' : 'ON_DEMAND', raw, derived);
   let writes: StoreWrite[];
   // The same version again (deleted, expired, or a replica's record without bytes), as it was
   // made (its date and origin), with its material back.

@@ -12,7 +12,7 @@ import { defaultKeyPolicy } from '../../engine.js';
 import { KmsError } from '../../errors.js';
 import { keyMetadata } from '../../metadata.js';
 import type { KeyRecord } from '../../model.js';
-import { isPrimary, isReplica, setRegions, withShared } from '../../multi-region.js';
+import { isPrimary, isReplica, replicaVersion, setRegions, withShared } from '../../multi-region.js';
 import type { StoreWrite } from '../../store/types.js';
 import type { InputReader } from '../../validate.js';
 import { readKeyId, type Output } from '../common.js';
@@ -105,7 +105,7 @@ export async function replicateKey(engine: Engine, input: InputReader, ctx: Oper
       const versions = await engine.store.listVersions(primary.KeyId, { after, limit: 100 });
       for (const version of versions)
         if (!orphan || !(await there.store.getVersion(primary.KeyId, version.Version)))
-          writes.push({ type: 'putVersion', version: primary.Origin === 'EXTERNAL' ? { ...version, Material: { kind: 'deleted' } } : version });
+          writes.push({ type: 'putVersion', version: replicaVersion(primary, version) });
       if (versions.length < 100) break;
       after = versions[versions.length - 1]!.Version;
     }
